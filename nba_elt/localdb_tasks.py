@@ -1,0 +1,65 @@
+"""Task bodies for `invoke db.*`."""
+
+from __future__ import annotations
+
+from nba_elt import localdb
+from nba_elt.cli import TaskResult
+from nba_elt.config import get_settings
+from nba_elt.db import get_engine, redacted
+
+
+def up_task() -> TaskResult:
+    settings = get_settings()
+    if not settings.uses_local_db:
+        return TaskResult(
+            message="NBA_ELT_DATABASE_URL is set; the embedded Postgres is not used "
+            f"(warehouse: {redacted(settings.database_url)})",
+            summary={"status": "skipped", "url": redacted(settings.database_url)},
+        )
+    db = localdb.from_settings(settings)
+    url = db.up()
+    print(url)
+    return TaskResult(
+        message=f"local Postgres is up at {url} (data: {db.data_dir})",
+        summary={"status": "running", "url": url, "data_dir": str(db.data_dir)},
+    )
+
+
+def down_task() -> TaskResult:
+    settings = get_settings()
+    db = localdb.from_settings(settings)
+    stopped = db.down()
+    message = "local Postgres stopped" if stopped else "local Postgres was not running"
+    return TaskResult(message=message, summary={"status": "stopped", "was_running": stopped})
+
+
+def status_task() -> TaskResult:
+    settings = get_settings()
+    if not settings.uses_local_db:
+        url = redacted(settings.database_url)
+        return TaskResult(message=f"warehouse: {url} (configured)", summary={"url": url})
+    info = localdb.from_settings(settings).status()
+    state = "running" if info["running"] else "stopped"
+    return TaskResult(
+        message=f"local Postgres {state} at {info['url']} (data: {info['data_dir']})",
+        summary=info,
+    )
+
+
+def migrate_task() -> TaskResult:
+    from nba_elt.schema import applied_versions, migrate
+
+    engine = get_engine(migrate=False)
+    applied = migrate(engine)
+    versions = sorted(applied_versions(engine))
+    url = redacted(engine.url.render_as_string(hide_password=False))
+    print(url)
+    if applied:
+        names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied)
+        message = f"applied {len(applied)} migration(s): {names} on {url}"
+    else:
+        message = f"schema up to date (version {max(versions)}) on {url}"
+    return TaskResult(
+        message=message,
+        summary={"applied": [m.version for m in applied], "versions": versions, "url": url},
+    )

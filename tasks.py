@@ -1,0 +1,286 @@
+"""Invoke tasks: thin wrappers, each hands one library function to nba_elt.cli.run_task.
+
+`invoke --list` shows them; `invoke <task> --help` documents every flag.
+"""
+
+from __future__ import annotations
+
+from invoke import Collection, task
+
+from nba_elt.cli import run_task
+
+JSON_HELP = "print one JSON summary line last, on stdout"
+DOCKER_HELP = "run the same command inside docker/compose.yaml's app service"
+
+
+@task(
+    help={
+        "date": "one date, YYYY-MM-DD",
+        "start": "first date of a range, YYYY-MM-DD",
+        "end": "last date of a range (inclusive), YYYY-MM-DD",
+        "games": "comma-separated game ids, e.g. 201901010DEN (pbp)",
+        "sources": "comma-separated sources (default: those enabled in nba_source.feature_flags)",
+        "dry_run": "print the plan and write nothing",
+        "resume": "re-run the units of this run id that did not succeed",
+        "offline": "read pages only from the raw archive; never touch the network",
+        "force": "re-run units that are already complete and final",
+        "refresh": "after a successful backfill, run the dbt refresh for what it touched",
+        "predict": "after --refresh, re-run predictions for the dates touched",
+        "yes": "allow a range longer than NBA_ELT_MAX_BACKFILL_DAYS",
+        "json": JSON_HELP,
+        "docker": DOCKER_HELP,
+    }
+)
+def backfill(
+    c,
+    date=None,
+    start=None,
+    end=None,
+    games=None,
+    sources=None,
+    dry_run=False,
+    resume=None,
+    offline=False,
+    force=False,
+    refresh=False,
+    predict=False,
+    yes=False,
+    json=False,
+    docker=False,
+):
+    """Re-ingest chosen sources for dates or games, unit by unit, into nba_source."""
+    options = dict(
+        date=date, start=start, end=end, games=games, sources=sources, dry_run=dry_run,
+        resume=resume, offline=offline, force=force, refresh=refresh, predict=predict, yes=yes,
+    )  # fmt: skip
+
+    def body():
+        from nba_elt.backfill import backfill_task
+
+        return backfill_task(**options)
+
+    run_task("backfill", body, as_json=json, docker=docker, options=options)
+
+
+@task(
+    help={
+        "sources": "refresh what these sources feed, e.g. boxscores,pbp",
+        "select": "a dbt selection, e.g. 'fact_schedule_data+'",
+        "full": "dbt build --full-refresh (of everything unless --select/--sources)",
+        "run_date": "the date ml_tonights_games is built for (default: today, US Eastern)",
+        "json": JSON_HELP,
+        "docker": DOCKER_HELP,
+    }
+)
+def refresh(c, sources=None, select=None, full=False, run_date=None, json=False, docker=False):
+    """dbt build of what the last backfill touched (+ downstream); --full rebuilds all."""
+    options = dict(sources=sources, select=select, full=full, run_date=run_date)
+
+    def body():
+        from nba_elt.dbt import refresh_task
+
+        return refresh_task(**options)
+
+    run_task("refresh", body, as_json=json, docker=docker, options=options)
+
+
+@task(
+    help={
+        "date": "the game date to predict (default: today, US Eastern)",
+        "json": JSON_HELP,
+        "docker": DOCKER_HELP,
+    }
+)
+def predict(c, date=None, json=False, docker=False):
+    """Predict the date's games into ml_models.ml_game_predictions."""
+    options = dict(date=date)
+
+    def body():
+        from ml.app import predict_task
+
+        return predict_task(**options)
+
+    run_task("predict", body, as_json=json, docker=docker, options=options)
+
+
+@task(
+    help={
+        "train_seasons": "comma-separated seasons to fit on (season = year it ends), e.g. 2023",
+        "test_season": "season to evaluate on, e.g. 2024",
+        "output": "where to write the model artifact (default: the installed current model)",
+        "json": JSON_HELP,
+        "docker": DOCKER_HELP,
+    }
+)
+def train(c, train_seasons=None, test_season=None, output=None, json=False, docker=False):
+    """Fit the game-winner model on ml_models.ml_past_games and report its metrics."""
+    options = dict(train_seasons=train_seasons, test_season=test_season, output=output)
+
+    def body():
+        from ml.train import train_task
+
+        return train_task(**options)
+
+    run_task("train", body, as_json=json, docker=docker, options=options)
+
+
+@task(
+    help={
+        "date": "the date to check (default: yesterday, US Eastern)",
+        "start": "first date of a range",
+        "end": "last date of a range (inclusive)",
+        "json": JSON_HELP,
+        "docker": DOCKER_HELP,
+    }
+)
+def verify(c, date=None, start=None, end=None, json=False, docker=False):
+    """Check that the day is complete and consistent, from nba_source to predictions."""
+    options = dict(date=date, start=start, end=end)
+
+    def body():
+        from nba_elt.verify import verify_task
+
+        return verify_task(**options)
+
+    run_task("verify", body, as_json=json, docker=docker, options=options)
+
+
+@task(
+    name="reboot-dashboard",
+    help={
+        "mode": "force-deployment (default) or stop-task (the old runbook's way)",
+        "cluster": "ECS cluster (default: NBA_ELT_ECS_CLUSTER)",
+        "service": "ECS service (default: NBA_ELT_ECS_SERVICE)",
+        "region": "AWS region (default: AWS_REGION)",
+        "dry_run": "print the AWS calls it would make and make none",
+        "timeout": "seconds to wait for the service to become stable",
+        "json": JSON_HELP,
+        "docker": DOCKER_HELP,
+    },
+)
+def reboot_dashboard(
+    c,
+    mode="force-deployment",
+    cluster=None,
+    service=None,
+    region=None,
+    dry_run=False,
+    timeout=600,
+    json=False,
+    docker=False,
+):
+    """Restart the dashboard's ECS service so it re-reads the marts."""
+    options = dict(
+        mode=mode, cluster=cluster, service=service, region=region, dry_run=dry_run,
+        timeout=timeout,
+    )  # fmt: skip
+
+    def body():
+        from nba_elt.dashboard import reboot_task
+
+        return reboot_task(**options)
+
+    run_task("reboot-dashboard", body, as_json=json, docker=docker, options=options)
+
+
+@task(
+    help={
+        "season": "season to scan (the year it ends, e.g. 2025)",
+        "start": "first date of a range",
+        "end": "last date of a range (inclusive)",
+        "fix": "run the backfill for exactly the missing units",
+        "offline": "with --fix: read pages only from the raw archive",
+        "json": JSON_HELP,
+        "docker": DOCKER_HELP,
+    }
+)
+def gaps(c, season=None, start=None, end=None, fix=False, offline=False, json=False, docker=False):
+    """List final games whose box scores or pbp are missing; --fix backfills them."""
+    options = dict(season=season, start=start, end=end, fix=fix, offline=offline)
+
+    def body():
+        from nba_elt.gaps import gaps_task
+
+        return gaps_task(**options)
+
+    run_task("gaps", body, as_json=json, docker=docker, options=options)
+
+
+@task(
+    help={
+        "date": "the date to ingest (default: yesterday, US Eastern)",
+        "no_reboot": "do not restart the dashboard at the end",
+        "offline": "read pages only from the raw archive",
+        "json": JSON_HELP,
+        "docker": DOCKER_HELP,
+    }
+)
+def daily(c, date=None, no_reboot=False, offline=False, json=False, docker=False):
+    """The morning pipeline: backfill, refresh, predict, verify, reboot, one alert."""
+    options = dict(date=date, no_reboot=no_reboot, offline=offline)
+
+    def body():
+        from nba_elt.daily import daily_task
+
+        return daily_task(**options)
+
+    run_task("daily", body, as_json=json, docker=docker, options=options)
+
+
+@task(help={"json": JSON_HELP, "docker": DOCKER_HELP})
+def demo(c, json=False, docker=False):
+    """Replay recorded real pages through backfill, refresh, predict, verify, offline."""
+
+    def body():
+        from nba_elt.demo import demo_task
+
+        return demo_task()
+
+    run_task("demo", body, as_json=json, docker=docker, options={})
+
+
+@task(help={"json": JSON_HELP, "docker": DOCKER_HELP})
+def test(c, json=False, docker=False):
+    """Run the README's test command: ruff check, ruff format --check, pytest."""
+    if docker:
+        run_task("test", lambda: None, docker=True, options={})
+        return
+    c.run("ruff check . && ruff format --check . && pytest -q", pty=False)
+
+
+@task(name="up", help={"json": JSON_HELP, "docker": DOCKER_HELP})
+def db_up(c, json=False, docker=False):
+    """Start the embedded local Postgres (harmless when it runs)."""
+    from nba_elt.localdb_tasks import up_task
+
+    run_task("db.up", up_task, as_json=json, docker=docker, options={})
+
+
+@task(name="down", help={"json": JSON_HELP, "docker": DOCKER_HELP})
+def db_down(c, json=False, docker=False):
+    """Stop the embedded local Postgres."""
+    from nba_elt.localdb_tasks import down_task
+
+    run_task("db.down", down_task, as_json=json, docker=docker, options={})
+
+
+@task(name="status", help={"json": JSON_HELP, "docker": DOCKER_HELP})
+def db_status(c, json=False, docker=False):
+    """Show the warehouse in use and whether the embedded Postgres runs."""
+    from nba_elt.localdb_tasks import status_task
+
+    run_task("db.status", status_task, as_json=json, docker=docker, options={})
+
+
+@task(name="migrate", help={"json": JSON_HELP, "docker": DOCKER_HELP})
+def db_migrate(c, json=False, docker=False):
+    """Create or upgrade the nba_source and ops schemas (idempotent)."""
+    from nba_elt.localdb_tasks import migrate_task
+
+    run_task("db.migrate", migrate_task, as_json=json, docker=docker, options={})
+
+
+db = Collection("db", db_up, db_down, db_status, db_migrate)
+ns = Collection(
+    backfill, refresh, predict, train, verify, reboot_dashboard, gaps, daily, demo, test, db
+)

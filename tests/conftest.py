@@ -1,0 +1,95 @@
+"""Shared fixtures: one real PostgreSQL cluster per test session, a clean database per test.
+
+The cluster is the project's own embedded Postgres (nba_elt.localdb) in a temporary folder
+on a free port, so it works as root (the server runs as an unprivileged user) and as a
+normal user. A template database holds the migrated schema; each test that asks for
+`db_url` gets a fresh copy of it (CREATE DATABASE ... TEMPLATE), which takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+import psycopg2
+import pytest
+from sqlalchemy import create_engine
+
+from nba_elt.localdb import LocalDb
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TEMPLATE_DB = "nba_elt_template"
+_counter = itertools.count()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _admin_sql(cluster: LocalDb, sql: str) -> None:
+    conn = psycopg2.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres")
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A running throwaway cluster for the whole session."""
+    base = Path(tempfile.mkdtemp(prefix="nba_elt_test_pg_", dir="/var/tmp"))
+    os.chmod(base, 0o755)
+    cluster = LocalDb(base / "cluster", _free_port(), fast_and_unsafe=True)
+    cluster.up()
+    engine = create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'create database "{TEMPLATE_DB}"')
+    engine.dispose()
+    from nba_elt.schema import migrate
+
+    template_engine = create_engine(cluster.url(TEMPLATE_DB))
+    migrate(template_engine)
+    template_engine.dispose()
+    yield cluster
+    cluster.destroy()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def db_url(pg_cluster, monkeypatch) -> str:
+    """A fresh migrated database for this test; NBA_ELT_DATABASE_URL points at it."""
+    name = f"t{os.getpid()}_{next(_counter)}"
+    _admin_sql(pg_cluster, f'create database "{name}" template "{TEMPLATE_DB}"')
+    url = pg_cluster.url(name)
+    monkeypatch.setenv("NBA_ELT_DATABASE_URL", url)
+    yield url
+    from nba_elt.db import _engine_for
+
+    _engine_for.cache_clear()
+    _admin_sql(pg_cluster, f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def engine(db_url):
+    eng = create_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """No test sees the developer's settings, .env or archive."""
+    for key in list(os.environ):
+        if key.startswith("NBA_ELT_") or key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("NBA_ELT_ARCHIVE_DIR", str(tmp_path / "archive"))
+    monkeypatch.setenv("NBA_ELT_LOCALDB_DIR", str(tmp_path / "no-localdb"))
+    monkeypatch.setattr("nba_elt.config._load_dotenv", lambda: None)
