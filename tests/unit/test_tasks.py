@@ -1,0 +1,47 @@
+"""tasks.py: every contract task is registered, documented, and takes --json and --docker."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+import tasks  # noqa: E402
+
+CONTRACT_TASKS = {
+    "backfill", "refresh", "predict", "verify", "reboot-dashboard", "train", "gaps",
+    "daily", "demo", "db.up", "db.down", "test",
+}  # fmt: skip
+
+
+def _all_tasks():
+    names = tasks.ns.task_names
+    return {name: tasks.ns[name] for name in names}
+
+
+def test_every_contract_task_is_registered():
+    assert set(_all_tasks()) >= CONTRACT_TASKS
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACT_TASKS | {"db.status", "db.migrate"}))
+def test_task_has_docstring_and_help_for_every_flag(name):
+    task = tasks.ns[name]
+    assert (task.__doc__ or "").strip(), f"{name} has no docstring"
+    params = [p for p in inspect.signature(task.body).parameters if p != "c"]
+    missing = [p for p in params if not task.help.get(p)]
+    assert not missing, f"{name}: no help for {missing}"
+    assert "json" in params and "docker" in params, f"{name} lacks --json/--docker"
+
+
+def test_invoke_list_shows_the_tasks():
+    out = subprocess.run(
+        [sys.executable, "-m", "invoke", "--list"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    for name in CONTRACT_TASKS:
+        assert name in out.stdout
