@@ -1,0 +1,303 @@
+"""Restart the dashboard's ECS service so that it re-reads the marts.
+
+Two ways, as the runbook has them:
+
+- ``force-deployment`` (default): ``ecs.update_service(forceNewDeployment=True)``, then
+  poll ``describe_services`` until the service is stable (one deployment, running count =
+  desired count) or the timeout passes;
+- ``stop-task``: the old runbook's way: stop the first running task of the service and let
+  ECS start a replacement.
+
+Cluster, service, region and endpoint come from the settings (ARCHITECTURE.md §3) unless
+the caller overrides them. AWS credentials are whatever boto3 finds (environment, profile,
+instance role); they are never printed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from nba_elt.cli import TaskResult, console
+from nba_elt.config import get_settings
+from nba_elt.errors import BadInput, ExternalError
+
+log = logging.getLogger(__name__)
+
+MODES = ("force-deployment", "stop-task")
+POLL_SECONDS = 5.0
+STOP_REASON = "nba-elt reboot-dashboard: re-read the marts"
+
+
+@dataclass(frozen=True)
+class Target:
+    cluster: str
+    service: str
+    region: str
+    endpoint_url: str | None
+
+    def describe(self) -> str:
+        where = f" via {self.endpoint_url}" if self.endpoint_url else ""
+        return f"service {self.service!r} on cluster {self.cluster!r} ({self.region}{where})"
+
+
+class DashboardError(ExternalError):
+    """The ECS service could not be restarted (missing credentials, unknown service ...)."""
+
+
+def _ecs_client(target: Target) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(region_name=target.region)
+    if session.get_credentials() is None:
+        raise DashboardError(
+            "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+            "or AWS_PROFILE, or run where an instance/task role is available"
+        )
+    config = Config(
+        connect_timeout=5, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"}
+    )
+    return session.client("ecs", endpoint_url=target.endpoint_url, config=config)
+
+
+def _aws_call(what: str, target: Target, call, **kwargs) -> dict:
+    """One ECS call; AWS failures become a DashboardError with a plain sentence."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    try:
+        return call(**kwargs)
+    except NoCredentialsError:
+        raise DashboardError(
+            "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+            "or AWS_PROFILE"
+        ) from None
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ClusterNotFoundException":
+            raise DashboardError(
+                f"ECS cluster {target.cluster!r} not found in {target.region}; "
+                "check --cluster / NBA_ELT_ECS_CLUSTER and --region / AWS_REGION"
+            ) from None
+        if code in ("ServiceNotFoundException", "ServiceNotActiveException"):
+            raise DashboardError(
+                f"ECS service {target.service!r} not found (or not active) on cluster "
+                f"{target.cluster!r}; check --service / NBA_ELT_ECS_SERVICE"
+            ) from None
+        if code in (
+            "UnrecognizedClientException",
+            "InvalidClientTokenId",
+            "InvalidSignatureException",
+            "ExpiredTokenException",
+            "AccessDeniedException",
+        ):
+            raise DashboardError(
+                f"AWS rejected the request to {what} ({code}): check the credentials and "
+                "their permissions (ecs:DescribeServices, ecs:UpdateService, ecs:ListTasks, "
+                "ecs:StopTask)"
+            ) from None
+        message = exc.response.get("Error", {}).get("Message", "")
+        raise DashboardError(
+            f"AWS call {what} failed for {target.describe()}: {code} {message}"
+        ) from None
+    except BotoCoreError as exc:
+        raise DashboardError(
+            f"AWS call {what} failed for {target.describe()}: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _describe_service(client: Any, target: Target) -> dict:
+    answer = _aws_call(
+        "ecs:DescribeServices",
+        target,
+        client.describe_services,
+        cluster=target.cluster,
+        services=[target.service],
+    )
+    services = answer.get("services") or []
+    active = [s for s in services if s.get("status") == "ACTIVE"]
+    if not active:
+        raise DashboardError(
+            f"ECS service {target.service!r} not found (or not active) on cluster "
+            f"{target.cluster!r} in {target.region}; check --service / NBA_ELT_ECS_SERVICE"
+        )
+    return active[0]
+
+
+def _primary_deployment(service: dict) -> dict:
+    for deployment in service.get("deployments") or []:
+        if deployment.get("status") == "PRIMARY":
+            return deployment
+    deployments = service.get("deployments") or [{}]
+    return deployments[0]
+
+
+def is_stable(service: dict) -> bool:
+    """ECS's own definition (the services_stable waiter): one deployment, all tasks running."""
+    deployments = service.get("deployments") or []
+    return len(deployments) == 1 and service.get("runningCount") == service.get("desiredCount")
+
+
+def _force_deployment(client: Any, target: Target, timeout: float) -> TaskResult:
+    before = _describe_service(client, target)
+    old_id = _primary_deployment(before).get("id")
+    answer = _aws_call(
+        "ecs:UpdateService",
+        target,
+        client.update_service,
+        cluster=target.cluster,
+        service=target.service,
+        forceNewDeployment=True,
+    )
+    new_id = _primary_deployment(answer.get("service") or {}).get("id")
+    console.print(f"new deployment {new_id} started (previous {old_id}); waiting until stable")
+    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    service = answer.get("service") or before
+    while True:
+        service = _describe_service(client, target)
+        running, desired = service.get("runningCount"), service.get("desiredCount")
+        stable = is_stable(service)
+        elapsed = time.monotonic() - started
+        console.print(
+            f"  {elapsed:5.0f}s  deployments={len(service.get('deployments') or [])} "
+            f"running={running}/{desired} {'stable' if stable else 'rolling'}"
+        )
+        if stable:
+            break
+        if time.monotonic() + POLL_SECONDS > deadline:
+            summary = {
+                "status": "timeout",
+                "mode": "force-deployment",
+                "deployment_id": new_id,
+                "running_count": running,
+                "desired_count": desired,
+                **_target_summary(target),
+            }
+            return TaskResult(
+                1,
+                f"deployment {new_id} of {target.describe()} did not become stable within "
+                f"{timeout:g}s (running {running}/{desired}); check the service's events in "
+                "the ECS console, or re-run with a larger --timeout",
+                summary,
+            )
+        time.sleep(POLL_SECONDS)
+    summary = {
+        "status": "succeeded",
+        "mode": "force-deployment",
+        "deployment_id": new_id,
+        "previous_deployment_id": old_id,
+        "running_count": running,
+        "desired_count": desired,
+        **_target_summary(target),
+    }
+    return TaskResult(
+        0,
+        f"new deployment {new_id} of {target.describe()} is stable: {running}/{desired} running",
+        summary,
+    )
+
+
+def _stop_task(client: Any, target: Target) -> TaskResult:
+    _describe_service(client, target)
+    listed = _aws_call(
+        "ecs:ListTasks",
+        target,
+        client.list_tasks,
+        cluster=target.cluster,
+        serviceName=target.service,
+        desiredStatus="RUNNING",
+    )
+    task_arns = listed.get("taskArns") or []
+    if not task_arns:
+        raise DashboardError(
+            f"no running tasks for {target.describe()}: nothing to stop; "
+            "use --mode force-deployment to start the service's tasks again"
+        )
+    stopped = _aws_call(
+        "ecs:StopTask",
+        target,
+        client.stop_task,
+        cluster=target.cluster,
+        task=task_arns[0],
+        reason=STOP_REASON,
+    ).get("task", {})
+    summary = {
+        "status": "succeeded",
+        "mode": "stop-task",
+        "stopped_task": stopped.get("taskArn", task_arns[0]),
+        "last_status": stopped.get("lastStatus"),
+        "running_tasks_before": len(task_arns),
+        **_target_summary(target),
+    }
+    return TaskResult(
+        0,
+        f"stopped task {summary['stopped_task']} of {target.describe()} "
+        f"(1 of {len(task_arns)}); ECS starts a replacement",
+        summary,
+    )
+
+
+def _target_summary(target: Target) -> dict[str, Any]:
+    return {"cluster": target.cluster, "service": target.service, "region": target.region}
+
+
+def _dry_run(mode: str, target: Target) -> TaskResult:
+    if mode == "force-deployment":
+        calls = [
+            f"ecs.describe_services(cluster={target.cluster!r}, services=[{target.service!r}])",
+            f"ecs.update_service(cluster={target.cluster!r}, service={target.service!r}, "
+            "forceNewDeployment=True)",
+            "ecs.describe_services(...) every "
+            f"{POLL_SECONDS:g}s until stable (one deployment, running = desired)",
+        ]
+    else:
+        calls = [
+            f"ecs.describe_services(cluster={target.cluster!r}, services=[{target.service!r}])",
+            f"ecs.list_tasks(cluster={target.cluster!r}, serviceName={target.service!r}, "
+            "desiredStatus='RUNNING')",
+            f"ecs.stop_task(cluster={target.cluster!r}, task=<first task>, reason={STOP_REASON!r})",
+        ]
+    console.print(f"[bold]dry run[/] ({target.describe()}); would call:")
+    for call in calls:
+        console.print(f"  {call}")
+    return TaskResult(
+        0,
+        f"dry run: no AWS call made ({mode})",
+        {"status": "dry_run", "mode": mode, "calls": calls, **_target_summary(target)},
+    )
+
+
+def reboot_task(
+    mode: str = "force-deployment",
+    cluster: str | None = None,
+    service: str | None = None,
+    region: str | None = None,
+    dry_run: bool = False,
+    timeout: float | int | str = 600,
+) -> TaskResult:
+    """Restart the dashboard service; see the module docstring for the two modes."""
+    if mode not in MODES:
+        raise BadInput(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+    try:
+        timeout_s = float(timeout)
+    except (TypeError, ValueError):
+        raise BadInput(f"--timeout must be a number of seconds, got {timeout!r}") from None
+    if timeout_s <= 0:
+        raise BadInput(f"--timeout must be greater than 0, got {timeout!r}")
+    settings = get_settings()
+    target = Target(
+        cluster=cluster or settings.ecs_cluster,
+        service=service or settings.ecs_service,
+        region=region or settings.aws_region,
+        endpoint_url=settings.aws_endpoint_url,
+    )
+    if dry_run:
+        return _dry_run(mode, target)
+    client = _ecs_client(target)
+    log.info("restarting %s (%s)", target.describe(), mode)
+    if mode == "force-deployment":
+        return _force_deployment(client, target, timeout_s)
+    return _stop_task(client, target)
