@@ -1,0 +1,50 @@
+"""The task edge: named errors become exit codes and a JSON line; --docker composes a command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from invoke import Exit
+
+from nba_elt.cli import TaskResult, docker_command, run_task
+from nba_elt.errors import BadInput, DataNotAvailable, SourceError
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (BadInput("--date must be a date"), 2),
+        (DataNotAvailable("not yet"), 75),
+        (SourceError("x"), 1),
+    ],
+)
+def test_named_errors_become_exit_codes_and_json(capsys, error, code):
+    def body():
+        raise error
+
+    with pytest.raises(Exit) as exit_info:
+        run_task("demo", body, as_json=True)
+    assert exit_info.value.code == code
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    payload = json.loads(last)
+    assert payload["exit_code"] == code
+    assert payload["error_type"] == type(error).__name__
+    assert payload["error"] == str(error)
+
+
+def test_success_prints_summary_json_last(capsys):
+    run_task("demo", lambda: TaskResult(message="ok", summary={"rows": 3}), as_json=True)
+    out = capsys.readouterr().out.strip().splitlines()
+    assert json.loads(out[-1]) == {"task": "demo", "exit_code": 0, "rows": 3}
+
+
+def test_docker_command_repeats_the_task_inside_the_app_service():
+    argv = docker_command(
+        "backfill",
+        {"date": "2025-03-16", "sources": "boxscores,pbp", "dry_run": True, "resume": None},
+    )
+    assert argv == [
+        "docker", "compose", "-f", "docker/compose.yaml", "run", "--rm", "app",
+        "backfill", "--date", "2025-03-16", "--sources", "boxscores,pbp", "--dry-run",
+    ]  # fmt: skip
