@@ -1,0 +1,170 @@
+"""What the operator asked a backfill to do, validated before anything is read or written.
+
+`parse_request` is pure: every mistake is a BadInput (exit 2) raised before the
+warehouse is touched, so bad input never writes anything, not even the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from nba_elt.dates import parse_date, resolve_dates
+from nba_elt.errors import BadInput
+
+GAME_ID_RE = re.compile(r"^(?P<day>\d{8})0(?P<team>[A-Z]{3})$")
+
+
+@dataclass(frozen=True)
+class BackfillRequest:
+    """A validated backfill request. `sources` None means: the enabled feature flags."""
+
+    dates: tuple[dt.date, ...] = ()
+    game_ids: tuple[str, ...] = ()
+    sources: tuple[str, ...] | None = None
+    resume: int | None = None
+    dry_run: bool = False
+    offline: bool = False
+    force: bool = False
+    refresh: bool = False
+    predict: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+    def args(self) -> dict[str, Any]:
+        """The request as recorded in ops.backfill_runs.args (JSON)."""
+        return {
+            "dates": [d.isoformat() for d in self.dates],
+            "games": list(self.game_ids),
+            "sources": list(self.sources) if self.sources is not None else None,
+            "resume": self.resume,
+            "offline": self.offline,
+            "force": self.force,
+            "refresh": self.refresh,
+            "predict": self.predict,
+        }
+
+
+def parse_sources(raw: str, valid: tuple[str, ...]) -> tuple[str, ...]:
+    """`boxscores,pbp` -> ("boxscores", "pbp") in the canonical order of `valid`."""
+    names = [part.strip().lower() for part in str(raw).split(",") if part.strip()]
+    if not names:
+        raise BadInput(f"--sources is empty; valid sources: {', '.join(valid)}")
+    unknown = sorted({n for n in names if n not in valid})
+    if unknown:
+        raise BadInput(
+            f"unknown source{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"valid sources: {', '.join(valid)}"
+        )
+    return tuple(s for s in valid if s in names)
+
+
+def parse_game_ids(raw: str) -> tuple[str, ...]:
+    """`201901010DEN,201810160gsw` -> validated, de-duplicated basketball-reference ids."""
+    ids: list[str] = []
+    bad: list[str] = []
+    for part in str(raw).split(","):
+        game_id = part.strip().upper()
+        if not game_id:
+            continue
+        match = GAME_ID_RE.match(game_id)
+        if match is None:
+            bad.append(part.strip())
+            continue
+        day = match["day"]
+        try:
+            parse_date(f"{day[:4]}-{day[4:6]}-{day[6:]}", flag=f"game {game_id}")
+        except BadInput as exc:
+            bad.append(f"{part.strip()} ({exc})")
+            continue
+        if game_id not in ids:
+            ids.append(game_id)
+    if bad:
+        raise BadInput(
+            f"--games: not a basketball-reference game id: {', '.join(bad)}. "
+            "A game id is YYYYMMDD0 + the home team's code, e.g. 201901010DEN"
+        )
+    if not ids:
+        raise BadInput("--games is empty; give ids like 201901010DEN,201810160GSW")
+    return tuple(ids)
+
+
+def parse_resume(raw: Any) -> int:
+    try:
+        run_id = int(str(raw).strip())
+    except ValueError:
+        raise BadInput(f"--resume takes a run id (a whole number), got {raw!r}") from None
+    if run_id <= 0:
+        raise BadInput(f"--resume takes a run id (a positive number), got {raw!r}")
+    return run_id
+
+
+def parse_request(
+    *,
+    date: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    games: str | None = None,
+    sources: str | None = None,
+    dry_run: bool = False,
+    resume: Any = None,
+    offline: bool = False,
+    force: bool = False,
+    refresh: bool = False,
+    predict: bool = False,
+    yes: bool = False,
+    valid_sources: tuple[str, ...],
+    max_days: int,
+) -> BackfillRequest:
+    """Validate the task's flags; BadInput (exit 2) on any mistake, before any I/O."""
+    notes: list[str] = []
+    if predict and not refresh:
+        refresh = True
+        notes.append("--predict implies --refresh (predictions read the refreshed marts)")
+    common = dict(
+        dry_run=bool(dry_run),
+        offline=bool(offline),
+        force=bool(force),
+        refresh=bool(refresh),
+        predict=bool(predict),
+    )
+    if resume not in (None, "", False):
+        selectors = [
+            flag
+            for flag, value in (
+                ("--date", date),
+                ("--start", start),
+                ("--end", end),
+                ("--games", games),
+                ("--sources", sources),
+            )
+            if value
+        ]
+        if selectors:
+            raise BadInput(
+                f"--resume re-runs the units of an earlier run; it does not take "
+                f"{', '.join(selectors)} (start a new backfill for other units)"
+            )
+        return BackfillRequest(resume=parse_resume(resume), notes=tuple(notes), **common)
+
+    chosen_sources = parse_sources(sources, valid_sources) if sources is not None else None
+    if games:
+        if date or start or end:
+            raise BadInput("give either --games or dates (--date, --start/--end), not both")
+        return BackfillRequest(
+            game_ids=parse_game_ids(games), sources=chosen_sources, notes=tuple(notes), **common
+        )
+    if not (date or start or end):
+        raise BadInput(
+            "say what to backfill: --date YYYY-MM-DD, --start/--end, --games ids, "
+            "or --resume RUN_ID"
+        )
+    dates = resolve_dates(date, start, end)
+    if len(dates) > max_days and not yes:
+        raise BadInput(
+            f"{len(dates)} days ({dates[0]} to {dates[-1]}) is more than the maximum of "
+            f"{max_days} (NBA_ELT_MAX_BACKFILL_DAYS); add --yes to run it anyway, "
+            "or split the range"
+        )
+    return BackfillRequest(dates=tuple(dates), sources=chosen_sources, notes=tuple(notes), **common)
