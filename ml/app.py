@@ -1,0 +1,174 @@
+"""Predict a date's games into ml_models.ml_game_predictions.
+
+    python -m ml.app [--date YYYY-MM-DD] [--json]      (same as `invoke predict`)
+
+Reads ml_models.ml_tonights_games for the date (dbt builds it for var('run_date')), adds the
+Elo ratings after every completed game before the date, applies the current model, and
+replaces the date's rows of ml_models.ml_game_predictions in one transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+from ml.features import (
+    SCHEMA,
+    TONIGHT_TABLE,
+    FeaturesNotReady,
+    feature_columns_of,
+    model_matrix,
+    read_games_on,
+    read_past_games,
+    table_columns,
+    with_elo,
+)
+from ml.model import ModelArtifact, load_model
+from nba_elt.cli import TaskResult
+from nba_elt.dates import parse_date, today_eastern
+
+log = logging.getLogger(__name__)
+
+PREDICTIONS_TABLE = f"{SCHEMA}.ml_game_predictions"
+
+
+def _scheduled_game_count(conn: Connection, day: dt.date) -> int:
+    """Games nba_source.schedule has on the day (not postponed); 0 if the table is absent."""
+    exists = conn.execute(text("select to_regclass('nba_source.schedule')")).scalar()
+    if not exists:
+        return 0
+    return int(
+        conn.execute(
+            text(
+                "select count(*) from nba_source.schedule "
+                "where game_date = :day and status <> 'postponed'"
+            ),
+            {"day": day},
+        ).scalar()
+    )
+
+
+def _other_dates(conn: Connection) -> list[dt.date]:
+    rows = conn.execute(
+        text(f"select distinct game_date from {SCHEMA}.{TONIGHT_TABLE} order by 1 limit 5")
+    )
+    return [r[0] for r in rows]
+
+
+def read_tonight(engine: Engine, day: dt.date, model: ModelArtifact) -> pd.DataFrame:
+    """The day's feature rows; FeaturesNotReady when missing or built for another date."""
+    with engine.connect() as conn:
+        columns = table_columns(conn, TONIGHT_TABLE)
+        if not columns:
+            raise FeaturesNotReady(
+                f"{SCHEMA}.{TONIGHT_TABLE} does not exist: build the features with "
+                f"`invoke refresh --run-date {day}` first"
+            )
+        model.check_table_columns(feature_columns_of(columns), f"{SCHEMA}.{TONIGHT_TABLE}")
+        games = read_games_on(conn, day)
+        if games.empty:
+            scheduled = _scheduled_game_count(conn, day)
+            if scheduled:
+                found = ", ".join(str(d) for d in _other_dates(conn)) or "no games at all"
+                raise FeaturesNotReady(
+                    f"{SCHEMA}.{TONIGHT_TABLE} is stale: nba_source.schedule has {scheduled} "
+                    f"game(s) on {day} but the table holds {found}. Rebuild it with "
+                    f"`invoke refresh --run-date {day}`, then predict again"
+                )
+    return games
+
+
+def predict_games(games: pd.DataFrame, past: pd.DataFrame, model: ModelArtifact) -> pd.DataFrame:
+    """One prediction row per game (the columns of ml_models.ml_game_predictions)."""
+    rated = with_elo(games, past, model.elo_params)
+    prob = model.predict_home_prob(model_matrix(rated))
+    return pd.DataFrame(
+        {
+            "game_id": rated["game_id"],
+            "game_date": rated["game_date"],
+            "home_team": rated["home_team"],
+            "away_team": rated["away_team"],
+            "home_win_prob": prob.round(6),
+            "away_win_prob": (1.0 - prob).round(6),
+            "model_version": model.version,
+        }
+    )
+
+
+def write_predictions(engine: Engine, day: dt.date, predictions: pd.DataFrame) -> int:
+    """Replace the day's predictions in one transaction; rows written."""
+    records = predictions.to_dict("records")
+    with engine.begin() as conn:
+        conn.execute(text(f"delete from {PREDICTIONS_TABLE} where game_date = :day"), {"day": day})
+        if records:
+            conn.execute(
+                text(
+                    f"insert into {PREDICTIONS_TABLE} (game_id, game_date, home_team, away_team, "
+                    "home_win_prob, away_win_prob, model_version, predicted_at) values "
+                    "(:game_id, :game_date, :home_team, :away_team, :home_win_prob, "
+                    ":away_win_prob, :model_version, now()) on conflict (game_id) do update set "
+                    "game_date = excluded.game_date, home_team = excluded.home_team, "
+                    "away_team = excluded.away_team, home_win_prob = excluded.home_win_prob, "
+                    "away_win_prob = excluded.away_win_prob, "
+                    "model_version = excluded.model_version, predicted_at = excluded.predicted_at"
+                ),
+                records,
+            )
+    return len(records)
+
+
+def predict_task(date: str | None = None, model_path: str | Path | None = None) -> TaskResult:
+    """`invoke predict`: predict the date's games (default today, US Eastern)."""
+    from nba_elt.db import get_engine
+
+    day = parse_date(date, allow_future=True) if date else today_eastern()
+    model = load_model(model_path)
+    engine = get_engine()
+    games = read_tonight(engine, day, model)
+    summary: dict[str, Any] = {"date": str(day), "model_version": model.version}
+    if games.empty:
+        return TaskResult(0, f"no games on {day}; nothing to predict", summary | {"games": 0})
+    predictions = predict_games(games, read_past_games(engine), model)
+    written = write_predictions(engine, day, predictions)
+    summary |= {
+        "games": written,
+        "predictions": [
+            {
+                "game_id": r.game_id,
+                "matchup": f"{r.away_team} @ {r.home_team}",
+                "home_win_prob": round(float(r.home_win_prob), 3),
+            }
+            for r in predictions.itertuples(index=False)
+        ],
+    }
+    return TaskResult(
+        0, f"{written} game(s) on {day} predicted with model {model.version}", summary
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ml.app", description=__doc__.splitlines()[0])
+    parser.add_argument("--date", help="the game date (default: today, US Eastern)")
+    parser.add_argument("--json", action="store_true", help="print one JSON summary line last")
+    args = parser.parse_args(argv)
+    from invoke import Exit
+
+    from nba_elt.cli import run_task
+
+    try:
+        run_task("predict", lambda: predict_task(args.date), as_json=args.json)
+    except Exit as exc:
+        return exc.code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

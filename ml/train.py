@@ -1,0 +1,183 @@
+"""Fit the game-winner model on ml_models.ml_past_games; evaluate it against two baselines.
+
+    invoke train [--train-seasons 2023,2024] [--test-season 2025] [--output PATH] [--json]
+
+Elo ratings are computed over the WHOLE ordered history in ml_past_games (every game counts
+toward later games' ratings, training seasons or not); rows are then split by season.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.table import Table
+
+from ml.elo import EloParams
+from ml.features import (
+    ID_COLUMNS,
+    MODEL_FEATURES,
+    OUTCOME_COLUMNS,
+    PAST_TABLE,
+    feature_columns_of,
+    model_matrix,
+    read_past_games,
+    with_elo,
+)
+from ml.metrics import score
+from ml.model import DEFAULT_MODEL_PATH, ModelArtifact, build_pipeline
+from nba_elt.cli import TaskResult
+from nba_elt.errors import BadInput
+
+log = logging.getLogger(__name__)
+
+
+def parse_seasons(value: str | int | None, *, flag: str) -> list[int]:
+    """'2023,2024' -> [2023, 2024]; a season is the year it ends (2022-23 -> 2023)."""
+    if value is None or value == "":
+        return []
+    seasons = []
+    for part in str(value).split(","):
+        part = part.strip()
+        if not part.isdigit() or not 1947 <= int(part) <= 2100:
+            raise BadInput(f"{flag}: {part!r} is not a season (the year it ends, e.g. 2024)")
+        seasons.append(int(part))
+    return sorted(set(seasons))
+
+
+def evaluate(
+    train_rows: pd.DataFrame, test_rows: pd.DataFrame, model_prob: np.ndarray
+) -> dict[str, Any]:
+    """The model's scores on the test rows and the baselines' (home team wins; plain Elo)."""
+    y = test_rows["home_win"].to_numpy(dtype=int)
+    home_rate = float(train_rows["home_win"].mean())
+    return {
+        "model": score(y, model_prob),
+        "home_wins": score(y, np.full(len(y), home_rate)),
+        "elo": score(y, test_rows["elo_home_prob"].to_numpy(dtype=float)),
+    }
+
+
+def fit(
+    past: pd.DataFrame,
+    train_seasons: list[int],
+    test_season: int | None = None,
+    params: EloParams | None = None,
+) -> tuple[ModelArtifact, dict[str, Any] | None]:
+    """Fit on the train seasons' rows; evaluate on the test season's if given."""
+    params = params or EloParams()
+    rated = with_elo(past, past, params)
+    available = sorted(int(s) for s in rated["season"].unique())
+    if not train_seasons:
+        train_seasons = [s for s in available if s != test_season]
+    absent = [
+        s for s in train_seasons + ([test_season] if test_season else []) if s not in available
+    ]
+    if absent:
+        raise BadInput(
+            f"{PAST_TABLE} has no games for season(s) {absent} (it has {available or 'none'}); "
+            "load them into nba_source.schedule and run `invoke refresh --full`"
+        )
+    if test_season in train_seasons:
+        raise BadInput(f"the test season {test_season} is also a training season")
+    train_rows = rated[rated["season"].isin(train_seasons)]
+    pipeline = build_pipeline().fit(model_matrix(train_rows), train_rows["home_win"].astype(int))
+    evaluation = None
+    metrics: dict[str, Any] = {
+        "train": score(
+            train_rows["home_win"], pipeline.predict_proba(model_matrix(train_rows))[:, 1]
+        )
+    }
+    if test_season:
+        test_rows = rated[rated["season"] == test_season]
+        prob = pipeline.predict_proba(model_matrix(test_rows))[:, 1]
+        evaluation = evaluate(train_rows, test_rows, prob)
+        metrics["test_season"] = test_season
+        metrics["test"] = evaluation
+    table_columns = feature_columns_of(
+        [c for c in past.columns if c not in ID_COLUMNS + OUTCOME_COLUMNS]
+    )
+    artifact = ModelArtifact.from_pipeline(
+        pipeline,
+        features=MODEL_FEATURES,
+        table_columns=table_columns,
+        train_seasons=train_seasons,
+        n_train=len(train_rows),
+        elo=params,
+        metrics=metrics,
+    )
+    return artifact, evaluation
+
+
+def render(evaluation: dict[str, Any], test_season: int) -> list[Table]:
+    scores = Table(title=f"Test season {test_season}: P(home win)")
+    for column in ("predictor", "n", "accuracy", "log loss", "Brier"):
+        scores.add_column(column, justify="right" if column != "predictor" else "left")
+    labels = {"model": "model", "home_wins": "baseline: home team wins", "elo": "baseline: Elo"}
+    for key, label in labels.items():
+        s = evaluation[key]
+        scores.add_row(
+            label, str(s["n"]), f"{s['accuracy']:.3f}", f"{s['log_loss']:.3f}", f"{s['brier']:.3f}"
+        )
+    calibration = Table(title="Model calibration (bins of predicted P(home win))")
+    for column in ("bin", "games", "mean predicted", "observed"):
+        calibration.add_column(column, justify="right")
+    for row in evaluation["model"]["calibration"]:
+        calibration.add_row(
+            row["bin"], str(row["n"]), f"{row['mean_predicted']:.3f}", f"{row['observed']:.3f}"
+        )
+    return [scores, calibration]
+
+
+def train_task(
+    train_seasons: str | None = None,
+    test_season: str | int | None = None,
+    output: str | None = None,
+) -> TaskResult:
+    """`invoke train`: fit, evaluate, write the artifact (default: the installed current model)."""
+    from nba_elt.cli import console
+    from nba_elt.db import get_engine
+
+    seasons = parse_seasons(train_seasons, flag="--train-seasons")
+    tests = parse_seasons(test_season, flag="--test-season")
+    if len(tests) > 1:
+        raise BadInput("--test-season takes one season")
+    test = tests[0] if tests else None
+    past = read_past_games(get_engine())
+    artifact, evaluation = fit(past, seasons, test)
+    path = artifact.save(Path(output) if output else DEFAULT_MODEL_PATH)
+    summary: dict[str, Any] = {
+        "status": "ok",
+        "model_version": artifact.version,
+        "model_path": str(path),
+        "train_seasons": artifact.train_seasons,
+        "n_train": artifact.n_train,
+        "test_season": test,
+    }
+    message = (
+        f"model {artifact.version} fitted on {artifact.n_train} games of {artifact.train_seasons}"
+    )
+    if evaluation:
+        model, home, elo = evaluation["model"], evaluation["home_wins"], evaluation["elo"]
+        for table in render(evaluation, test):
+            console.print(table)
+        summary |= {
+            "accuracy": model["accuracy"],
+            "log_loss": model["log_loss"],
+            "brier": model["brier"],
+            "n_test": model["n"],
+            "baseline_home_accuracy": home["accuracy"],
+            "baseline_home_log_loss": home["log_loss"],
+            "baseline_elo_accuracy": elo["accuracy"],
+            "baseline_elo_log_loss": elo["log_loss"],
+            "baseline_elo_brier": elo["brier"],
+            "calibration": model["calibration"],
+        }
+        message += (
+            f"; on {test}: accuracy {model['accuracy']:.3f}, log loss {model['log_loss']:.3f} "
+            f"(Elo {elo['accuracy']:.3f}, home team {home['accuracy']:.3f})"
+        )
+    return TaskResult(0, message + f"; written to {path}", summary)
