@@ -1,0 +1,133 @@
+"""Writing frames into nba_source: one upsert (COPY -> temp table -> ON CONFLICT).
+
+Both functions run on a SQLAlchemy Connection the caller opened with ``engine.begin()``:
+one transaction per unit of work, so a failure writes nothing for that unit.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pandas as pd
+from sqlalchemy.engine import Connection
+
+from nba_elt.errors import LoadError
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "nba_source"
+NULL = r"\N"
+_INTEGER_TYPES = {"integer", "bigint", "smallint"}
+
+
+def _qualified(table: str) -> tuple[str, str]:
+    schema, _, name = table.rpartition(".")
+    return (schema or SCHEMA), name
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _table_shape(cursor, schema: str, name: str) -> tuple[dict[str, str], list[str]]:
+    cursor.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = %s and table_name = %s",
+        (schema, name),
+    )
+    types = dict(cursor.fetchall())
+    if not types:
+        raise LoadError(f"table {schema}.{name} does not exist; run the migrations (db.up)")
+    cursor.execute(
+        "select a.attname from pg_index i "
+        "join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey) "
+        "where i.indrelid = %s::regclass and i.indisprimary",
+        (f"{_quote(schema)}.{_quote(name)}",),
+    )
+    pk = [row[0] for row in cursor.fetchall()]
+    return types, pk
+
+
+def _csv(frame: pd.DataFrame, types: dict[str, str]) -> io.StringIO:
+    out = frame.copy()
+    for column in out.columns:
+        if types.get(column) in _INTEGER_TYPES and out[column].dtype.kind == "f":
+            out[column] = out[column].astype("Int64")
+    buffer = io.StringIO()
+    out.to_csv(buffer, index=False, header=False, na_rep=NULL)
+    buffer.seek(0)
+    return buffer
+
+
+def _copy_into_stage(cursor, target: str, frame: pd.DataFrame, types: dict[str, str]) -> str:
+    stage = "_stage_" + target.split(".")[-1].strip('"')
+    cursor.execute(f"drop table if exists {stage}")
+    cursor.execute(f"create temp table {stage} (like {target} including defaults) on commit drop")
+    columns = ", ".join(_quote(c) for c in frame.columns)
+    cursor.copy_expert(
+        f"copy {stage} ({columns}) from stdin with (format csv, null '{NULL}')",
+        _csv(frame, types),
+    )
+    return stage
+
+
+def upsert(conn: Connection, table: str, frame: pd.DataFrame) -> int:
+    """Insert or update ``frame`` into ``table`` (nba_source.<table> by default) by its key.
+
+    COPY into a temp table, then ``INSERT ... ON CONFLICT (pk) DO UPDATE SET ...,
+    _loaded_at = now()``. Returns the number of rows written. Raises LoadError.
+    """
+    if frame.empty:
+        return 0
+    schema, name = _qualified(table)
+    target = f"{_quote(schema)}.{_quote(name)}"
+    raw = conn.connection.dbapi_connection
+    try:
+        with raw.cursor() as cursor:
+            types, pk = _table_shape(cursor, schema, name)
+            unknown = [c for c in frame.columns if c not in types]
+            if unknown:
+                raise LoadError(f"{schema}.{name} has no column(s) {', '.join(unknown)}")
+            missing_key = [c for c in pk if c not in frame.columns]
+            if missing_key:
+                raise LoadError(f"rows for {schema}.{name} lack key column(s) {missing_key}")
+            if frame[pk].isna().any().any():
+                raise LoadError(f"rows for {schema}.{name} have an empty key ({', '.join(pk)})")
+            duplicated = frame[frame.duplicated(pk, keep=False)]
+            if not duplicated.empty:
+                sample = duplicated[pk].head(3).to_dict("records")
+                raise LoadError(f"rows for {schema}.{name} repeat a key, e.g. {sample}")
+            stage = _copy_into_stage(cursor, target, frame, types)
+            columns = [c for c in frame.columns if c != "_loaded_at"]
+            column_list = ", ".join(_quote(c) for c in columns)
+            updates = [f"{_quote(c)} = excluded.{_quote(c)}" for c in columns if c not in pk]
+            if "_loaded_at" in types:
+                updates.append("_loaded_at = now()")
+            action = f"do update set {', '.join(updates)}" if updates else "do nothing"
+            cursor.execute(
+                f"insert into {target} ({column_list}) select {column_list} from {stage} "
+                f"on conflict ({', '.join(_quote(c) for c in pk)}) {action}"
+            )
+            written = cursor.rowcount
+            cursor.execute(f"drop table {stage}")
+    except LoadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any driver error becomes a LoadError
+        reason = str(getattr(exc, "pgerror", None) or exc).strip().splitlines()[0]
+        raise LoadError(f"writing {len(frame)} rows to {schema}.{name} failed: {reason}") from exc
+    log.info("upserted %d rows into %s.%s", written, schema, name)
+    return written
+
+
+def replace_game_events(conn: Connection, game_id: str, frame: pd.DataFrame) -> int:
+    """Replace every pbp event of one game (delete + insert in the caller's transaction)."""
+    if not frame.empty and set(frame["game_id"].unique()) != {game_id}:
+        raise LoadError(f"pbp rows for {game_id} contain other game ids")
+    raw = conn.connection.dbapi_connection
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute(f"delete from {SCHEMA}.pbp where game_id = %s", (game_id,))
+    except Exception as exc:  # noqa: BLE001
+        raise LoadError(f"deleting the pbp of {game_id} failed: {exc}") from exc
+    return upsert(conn, "pbp", frame)

@@ -1,0 +1,172 @@
+"""Play-by-play of one game: ``/boxscores/pbp/{game_id}.html`` (table#pbp).
+
+The table has no data-stat on its event cells: a row is either 6 cells (time, away
+action, away points, score "away-home", home points, home action) or a time and one
+wide cell (jump ball, start / end of a period). The header row is checked for its Time
+and Score columns, so a layout change is a SchemaDrift rather than silent garbage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+
+import pandas as pd
+
+from nba_elt import teams
+from nba_elt.errors import SchemaDrift
+from nba_elt.http import HttpClient
+from nba_elt.sources.html import (
+    GAME_ID,
+    TEAM_LINK,
+    clock_seconds,
+    date_of_game,
+    parse_document,
+    require_table,
+    text,
+)
+
+log = logging.getLogger(__name__)
+
+COLUMNS = [
+    "game_id", "event_idx", "game_date", "period", "clock_secs", "team", "description",
+    "away_score", "home_score", "points",
+]  # fmt: skip
+_ORDINAL = r"(\d+)(?:st|nd|rd|th)"
+
+
+def pbp_path(game_id: str) -> str:
+    return f"/boxscores/pbp/{game_id}.html"
+
+
+def fetch_pbp(client: HttpClient, game_id: str, *, final: bool = False) -> str:
+    return client.get(pbp_path(game_id), final=final)
+
+
+def _period_of_label(label: str) -> int | None:
+    """'1st Q' -> 1, '2nd OT' -> 6, 'Start of 1st overtime' -> 5."""
+    label = label.lower()
+    match = re.search(_ORDINAL + r"\s*(q|quarter|ot|overtime)\b", label)
+    if not match:
+        return None
+    number = int(match.group(1))
+    return number + 4 if match.group(2) in ("ot", "overtime") else number
+
+
+def teams_of_page(doc, game_id: str, page: str) -> tuple[str, str]:
+    """(away, home) NBA codes: the scorebox lists the away team first, then the home team."""
+    home = teams.nba_code(game_id[-3:], page=page)
+    codes: list[str] = []
+    for href in doc.xpath('//div[contains(@class, "scorebox")]//a/@href'):
+        match = TEAM_LINK.search(href)
+        if match:
+            code = teams.nba_code(match.group(1), page=page)
+            if code not in codes:
+                codes.append(code)
+    if len(codes) >= 2 and home in codes[:2]:
+        away = codes[0] if codes[1] == home else codes[1]
+        return away, home
+    raise SchemaDrift(f"{page}: the scorebox with both teams' links is missing")
+
+
+def parse_pbp(html: str, game_id: str, *, page: str | None = None) -> pd.DataFrame:
+    """One row per event of the game, in order (key: game_id, event_idx from 0).
+
+    Every event counts, jump balls and start / end of period included. period: 1-4, then
+    5, 6 ... for overtimes; clock_secs: seconds left in the period; team: the acting
+    team's NBA code (NULL for neutral events); away_score / home_score: the running score
+    after the event; points: what the event scored (0 for most). The date comes from the
+    game id, the teams from the page.
+    """
+    page = page or pbp_path(game_id)
+    if not GAME_ID.match(game_id):
+        raise SchemaDrift(f"{page}: {game_id!r} is not a game id")
+    game_date = date_of_game(game_id)
+    doc = parse_document(html, page)
+    away, home = teams_of_page(doc, game_id, page)
+    table = require_table(doc, "pbp", page)
+    stats = {s.strip().lower() for s in table.xpath(".//th/@data-stat")}
+    if not {"time", "score"} <= stats:
+        raise SchemaDrift(f"{page}: table#pbp lacks its Time / Score header columns")
+    period, away_score, home_score = 1, 0, 0
+    records = []
+    for row in table.xpath(".//tr"):
+        tds = row.xpath("./td")
+        if not tds:
+            label = _period_of_label(text(row))
+            row_id = row.get("id") or ""
+            if re.fullmatch(r"q\d+", row_id):
+                period = int(row_id[1:])
+            elif label is not None:
+                period = label
+            continue
+        clock = clock_seconds(text(tds[0]))
+        if clock is None:
+            continue
+        team, points, description = None, 0, ""
+        if len(tds) == 2:
+            description = text(tds[1])
+            start = re.match(r"start of " + _ORDINAL + r" (quarter|overtime)", description.lower())
+            if start:
+                number = int(start.group(1))
+                period = number + 4 if start.group(2) == "overtime" else number
+        elif len(tds) == 6:
+            away_action, home_action = text(tds[1]), text(tds[5])
+            score = re.match(r"^(\d+)-(\d+)$", text(tds[3]))
+            if not score:
+                raise SchemaDrift(f"{page}: score cell {text(tds[3])!r} is not 'away-home'")
+            away_score, home_score = int(score.group(1)), int(score.group(2))
+            if away_action:
+                team, description, scored = away, away_action, text(tds[2])
+            elif home_action:
+                team, description, scored = home, home_action, text(tds[4])
+            else:
+                continue
+            match = re.match(r"^\+(\d)$", scored)
+            points = int(match.group(1)) if match else 0
+        else:
+            raise SchemaDrift(f"{page}: a table#pbp row has {len(tds)} cells (expected 2 or 6)")
+        records.append(
+            {
+                "game_id": game_id,
+                "event_idx": len(records),
+                "game_date": game_date,
+                "period": period,
+                "clock_secs": clock,
+                "team": team,
+                "description": description,
+                "away_score": away_score,
+                "home_score": home_score,
+                "points": points,
+            }
+        )
+    if not records:
+        raise SchemaDrift(f"{page}: table#pbp has no events")
+    frame = pd.DataFrame.from_records(records, columns=COLUMNS)
+    for column in ("event_idx", "period", "away_score", "home_score", "points"):
+        frame[column] = frame[column].astype("int64")
+    frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
+    _check_points(frame, away, home, page)
+    return frame
+
+
+def _check_points(frame: pd.DataFrame, away: str, home: str, page: str) -> None:
+    """The points of the events add up to the last score (else the parse is wrong)."""
+    last = frame.iloc[-1]
+    for code, column in ((away, "away_score"), (home, "home_score")):
+        scored = int(frame.loc[frame["team"] == code, "points"].sum())
+        if scored != int(last[column]):
+            raise SchemaDrift(
+                f"{page}: {code}'s events add up to {scored} points but the last score "
+                f"shows {int(last[column])}"
+            )
+
+
+def final_score(frame: pd.DataFrame) -> tuple[int, int]:
+    last = frame.iloc[-1]
+    return int(last["away_score"]), int(last["home_score"])
+
+
+def game_date_of(game_id: str) -> dt.date:
+    return date_of_game(game_id)

@@ -1,0 +1,260 @@
+"""The season schedule and final scores, from the month pages of a season.
+
+Page: ``/leagues/NBA_{season}_games-{month}.html`` (table#schedule). Most months are named
+plainly (``-january``); seasons that span the same month twice (2019-20: October 2019 and
+October 2020) name them ``-october-2019`` / ``-october-2020``. The month page for a date is
+derived from the date, and the season's month links (on every month page and on the season
+page ``/leagues/NBA_{season}_games.html``) are followed when the derived one is wrong.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import logging
+import re
+
+import pandas as pd
+
+from nba_elt import teams
+from nba_elt.dates import season_of
+from nba_elt.errors import PageNotFound, SchemaDrift
+from nba_elt.http import HttpClient
+from nba_elt.sources.html import (
+    GAME_ID,
+    GAME_LINK,
+    TEAM_LINK,
+    body_rows,
+    cells,
+    parse_document,
+    require_columns,
+    require_table,
+    text,
+    to_int,
+)
+
+log = logging.getLogger(__name__)
+
+COLUMNS = [
+    "game_id", "game_date", "season", "start_time", "away_team", "home_team", "away_pts",
+    "home_pts", "overtimes", "status", "attendance", "arena", "game_type",
+]  # fmt: skip
+REQUIRED = ["date_game", "visitor_team_name", "home_team_name", "visitor_pts", "home_pts"]
+MONTH_LINK = re.compile(r"/leagues/NBA_(\d{4})_games-([a-z]+)(?:-(\d{4}))?\.html")
+SEASON_LINK = re.compile(r"/leagues/NBA_(\d{4})_games")
+
+
+def month_name(day: dt.date) -> str:
+    return calendar.month_name[day.month].lower()
+
+
+def month_path(season: int, month: str, year: int | None = None) -> str:
+    suffix = f"-{year}" if year else ""
+    return f"/leagues/NBA_{season}_games-{month}{suffix}.html"
+
+
+def season_path(season: int) -> str:
+    return f"/leagues/NBA_{season}_games.html"
+
+
+def month_links(html: str) -> list[str]:
+    """The season's month page paths linked from a schedule page (in page order)."""
+    seen: list[str] = []
+    for match in MONTH_LINK.finditer(html):
+        if match.group(0) not in seen:
+            seen.append(match.group(0))
+    return seen
+
+
+def page_season(html: str) -> int | None:
+    match = re.search(r'rel="canonical"[^>]*NBA_(\d{4})_games', html) or SEASON_LINK.search(html)
+    return int(match.group(1)) if match else None
+
+
+def _date_of_row(cell, page: str) -> dt.date:
+    raw = text(cell)
+    for fmt in ("%a, %b %d, %Y", "%b %d, %Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(raw, fmt).date()
+        except ValueError:
+            continue
+    for link in cell.xpath(".//a/@href"):
+        match = re.search(r"month=(\d+)&(?:amp;)?day=(\d+)&(?:amp;)?year=(\d+)", link)
+        if match:
+            month, day, year = (int(g) for g in match.groups())
+            return dt.date(year, month, day)
+    raise SchemaDrift(f"{page}: {raw!r} in data-stat date_game is not a date")
+
+
+def _start_time(raw: str) -> str | None:
+    """'7:30p' -> '19:30' (US Eastern, as the site prints it); unknown formats kept as-is."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    match = re.match(r"^(\d{1,2}):(\d{2})\s*([ap])", raw.lower())
+    if not match:
+        return raw
+    hour, minute, half = int(match.group(1)), match.group(2), match.group(3)
+    hour = hour % 12 + (12 if half == "p" else 0)
+    return f"{hour:02d}:{minute}"
+
+
+def _team(cell, page: str) -> str:
+    name = text(cell)
+    try:
+        return teams.code_from_name(name, page=page)
+    except SchemaDrift:
+        for source in [cell.get("csk") or "", *cell.xpath(".//a/@href")]:
+            match = TEAM_LINK.search(source) or re.match(r"^([A-Z]{3})\.", source)
+            if match:
+                return teams.nba_code(match.group(1), page=page)
+        raise
+
+
+def _overtimes(raw: str) -> int:
+    raw = raw.strip().upper()
+    if not raw:
+        return 0
+    match = re.match(r"^(\d*)\s*OT$", raw)
+    if not match:
+        return 0
+    return int(match.group(1) or 1)
+
+
+def _game_type(separator: str, current: str) -> str:
+    label = separator.lower()
+    if "play-in" in label or "play in" in label:
+        return "playin"
+    if "playoff" in label:
+        return "playoffs"
+    return current
+
+
+def parse_schedule(
+    html: str, *, season: int | None = None, page: str = "schedule page"
+) -> pd.DataFrame:
+    """One row per game of a month page (key: game_id), with final scores when played.
+
+    status: final (both scores), postponed (remarks say postponed/cancelled), else
+    scheduled. game_type: regular, playin or playoffs, from the separator rows the site
+    puts before the play-in and the playoffs (and the row's remarks). season: the year
+    the season ends, read from the page (or given).
+    """
+    doc = parse_document(html, page)
+    table = require_table(doc, "schedule", page)
+    require_columns(table, REQUIRED, "schedule", page)
+    season = season or page_season(html)
+    game_type = "regular"
+    records = []
+    for row in body_rows(table):
+        classes = (row.get("class") or "").split()
+        if "thead" in classes or not row.xpath("./td"):
+            game_type = _game_type(text(row), game_type)
+            continue
+        c = cells(row)
+        if "date_game" not in c or not text(c["date_game"]):
+            continue
+        game_date = _date_of_row(c["date_game"], page)
+        away = _team(c["visitor_team_name"], page)
+        home = _team(c["home_team_name"], page)
+        game_id = None
+        for source in [c["date_game"].get("csk") or "", *row.xpath(".//a/@href")]:
+            match = GAME_ID.match(source) or GAME_LINK.search(source)
+            if match:
+                game_id = match.group(0) if GAME_ID.match(source) else match.group(1)
+                break
+        if game_id is None:
+            game_id = f"{game_date:%Y%m%d}0{teams.bbref_code(home)}"
+        away_pts = to_int(text(c["visitor_pts"]), what="visitor_pts", page=page)
+        home_pts = to_int(text(c["home_pts"]), what="home_pts", page=page)
+        remarks = text(c.get("game_remarks")).lower()
+        row_type = _game_type(remarks, game_type)
+        if away_pts is not None and home_pts is not None:
+            status = "final"
+        elif "postpone" in remarks or "cancel" in remarks:
+            status = "postponed"
+        else:
+            status = "scheduled"
+        records.append(
+            {
+                "game_id": game_id,
+                "game_date": game_date,
+                "season": season or season_of(game_date),
+                "start_time": _start_time(text(c.get("game_start_time"))),
+                "away_team": away,
+                "home_team": home,
+                "away_pts": away_pts if status == "final" else None,
+                "home_pts": home_pts if status == "final" else None,
+                "overtimes": _overtimes(text(c.get("overtimes"))),
+                "status": status,
+                "attendance": to_int(text(c.get("attendance")), what="attendance", page=page),
+                "arena": text(c.get("arena_name")) or None,
+                "game_type": row_type,
+            }
+        )
+    frame = pd.DataFrame.from_records(records, columns=COLUMNS)
+    for column in ("season", "away_pts", "home_pts", "overtimes", "attendance"):
+        frame[column] = frame[column].astype("Int64")
+    frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
+    return frame.drop_duplicates("game_id", keep="last").reset_index(drop=True)
+
+
+def _candidates_from_links(links: list[str], day: dt.date) -> list[str]:
+    """Month pages among ``links`` that can hold ``day`` (same month name; year if given)."""
+    found = []
+    for link in links:
+        match = MONTH_LINK.search(link)
+        if not match:
+            continue
+        _, month, year = match.groups()
+        if month == month_name(day) and (year is None or int(year) == day.year):
+            found.append(match.group(0))
+    return found
+
+
+def fetch_schedule_for_date(
+    client: HttpClient, day: dt.date, *, final: bool = False
+) -> pd.DataFrame:
+    """Every game of ``day`` (empty frame when there is none), from the right month page."""
+    tried: set[str] = set()
+    queue = [month_path(season_of(day), month_name(day))]
+    # A season that runs late (2019-20 ended in October 2020) may hold the date instead.
+    late_season = month_path(season_of(day) - 1, month_name(day)) if 7 <= day.month <= 10 else None
+    season_pages = [season_path(season_of(day))]
+    while queue:
+        path = queue.pop(0)
+        if path in tried:
+            continue
+        tried.add(path)
+        try:
+            html = client.get(path, final=final)
+        except PageNotFound:
+            log.info("%s: not on the site", path)
+            if season_pages:
+                index = season_pages.pop(0)
+                try:
+                    links = month_links(client.get(index, final=final))
+                except PageNotFound:
+                    links = []
+                queue += [p for p in _candidates_from_links(links, day) if p not in tried]
+            if not queue and late_season and late_season not in tried:
+                queue.append(late_season)
+                season_pages.append(season_path(season_of(day) - 1))
+            continue
+        if "/leagues/NBA_" in path and "_games.html" in path:
+            continue
+        frame = parse_schedule(html, page=client.url_for(path))
+        on_day = frame[frame["game_date"] == day]
+        if not on_day.empty:
+            return on_day.reset_index(drop=True)
+        same_month = frame[
+            frame["game_date"].map(lambda d: (d.year, d.month) == (day.year, day.month))
+        ]
+        if not same_month.empty:
+            return on_day.reset_index(drop=True)  # the right page; no game that day
+        queue += [p for p in _candidates_from_links(month_links(html), day) if p not in tried]
+    return parse_schedule_empty()
+
+
+def parse_schedule_empty() -> pd.DataFrame:
+    return pd.DataFrame(columns=COLUMNS)
