@@ -93,3 +93,19 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("NBA_ELT_ARCHIVE_DIR", str(tmp_path / "archive"))
     monkeypatch.setenv("NBA_ELT_LOCALDB_DIR", str(tmp_path / "no-localdb"))
     monkeypatch.setattr("nba_elt.config._load_dotenv", lambda: None)
+
+
+@pytest.fixture
+def bbref_site(httpserver, monkeypatch):
+    """The recorded basketball-reference pages on a local server (tests/recorded_site.py).
+
+    NBA_ELT_BBREF_URL points at it, the request budget is lifted and the HTTP client's
+    sleeps are recorded in ``bbref_site.sleeps`` instead of waited.
+    """
+    from tests.recorded_site import RecordedSite
+
+    site = RecordedSite(httpserver)
+    monkeypatch.setenv("NBA_ELT_BBREF_URL", site.url)
+    monkeypatch.setenv("NBA_ELT_REQUESTS_PER_MINUTE", "60000")
+    monkeypatch.setattr("nba_elt.http.default_sleep", site.sleep)
+    return site
