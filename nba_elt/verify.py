@@ -1,0 +1,459 @@
+"""`invoke verify`: data checks after a backfill, from nba_source to the predictions.
+
+Each check has a name, a status (pass / fail) and the numbers behind it:
+
+- completeness: every final game of the date(s) in nba_source.schedule has box score rows
+  for both teams and play-by-play events (for the sources enabled in
+  nba_source.feature_flags, which are the ones the daily run ingests); no box score rows
+  for games the schedule does not know; no game of a past date left unplayed;
+- consistency: for every final game, schedule final score = sum of the players' points
+  (per team) = score of the last play-by-play event;
+- freshness: the newest ``_loaded_at`` of each nba_source table, and whether dbt has
+  transformed the last load. The facts carry the ``_loaded_at`` of the source row they
+  were built from, so "facts built after the last load" is checked as: for the date(s),
+  each fact table has the same row count and the same newest ``_loaded_at`` as its source
+  table. A load (or a deletion) that dbt has not seen yet shows as a difference. The marts
+  and ml_models are built by the same dbt build from the facts; the predictions and seed
+  query checks read them;
+- keys: no duplicate or null keys in nba_source and facts for the date(s);
+- predictions: every game in ml_models.ml_tonights_games has a row in
+  ml_models.ml_game_predictions with probabilities in [0, 1] that sum to 1;
+- seed_query: the dashboard's seed query runs.
+
+A dbt table that does not exist yet fails its check with "run invoke refresh"; a check
+that errors fails with the error's first line, never a crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from nba_elt.cli import TaskResult, console
+from nba_elt.dates import resolve_dates, season_of, today_eastern, yesterday_eastern
+from nba_elt.errors import BadInput
+
+log = logging.getLogger(__name__)
+
+MAX_DAYS = 400
+SEED_QUERY = "select * from ml_models.ml_tonights_games order by game_date desc limit 100"
+PROBABILITY_TOLERANCE = 1e-6
+REFRESH_HINT = "run invoke refresh"
+
+# source table -> (its fact table, key columns)
+TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "schedule": ("fact_schedule_data", ("game_id",)),
+    "boxscores": ("fact_boxscores", ("game_id", "player_id")),
+    "pbp": ("fact_pbp_data", ("game_id", "event_idx")),
+}
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # "pass" or "fail"
+    detail: str
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+
+def _pass(name: str, detail: str, **numbers: Any) -> Check:
+    return Check(name, "pass", detail, numbers)
+
+
+def _fail(name: str, detail: str, **numbers: Any) -> Check:
+    return Check(name, "fail", detail, numbers)
+
+
+def _exists(conn: Connection, relation: str) -> bool:
+    return conn.execute(text("select to_regclass(:r) is not null"), {"r": relation}).scalar()
+
+
+def _missing(name: str, relation: str) -> Check:
+    return _fail(name, f"{relation} does not exist yet: {REFRESH_HINT}")
+
+
+def _enabled_sources(conn: Connection) -> set[str]:
+    rows = conn.execute(text("select flag from nba_source.feature_flags where is_enabled"))
+    return {row.flag for row in rows}
+
+
+def _sample(items: list[str], limit: int = 5) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
+
+
+# --- the checks ------------------------------------------------------------------------
+
+
+def check_completeness(conn: Connection, dates: list[dt.date]) -> Check:
+    name = "completeness"
+    enabled = _enabled_sources(conn)
+    games = conn.execute(
+        text(
+            """
+            select s.game_id, s.status, s.game_date,
+                   (select count(distinct b.team) from nba_source.boxscores b
+                     where b.game_id = s.game_id and b.team in (s.home_team, s.away_team))
+                       as box_teams,
+                   (select count(*) from nba_source.pbp p where p.game_id = s.game_id)
+                       as pbp_events
+            from nba_source.schedule s
+            where s.game_date = any(:dates)
+            order by s.game_id
+            """
+        ),
+        {"dates": dates},
+    ).all()
+    orphans = [
+        row.game_id
+        for row in conn.execute(
+            text(
+                """
+                select distinct b.game_id from nba_source.boxscores b
+                where b.game_date = any(:dates)
+                  and not exists (select 1 from nba_source.schedule s where s.game_id = b.game_id)
+                order by 1
+                """
+            ),
+            {"dates": dates},
+        )
+    ]
+    final = [g for g in games if g.status == "final"]
+    today = today_eastern()
+    unplayed = [g.game_id for g in games if g.status == "scheduled" and g.game_date < today]
+    missing_box = [g.game_id for g in final if g.box_teams < 2] if "boxscores" in enabled else []
+    missing_pbp = [g.game_id for g in final if g.pbp_events == 0] if "pbp" in enabled else []
+    numbers = {
+        "scheduled_games": len(games),
+        "final_games": len(final),
+        "with_boxscores_both_teams": sum(1 for g in final if g.box_teams >= 2),
+        "with_pbp": sum(1 for g in final if g.pbp_events > 0),
+        "boxscore_games_not_in_schedule": len(orphans),
+        "not_final_past_games": len(unplayed),
+        "sources_checked": ",".join(s for s in ("schedule", "boxscores", "pbp") if s in enabled),
+    }
+    if not games:
+        seasons = sorted({season_of(d) for d in dates})
+        known = conn.execute(
+            text("select count(*) from nba_source.schedule where season = any(:s)"),
+            {"s": seasons},
+        ).scalar()
+        if not known:
+            return _fail(
+                name,
+                f"nba_source.schedule has no games of season(s) {seasons}: load the schedule "
+                f"(invoke backfill --sources schedule --date {dates[0]})",
+                **numbers,
+            )
+        if orphans:
+            return _fail(
+                name,
+                f"box scores for games the schedule does not know: {_sample(orphans)}",
+                **numbers,
+            )
+        return _pass(name, "no games scheduled on the date(s)", **numbers)
+    problems = []
+    if missing_box:
+        problems.append(f"box scores missing for a team of {_sample(missing_box)}")
+    if missing_pbp:
+        problems.append(f"play-by-play missing for {_sample(missing_pbp)}")
+    if orphans:
+        problems.append(f"box scores for games the schedule does not know: {_sample(orphans)}")
+    if unplayed:
+        problems.append(f"games of a past date not final in the schedule: {_sample(unplayed)}")
+    if problems:
+        return _fail(name, "; ".join(problems), **numbers)
+    skipped = [s for s in ("boxscores", "pbp") if s not in enabled]
+    note = f" ({', '.join(skipped)} disabled in nba_source.feature_flags: not required)"
+    return _pass(
+        name,
+        f"{len(final)} final games complete" + (note if skipped else ""),
+        **numbers,
+    )
+
+
+def check_consistency(conn: Connection, dates: list[dt.date]) -> Check:
+    name = "consistency"
+    rows = conn.execute(
+        text(
+            """
+            with box as (
+                select b.game_id,
+                       sum(b.pts) filter (where b.team = s.home_team) as home_box,
+                       sum(b.pts) filter (where b.team = s.away_team) as away_box
+                from nba_source.boxscores b
+                inner join nba_source.schedule s on s.game_id = b.game_id
+                where b.game_date = any(:dates)
+                group by b.game_id
+            ),
+            last_event as (
+                select distinct on (game_id) game_id, home_score, away_score
+                from nba_source.pbp
+                where game_date = any(:dates)
+                order by game_id, event_idx desc
+            )
+            select s.game_id, s.home_team, s.away_team, s.home_pts, s.away_pts,
+                   box.home_box, box.away_box,
+                   last_event.home_score as pbp_home, last_event.away_score as pbp_away
+            from nba_source.schedule s
+            left join box on box.game_id = s.game_id
+            left join last_event on last_event.game_id = s.game_id
+            where s.game_date = any(:dates) and s.status = 'final'
+            order by s.game_id
+            """
+        ),
+        {"dates": dates},
+    ).all()
+    mismatches: list[str] = []
+    compared_box = compared_pbp = 0
+    for row in rows:
+        final = (row.away_pts, row.home_pts)
+        if row.home_box is not None or row.away_box is not None:
+            compared_box += 1
+            box = (row.away_box, row.home_box)
+            if box != final:
+                mismatches.append(
+                    f"{row.game_id}: schedule {row.away_team} {row.away_pts}-{row.home_pts} "
+                    f"{row.home_team}, players' points {box[0]}-{box[1]}"
+                )
+        if row.pbp_home is not None:
+            compared_pbp += 1
+            last = (row.pbp_away, row.pbp_home)
+            if last != final:
+                mismatches.append(
+                    f"{row.game_id}: schedule {row.away_team} {row.away_pts}-{row.home_pts} "
+                    f"{row.home_team}, last play-by-play score {last[0]}-{last[1]}"
+                )
+    numbers = {
+        "final_games": len(rows),
+        "compared_with_boxscores": compared_box,
+        "compared_with_pbp": compared_pbp,
+        "mismatches": len(mismatches),
+    }
+    if mismatches:
+        return _fail(name, "; ".join(mismatches[:5]), **numbers)
+    return _pass(
+        name,
+        f"final score = players' points ({compared_box} games) = last pbp score "
+        f"({compared_pbp} games)",
+        **numbers,
+    )
+
+
+def check_freshness(conn: Connection, dates: list[dt.date]) -> Check:
+    name = "freshness"
+    numbers: dict[str, Any] = {}
+    problems: list[str] = []
+    for source, (fact, _) in TABLES.items():
+        newest = conn.execute(text(f"select max(_loaded_at) from nba_source.{source}")).scalar()
+        numbers[f"{source}_newest_load"] = newest.isoformat(timespec="seconds") if newest else None
+        src = conn.execute(
+            text(
+                f"select count(*) as n, max(_loaded_at) as newest from nba_source.{source} "
+                "where game_date = any(:dates)"
+            ),
+            {"dates": dates},
+        ).one()
+        numbers[f"{source}_rows"] = src.n
+        relation = f"facts.{fact}"
+        if not _exists(conn, relation):
+            problems.append(f"{relation} does not exist yet: {REFRESH_HINT}")
+            continue
+        built = conn.execute(
+            text(
+                f"select count(*) as n, max(_loaded_at) as newest from {relation} "
+                "where game_date = any(:dates)"
+            ),
+            {"dates": dates},
+        ).one()
+        numbers[f"{fact}_rows"] = built.n
+        if built.n != src.n or built.newest != src.newest:
+            problems.append(
+                f"{relation} was not built from the last load of nba_source.{source} "
+                f"({built.n} rows vs {src.n}, newest load {built.newest} vs {src.newest}): "
+                f"{REFRESH_HINT}"
+            )
+    if problems:
+        return _fail(name, "; ".join(problems), **numbers)
+    return _pass(name, "the facts hold the last load of every source table", **numbers)
+
+
+def check_keys(conn: Connection, dates: list[dt.date]) -> Check:
+    name = "keys"
+    numbers: dict[str, Any] = {}
+    problems: list[str] = []
+    relations = [(f"nba_source.{source}", keys) for source, (_, keys) in TABLES.items()]
+    relations += [(f"facts.{fact}", keys) for fact, keys in TABLES.values()]
+    for relation, keys in relations:
+        if not _exists(conn, relation):
+            problems.append(f"{relation} does not exist yet: {REFRESH_HINT}")
+            continue
+        key_list = ", ".join(keys)
+        null_test = " or ".join(f"{k} is null" for k in keys)
+        counts = conn.execute(
+            text(
+                f"""
+                select
+                    (select count(*) from (
+                        select {key_list} from {relation} where game_date = any(:dates)
+                        group by {key_list} having count(*) > 1) as dup) as duplicates,
+                    (select count(*) from {relation}
+                        where game_date = any(:dates) and ({null_test})) as null_keys
+                """
+            ),
+            {"dates": dates},
+        ).one()
+        numbers[f"{relation}_duplicates"] = counts.duplicates
+        if counts.duplicates or counts.null_keys:
+            problems.append(
+                f"{relation}: {counts.duplicates} duplicated and {counts.null_keys} null "
+                f"keys ({key_list})"
+            )
+    if problems:
+        return _fail(name, "; ".join(problems), **numbers)
+    return _pass(name, "no duplicate or null keys", **numbers)
+
+
+def check_predictions(conn: Connection, dates: list[dt.date]) -> Check:
+    name = "predictions"
+    for relation in ("ml_models.ml_tonights_games", "ml_models.ml_game_predictions"):
+        if not _exists(conn, relation):
+            return _missing(name, relation)
+    rows = conn.execute(
+        text(
+            """
+            select t.game_id, t.game_date, p.game_id as predicted,
+                   p.home_win_prob, p.away_win_prob
+            from ml_models.ml_tonights_games t
+            left join ml_models.ml_game_predictions p on p.game_id = t.game_id
+            order by t.game_id
+            """
+        )
+    ).all()
+    missing = [r.game_id for r in rows if r.predicted is None]
+    invalid = [
+        r.game_id
+        for r in rows
+        if r.predicted is not None
+        and not (
+            0 <= r.home_win_prob <= 1
+            and 0 <= r.away_win_prob <= 1
+            and abs(r.home_win_prob + r.away_win_prob - 1) <= PROBABILITY_TOLERANCE
+        )
+    ]
+    tonight = sorted({r.game_date.isoformat() for r in rows})
+    numbers = {
+        "tonights_games": len(rows),
+        "tonights_dates": ",".join(tonight),
+        "predicted": len(rows) - len(missing),
+        "missing": len(missing),
+        "invalid_probabilities": len(invalid),
+    }
+    if missing:
+        when = tonight[0] if tonight else ""
+        return _fail(
+            name,
+            f"no prediction for {_sample(missing)}: run invoke predict --date {when}",
+            **numbers,
+        )
+    if invalid:
+        return _fail(
+            name,
+            f"probabilities outside [0, 1] or not summing to 1 for {_sample(invalid)}",
+            **numbers,
+        )
+    if not rows:
+        return _pass(name, "ml_tonights_games has no games (no games on its date)", **numbers)
+    return _pass(
+        name, f"{len(rows)} games of {', '.join(tonight)} predicted, probabilities valid", **numbers
+    )
+
+
+def check_seed_query(conn: Connection, dates: list[dt.date]) -> Check:
+    name = "seed_query"
+    if not _exists(conn, "ml_models.ml_tonights_games"):
+        return _missing(name, "ml_models.ml_tonights_games")
+    rows = conn.execute(text(SEED_QUERY)).all()
+    return _pass(name, f"{SEED_QUERY!r} returned {len(rows)} rows", rows=len(rows))
+
+
+CHECKS: tuple[tuple[str, Callable[[Connection, list[dt.date]], Check]], ...] = (
+    ("completeness", check_completeness),
+    ("consistency", check_consistency),
+    ("freshness", check_freshness),
+    ("keys", check_keys),
+    ("predictions", check_predictions),
+    ("seed_query", check_seed_query),
+)
+
+
+def run_checks(engine: Engine, dates: list[dt.date]) -> list[Check]:
+    """Every check, each on its own connection; an error fails that check only."""
+    results = []
+    for name, check in CHECKS:
+        try:
+            with engine.connect() as conn:
+                results.append(check(conn, dates))
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            log.debug("check %s errored", name, exc_info=True)
+            results.append(_fail(name, f"the check could not run: {reason}"))
+    return results
+
+
+def _print_table(results: list[Check], label: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"verify {label}", show_lines=False)
+    table.add_column("check")
+    table.add_column("status")
+    table.add_column("numbers")
+    table.add_column("detail", overflow="fold")
+    for check in results:
+        style = "green" if check.passed else "red"
+        numbers = ", ".join(f"{k}={v}" for k, v in check.numbers.items())
+        table.add_row(check.name, f"[{style}]{check.status}[/]", numbers, check.detail)
+    console.print(table)
+
+
+def _label(dates: list[dt.date]) -> str:
+    if len(dates) == 1:
+        return dates[0].isoformat()
+    return f"{dates[0]}..{dates[-1]}"
+
+
+def verify_task(
+    date: str | None = None, start: str | None = None, end: str | None = None
+) -> TaskResult:
+    """Run every check for the date(s) (default: yesterday, US Eastern); exit 1 if any fails."""
+    dates = resolve_dates(date, start, end, default=yesterday_eastern())
+    if len(dates) > MAX_DAYS:
+        raise BadInput(f"verify covers at most {MAX_DAYS} days at once, got {len(dates)}")
+    from nba_elt.db import get_engine
+
+    engine = get_engine()
+    label = _label(dates)
+    results = run_checks(engine, dates)
+    _print_table(results, label)
+    failed = [c.name for c in results if not c.passed]
+    summary = {
+        "status": "failed" if failed else "passed",
+        "dates": [d.isoformat() for d in dates],
+        "failed": failed,
+        "checks": [asdict(c) for c in results],
+    }
+    if failed:
+        details = "; ".join(f"{c.name}: {c.detail}" for c in results if not c.passed)
+        return TaskResult(1, f"{label}: failed {', '.join(failed)} — {details}", summary)
+    return TaskResult(0, f"{label}: all {len(results)} checks passed", summary)

@@ -1,0 +1,175 @@
+"""invoke verify on a real Postgres, with the real 2018-01-01 box scores of the recorded page.
+
+The box scores go through the product's parser and loader (nba_elt.sources.boxscores +
+nba_elt.load.upsert); the schedule rows are the real results of that night (recorded
+schedule page NBA_2018_games-january.html). The dbt-built checks (facts, ml_models) are
+exercised end to end in test_demo.py; here they must fail with "run invoke refresh".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import text
+
+from nba_elt.errors import BadInput
+from nba_elt.load import upsert
+from nba_elt.sources.boxscores import parse_boxscores
+from nba_elt.verify import run_checks, verify_task
+from tests.conftest import FIXTURES
+
+DAY = dt.date(2018, 1, 1)
+DAILY_LEADERS = FIXTURES / "bbref" / "dailyleaders" / "2018-01-01.html"
+
+# game_id, away, away_pts, home, home_pts, overtimes (recorded schedule page, Jan 1 2018)
+GAMES_2018_01_01 = [
+    ("201801010BRK", "ORL", 95, "BKN", 98, 0),
+    ("201801010TOR", "MIL", 127, "TOR", 131, 1),
+    ("201801010CHI", "POR", 124, "CHI", 120, 1),
+    ("201801010MIN", "LAL", 96, "MIN", 114, 0),
+]
+
+
+def load_schedule(engine, games=GAMES_2018_01_01) -> None:
+    with engine.begin() as conn:
+        for game_id, away, away_pts, home, home_pts, ot in games:
+            conn.execute(
+                text(
+                    "insert into nba_source.schedule (game_id, game_date, season, away_team, "
+                    "home_team, away_pts, home_pts, overtimes, status) values "
+                    "(:g, :d, 2018, :a, :h, :ap, :hp, :ot, 'final')"
+                ),
+                {
+                    "g": game_id,
+                    "d": DAY,
+                    "a": away,
+                    "h": home,
+                    "ap": away_pts,
+                    "hp": home_pts,
+                    "ot": ot,
+                },
+            )
+
+
+def load_boxscores(engine) -> int:
+    frame = parse_boxscores(DAILY_LEADERS.read_text(), DAY)
+    with engine.begin() as conn:
+        return upsert(conn, "boxscores", frame)
+
+
+def set_flag(engine, flag: str, enabled: bool) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text("update nba_source.feature_flags set is_enabled = :e where flag = :f"),
+            {"e": enabled, "f": flag},
+        )
+
+
+@pytest.fixture
+def loaded(engine):
+    """Schedule + box scores of 2018-01-01; pbp disabled (no recorded pbp for that night)."""
+    load_schedule(engine)
+    assert load_boxscores(engine) == 82
+    set_flag(engine, "pbp", False)
+    return engine
+
+
+def by_name(checks):
+    return {check.name: check for check in checks}
+
+
+def test_source_checks_pass_on_the_real_night(loaded):
+    checks = by_name(run_checks(loaded, [DAY]))
+
+    assert checks["completeness"].passed, checks["completeness"].detail
+    assert checks["completeness"].numbers["final_games"] == 4
+    assert checks["completeness"].numbers["with_boxscores_both_teams"] == 4
+    assert "pbp disabled" in checks["completeness"].detail
+    assert checks["consistency"].passed, checks["consistency"].detail
+    assert checks["consistency"].numbers["compared_with_boxscores"] == 4
+    assert checks["consistency"].numbers["mismatches"] == 0
+
+
+def test_checks_of_dbt_tables_say_run_refresh_instead_of_crashing(loaded):
+    checks = by_name(run_checks(loaded, [DAY]))
+
+    for name in ("freshness", "keys", "predictions", "seed_query"):
+        assert not checks[name].passed
+        assert "run invoke refresh" in checks[name].detail, (name, checks[name].detail)
+    assert checks["freshness"].numbers["boxscores_rows"] == 82
+
+    result = verify_task(date="2018-01-01")
+    assert result.exit_code == 1
+    assert "failed freshness, keys, predictions, seed_query" in result.message
+    assert result.summary["failed"] == ["freshness", "keys", "predictions", "seed_query"]
+
+
+def test_deleting_a_box_score_row_fails_consistency_naming_the_game(loaded):
+    with loaded.begin() as conn:
+        deleted = conn.execute(
+            text("delete from nba_source.boxscores where player_id = 'derozde01'")
+        ).rowcount
+    assert deleted == 1
+
+    checks = by_name(run_checks(loaded, [DAY]))
+
+    consistency = checks["consistency"]
+    assert not consistency.passed
+    assert consistency.numbers["mismatches"] == 1
+    # DeRozan scored 52 of Toronto's 131
+    assert "201801010TOR: schedule MIL 127-131 TOR, players' points 127-79" in consistency.detail
+    result = verify_task(date="2018-01-01")
+    assert result.exit_code == 1 and "consistency" in result.summary["failed"]
+
+
+def test_missing_pbp_fails_completeness_when_pbp_is_enabled(loaded):
+    set_flag(loaded, "pbp", True)
+    completeness = by_name(run_checks(loaded, [DAY]))["completeness"]
+    assert not completeness.passed
+    assert completeness.numbers["with_pbp"] == 0
+    assert "play-by-play missing for 201801010BRK, 201801010CHI" in completeness.detail
+
+
+def test_box_scores_of_a_game_the_schedule_does_not_know(engine):
+    load_schedule(engine, [g for g in GAMES_2018_01_01 if g[0] != "201801010MIN"])
+    load_boxscores(engine)
+    set_flag(engine, "pbp", False)
+    completeness = by_name(run_checks(engine, [DAY]))["completeness"]
+    assert not completeness.passed
+    assert completeness.numbers["boxscore_games_not_in_schedule"] == 1
+    assert "games the schedule does not know: 201801010MIN" in completeness.detail
+
+
+def test_a_team_without_box_scores_fails_completeness(loaded):
+    with loaded.begin() as conn:
+        conn.execute(text("delete from nba_source.boxscores where team = 'ORL'"))
+    completeness = by_name(run_checks(loaded, [DAY]))["completeness"]
+    assert not completeness.passed
+    assert "box scores missing for a team of 201801010BRK" in completeness.detail
+
+
+def test_empty_schedule_asks_for_a_schedule_load(engine):
+    completeness = by_name(run_checks(engine, [DAY]))["completeness"]
+    assert not completeness.passed
+    assert "invoke backfill --sources schedule --date 2018-01-01" in completeness.detail
+
+
+def test_a_day_without_games_in_a_loaded_season_passes_completeness(loaded):
+    completeness = by_name(run_checks(loaded, [dt.date(2018, 1, 2)]))["completeness"]
+    assert completeness.passed
+    assert completeness.numbers["scheduled_games"] == 0
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"date": "2018-13-01"}, "--date must be a date as YYYY-MM-DD"),
+        ({"date": "2018-01-01", "start": "2018-01-01"}, "either --date or --start/--end"),
+        ({"start": "2018-01-05", "end": "2018-01-01"}, "is before --start"),
+        ({"start": "2016-01-01", "end": "2018-01-01"}, "at most 400 days"),
+    ],
+)
+def test_bad_input_is_exit_2(options, message, db_url):
+    with pytest.raises(BadInput, match=message):
+        verify_task(**options)
