@@ -1,0 +1,39 @@
+{# For every final game with play-by-play, the score after its last event is the final score. #}
+with
+
+games as (
+
+    select * from {{ ref('fact_schedule_data') }}
+    where is_final
+
+),
+
+last_events as (
+
+    select distinct on (game_id)
+        game_id,
+        away_score,
+        home_score
+
+    from {{ ref('fact_pbp_data') }}
+    order by game_id, event_idx desc
+
+),
+
+final as (
+
+    select
+        games.game_id,
+        games.away_pts,
+        games.home_pts,
+        last_events.away_score as last_event_away_score,
+        last_events.home_score as last_event_home_score
+
+    from games
+    inner join last_events on games.game_id = last_events.game_id
+    where last_events.away_score <> games.away_pts
+        or last_events.home_score <> games.home_pts
+
+)
+
+select * from final
