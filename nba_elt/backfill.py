@@ -1,0 +1,419 @@
+"""`invoke backfill`: plan, run, resume; the progress bar, the final table, the alert.
+
+The library pieces are nba_elt.backfill_request (flags -> a validated request),
+nba_elt.backfill_plan (units in run order; the dry-run description),
+nba_elt.backfill_run (unit-by-unit execution) and nba_elt.ledger (ops.backfill_*).
+This module is the edge: it wires them together and talks to the operator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import socket
+from typing import Any
+
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from nba_elt import ledger
+from nba_elt.backfill_plan import (
+    Plan,
+    build_plan,
+    days_with_schedule,
+    describe_plan,
+    enabled_sources,
+    unit_sort_key,
+)
+from nba_elt.backfill_request import BackfillRequest, parse_request
+from nba_elt.backfill_run import BackfillRunner, RunReport, UnitOutcome
+from nba_elt.cli import TaskResult, console
+from nba_elt.config import Settings, get_settings
+from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, LoadError
+
+log = logging.getLogger(__name__)
+
+MAX_UNITS_IN_ALERT = 20
+OUTCOME_STYLE = {
+    "succeeded": "green",
+    "failed": "red",
+    "not_available": "yellow",
+    "skipped": "dim",
+}
+
+
+# ---------------------------------------------------------------- progress (rich, stderr)
+
+
+class RichProgress:
+    """A live bar on stderr: the unit in flight and the outcomes so far."""
+
+    def __init__(self) -> None:
+        self.counts = {"succeeded": 0, "failed": 0, "not_available": 0, "skipped": 0}
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[counts]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task_id = self.bar.add_task("planning", total=0, counts="")
+
+    def __enter__(self) -> RichProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def _counts_text(self) -> str:
+        c = self.counts
+        return (
+            f"[green]{c['succeeded']} ok[/] [red]{c['failed']} failed[/] "
+            f"[yellow]{c['not_available']} n/a[/] [dim]{c['skipped']} skipped[/]"
+        )
+
+    def add_total(self, count: int) -> None:
+        total = (self.bar.tasks[0].total or 0) + count
+        self.bar.update(self.task_id, total=total)
+
+    def unit_started(self, unit: Any) -> None:
+        self.bar.update(self.task_id, description=escape(f"{unit.source} {unit.unit_key}"))
+
+    def unit_finished(self, outcome: UnitOutcome) -> None:
+        self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
+        self.bar.update(self.task_id, advance=1, counts=self._counts_text())
+
+
+# ---------------------------------------------------------------- planning
+
+
+def _ensure_schema(engine: Engine) -> None:
+    with engine.connect() as conn:
+        if conn.execute(text("select to_regclass('ops.backfill_runs')")).scalar() is None:
+            raise LoadError(
+                "the warehouse has no nba_source/ops schema yet; run `invoke db.migrate` "
+                "(a backfill without --dry-run also creates it)"
+            )
+
+
+def _done_in_chain(engine: Engine, run: ledger.LedgerRun) -> set[tuple[str, str]]:
+    """Units finished by this run or any run it resumed, transitively."""
+    done: set[tuple[str, str]] = set()
+    seen: set[int] = set()
+    current: ledger.LedgerRun | None = run
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        done |= {(u.source, u.unit_key) for u in current.units if u.done}
+        current = ledger.load_run(engine, current.resumed_from) if current.resumed_from else None
+    return done
+
+
+def resume_plan(
+    engine: Engine, ctx: Any, request: BackfillRequest
+) -> tuple[Plan, dict[str, Any], set[tuple[str, str]]]:
+    """The units of run `request.resume` that did not succeed (plus pbp games not yet listed)."""
+    from nba_elt.sources import SOURCES, Unit, units_for_dates
+
+    run_id = request.resume
+    run = ledger.load_run(engine, run_id)
+    if run is None:
+        raise BadInput(f"there is no backfill run {run_id} in ops.backfill_runs")
+    if run.status == "running" and ledger.run_is_alive(engine, run_id):
+        raise BadInput(
+            f"backfill run {run_id} is still running (pid {run.pid} on {run.host}); "
+            "wait for it to end before resuming it"
+        )
+    old_args = dict(run.args or {})
+    sources = tuple(s for s in SOURCES if s in (old_args.get("sources") or SOURCES))
+    dates = tuple(dt.date.fromisoformat(d) for d in old_args.get("dates") or [])
+    done = _done_in_chain(engine, run)
+    units = [Unit(u.source, u.unit_key, u.game_date) for u in run.units if not u.done]
+    plan = Plan(sources=sources, units=units, dates=dates)
+    if plan.discover_pbp:
+        # The pbp games of a day whose schedule unit finished just before the run died
+        # may not be listed in the ledger: list them again from nba_source.schedule.
+        listed = {(u.source, u.unit_key) for u in units} | done
+        loaded_days = sorted(days_with_schedule(engine, dates))
+        units += [
+            u
+            for u in units_for_dates("pbp", loaded_days, ctx)
+            if (u.source, u.unit_key) not in listed
+        ]
+    plan.units = sorted(units, key=unit_sort_key)
+    args = {
+        **old_args,
+        "resume": run_id,
+        "offline": request.offline,
+        "force": request.force,
+        "refresh": request.refresh,
+        "predict": request.predict,
+    }
+    return plan, args, done
+
+
+# ---------------------------------------------------------------- output
+
+
+def _print_plan(description: dict[str, Any]) -> None:
+    d = description
+    what = (
+        f"{len(d['dates'])} date(s) {d['dates'][0]} .. {d['dates'][-1]}"
+        if d["dates"]
+        else f"{len(d['games'])} game(s)"
+    )
+    console.print(f"[bold]Backfill plan[/] (dry run: nothing is written): {what}")
+    console.print(f"  sources: {', '.join(d['sources'])}")
+    console.print(
+        f"  units: {d['unit_count']} ({d['to_run']} to run, "
+        f"{d['unit_count'] - d['to_run']} already complete)"
+    )
+    console.print(
+        f"  pages: {d['page_count']} to read, {d['pages_in_archive']} already in the raw archive "
+        f"(fetched from the site: {d['page_count'] - d['pages_in_archive']})"
+    )
+    if d["games"]:
+        console.print(f"  games known: {len(d['games'])}")
+    selection = d["dbt_selection"] or f"unknown ({d['dbt_selection_note']})"
+    console.print(f"  dbt selection a --refresh would build: {escape(selection)}")
+    for note in d["notes"]:
+        console.print(f"  note: {escape(note)}")
+    table = Table(title="units", show_lines=False)
+    for column in ("source", "date/game", "pages", "in archive", "action"):
+        table.add_column(column)
+    for row in d["units"]:
+        table.add_row(
+            row["source"],
+            row["unit_key"],
+            escape("\n".join(row["pages"])),
+            str(row["pages_in_archive"]),
+            row["action"],
+        )
+    console.print(table)
+
+
+def _print_report(report: RunReport) -> None:
+    table = Table(title=f"backfill run {report.run_id}")
+    for column in ("source", "date/game", "outcome", "rows", "seconds", "error"):
+        table.add_column(column, justify="right" if column in ("rows", "seconds") else "left")
+    for o in report.outcomes:
+        style = OUTCOME_STYLE.get(o.status, "")
+        table.add_row(
+            o.source,
+            o.unit_key,
+            f"[{style}]{o.status}[/]",
+            str(o.rows_written),
+            f"{o.seconds:.1f}",
+            escape(o.error or ""),
+        )
+    console.print(table)
+
+
+def _summary_line(report: RunReport) -> str:
+    c = report.counts()
+    text_ = (
+        f"run {report.run_id}: {c['succeeded']} succeeded, {c['failed']} failed, "
+        f"{c['not_available']} not available, {c['skipped']} skipped "
+        f"({report.rows_written} rows written)"
+    )
+    if report.stopped:
+        text_ += f"; stopped: {report.stopped}"
+    if report.exit_code != EXIT_OK:
+        text_ += f". Resume with: invoke backfill --resume {report.run_id}"
+    return text_
+
+
+def alert_text(report: RunReport) -> str:
+    """The Slack message for a run with failed or not-available units."""
+    c = report.counts()
+    lines = [
+        f":warning: nba-elt backfill run {report.run_id} on {socket.gethostname()}: "
+        f"{c['failed']} failed, {c['not_available']} not available, "
+        f"{c['succeeded']} succeeded, {c['skipped']} skipped"
+    ]
+    if report.stopped:
+        lines.append(f"Stopped: {report.stopped}")
+    bad = [o for o in report.outcomes if o.status in ("failed", "not_available") or o.error]
+    for o in bad[:MAX_UNITS_IN_ALERT]:
+        lines.append(
+            f"- {o.source} {o.unit_key}: {o.status}" + (f" ({o.error})" if o.error else "")
+        )
+    if len(bad) > MAX_UNITS_IN_ALERT:
+        lines.append(f"... and {len(bad) - MAX_UNITS_IN_ALERT} more (see ops.backfill_units)")
+    lines.append(f"Resume: invoke backfill --resume {report.run_id}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- refresh / predict
+
+
+def _refresh_and_predict(
+    request: BackfillRequest, report: RunReport
+) -> tuple[int, list[str], dict[str, Any]]:
+    sources, dates = report.touched()
+    notes: list[str] = []
+    summary: dict[str, Any] = {}
+    if not sources:
+        notes.append("refresh: nothing was written, nothing to refresh")
+        return EXIT_OK, notes, summary
+    try:
+        from nba_elt.dbt import refresh_task
+    except ImportError as exc:
+        return EXIT_FAILED, [f"refresh: cannot run, nba_elt.dbt is not available ({exc})"], summary
+    log.info("refresh: dbt build for %s", ", ".join(sources))
+    result = refresh_task(sources=",".join(sources), select=None, full=False, run_date=None)
+    summary["refresh"] = {"exit_code": result.exit_code, "message": result.message}
+    notes.append(f"refresh ({', '.join(sources)}): {result.message or result.exit_code}")
+    if result.exit_code != EXIT_OK or not request.predict:
+        return result.exit_code, notes, summary
+    try:
+        from ml.app import predict_task
+    except ImportError as exc:
+        return (
+            EXIT_FAILED,
+            [*notes, f"predict: cannot run, ml.app is not available ({exc})"],
+            summary,
+        )
+    worst = EXIT_OK
+    summary["predict"] = []
+    for day in dates:
+        outcome = predict_task(date=day.isoformat())
+        summary["predict"].append(
+            {"date": day.isoformat(), "exit_code": outcome.exit_code, "message": outcome.message}
+        )
+        notes.append(f"predict {day}: {outcome.message or outcome.exit_code}")
+        if outcome.exit_code == EXIT_FAILED or (outcome.exit_code and worst == EXIT_OK):
+            worst = outcome.exit_code
+    return worst, notes, summary
+
+
+# ---------------------------------------------------------------- the task
+
+
+def _context(engine: Engine, settings: Settings, offline: bool) -> Any:
+    from nba_elt.http import HttpClient
+    from nba_elt.sources import SourceContext
+
+    return SourceContext(engine, HttpClient(settings, offline=offline))
+
+
+def backfill_task(
+    date: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    games: str | None = None,
+    sources: str | None = None,
+    dry_run: bool = False,
+    resume: Any = None,
+    offline: bool = False,
+    force: bool = False,
+    refresh: bool = False,
+    predict: bool = False,
+    yes: bool = False,
+) -> TaskResult:
+    """Plan and run (or, with dry_run, only print) a backfill. See `invoke backfill --help`."""
+    from nba_elt.db import get_engine
+    from nba_elt.sources import SOURCES
+
+    settings = get_settings()
+    request = parse_request(
+        date=date,
+        start=start,
+        end=end,
+        games=games,
+        sources=sources,
+        dry_run=dry_run,
+        resume=resume,
+        offline=offline,
+        force=force,
+        refresh=refresh,
+        predict=predict,
+        yes=yes,
+        valid_sources=tuple(SOURCES),
+        max_days=settings.max_backfill_days,
+    )
+    for note in request.notes:
+        log.info(note)
+    engine = get_engine(settings, migrate=not request.dry_run)
+    if request.dry_run:
+        _ensure_schema(engine)
+    # A dry run never touches the network: it reads only what is already archived.
+    ctx = _context(engine, settings, request.offline or request.dry_run)
+
+    already_done: set[tuple[str, str]] = set()
+    if request.resume:
+        plan, args, already_done = resume_plan(engine, ctx, request)
+        if not plan.units:
+            return TaskResult(
+                EXIT_OK,
+                f"nothing to resume: every unit of run {request.resume} succeeded",
+                {"run_id": None, "resumed_from": request.resume, "counts": {}, "units": []},
+            )
+    else:
+        chosen = request.sources or enabled_sources(engine)
+        if not chosen:
+            raise BadInput(
+                "no source is enabled in nba_source.feature_flags; pass --sources "
+                f"({', '.join(SOURCES)})"
+            )
+        plan = build_plan(request, chosen, ctx)
+        args = request.args() | {"sources": list(chosen)}
+
+    if request.dry_run:
+        description = describe_plan(plan, ctx, force=request.force, refresh=request.refresh)
+        _print_plan(description)
+        return TaskResult(
+            EXIT_OK,
+            f"dry run: {description['unit_count']} unit(s), {description['to_run']} to run, "
+            f"{description['page_count']} page(s) ({description['pages_in_archive']} in the archive); "
+            "nothing written",
+            {"dry_run": True, "resumed_from": request.resume, "plan": description},
+        )
+
+    runner = BackfillRunner(engine, ctx, force=request.force, already_done=already_done)
+    with RichProgress() as progress:
+        runner.progress = progress
+        report = runner.run(plan, args, resumed_from=request.resume)
+    _print_report(report)
+
+    summary: dict[str, Any] = {
+        "run_id": report.run_id,
+        "resumed_from": report.resumed_from,
+        "status": report.status,
+        "counts": report.counts(),
+        "rows_written": report.rows_written,
+        "stopped": report.stopped,
+        "units": [o.as_dict() for o in report.outcomes],
+    }
+    exit_code = report.exit_code
+    message = _summary_line(report)
+
+    if exit_code != EXIT_OK:
+        from nba_elt.alerts import send_alert
+
+        summary["alert"] = send_alert(settings, alert_text(report)).as_dict()
+
+    if request.refresh:
+        if report.counts()["failed"] or report.stopped:
+            message += "; refresh not run because units failed"
+        else:
+            code, notes, extra = _refresh_and_predict(request, report)
+            summary.update(extra)
+            message += "; " + "; ".join(notes)
+            if code == EXIT_FAILED or (code and exit_code == EXIT_OK):
+                exit_code = code
+    summary["exit_code"] = exit_code
+    return TaskResult(exit_code, message, summary)

@@ -1,0 +1,314 @@
+"""Running a backfill: unit by unit, each atomic, each recorded in the ledger.
+
+The unit's data is written by `nba_elt.sources.run_unit` in one transaction. Around it,
+the ledger moves the unit pending -> running -> outcome in short transactions of its
+own, and an advisory lock on (source, unit_key), held on a separate connection, keeps a
+second backfill from writing the same unit at the same time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Engine
+
+from nba_elt import ledger
+from nba_elt.backfill_plan import Plan, days_with_schedule, dedupe, unit_sort_key
+from nba_elt.errors import (
+    EXIT_FAILED,
+    EXIT_NOT_AVAILABLE,
+    EXIT_OK,
+    DataNotAvailable,
+    NbaEltError,
+    SiteBlocked,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOCK_WAIT_S = 300.0
+MAX_ERROR_CHARS = 1000
+
+
+def lock_wait_seconds() -> float:
+    """How long a unit waits for another backfill writing it (NBA_ELT_BACKFILL_LOCK_WAIT)."""
+    raw = os.environ.get("NBA_ELT_BACKFILL_LOCK_WAIT", "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else DEFAULT_LOCK_WAIT_S
+    except ValueError:
+        return DEFAULT_LOCK_WAIT_S
+
+
+@dataclass
+class UnitOutcome:
+    source: str
+    unit_key: str
+    game_date: dt.date | None
+    status: str
+    rows_written: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "unit_key": self.unit_key,
+            "game_date": self.game_date.isoformat() if self.game_date else None,
+            "status": self.status,
+            "rows_written": self.rows_written,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+        }
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    outcomes: list[UnitOutcome] = field(default_factory=list)
+    resumed_from: int | None = None
+    stopped: str | None = None
+
+    def counts(self) -> dict[str, int]:
+        found = Counter(o.status for o in self.outcomes)
+        return {s: found.get(s, 0) for s in ledger.UNIT_OUTCOMES}
+
+    @property
+    def not_run(self) -> list[UnitOutcome]:
+        return [o for o in self.outcomes if (o.error or "").startswith(ledger.NOT_RUN_PREFIX)]
+
+    @property
+    def exit_code(self) -> int:
+        counts = self.counts()
+        if counts["failed"] or self.not_run:
+            return EXIT_FAILED
+        if counts["not_available"]:
+            return EXIT_NOT_AVAILABLE
+        return EXIT_OK
+
+    @property
+    def status(self) -> str:
+        return {EXIT_OK: "succeeded", EXIT_NOT_AVAILABLE: "not_available"}.get(
+            self.exit_code, "failed"
+        )
+
+    @property
+    def rows_written(self) -> int:
+        return sum(o.rows_written for o in self.outcomes)
+
+    def touched(self) -> tuple[list[str], list[dt.date]]:
+        """Sources and dates where rows were written (what a refresh must rebuild)."""
+        written = [o for o in self.outcomes if o.status == "succeeded"]
+        sources = sorted({o.source for o in written})
+        dates = sorted({o.game_date for o in written if o.game_date})
+        return sources, dates
+
+
+class Progress(Protocol):
+    def add_total(self, count: int) -> None: ...
+
+    def unit_started(self, unit: Any) -> None: ...
+
+    def unit_finished(self, outcome: UnitOutcome) -> None: ...
+
+
+class NoProgress:
+    def add_total(self, count: int) -> None:
+        pass
+
+    def unit_started(self, unit: Any) -> None:
+        pass
+
+    def unit_finished(self, outcome: UnitOutcome) -> None:
+        pass
+
+
+def _short(exc: BaseException) -> str:
+    text_ = str(exc).strip() or type(exc).__name__
+    return text_ if len(text_) <= MAX_ERROR_CHARS else text_[: MAX_ERROR_CHARS - 3] + "..."
+
+
+def _as_row(unit: Any) -> tuple[str, str, dt.date | None]:
+    return (unit.source, unit.unit_key, unit.game_date)
+
+
+class BackfillRunner:
+    """Runs a plan's units under one ledger run."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        ctx: Any,
+        *,
+        force: bool = False,
+        progress: Progress | None = None,
+        lock_wait: float | None = None,
+        already_done: set[tuple[str, str]] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.ctx = ctx
+        self.force = force
+        self.progress = progress or NoProgress()
+        self.lock_wait = lock_wait_seconds() if lock_wait is None else lock_wait
+        # Units a resumed run finished already: never planned again by discovery.
+        self.already_done = already_done or set()
+        self.stop_reason: str | None = None
+
+    def run(self, plan: Plan, args: dict[str, Any], resumed_from: int | None = None) -> RunReport:
+        ledger.mark_interrupted_runs(self.engine)
+        guard = ledger.RunGuard(self.engine)
+        try:
+            run_id = guard.reserve_run_id()
+            ledger.create_run(
+                self.engine,
+                run_id,
+                args,
+                [_as_row(u) for u in plan.units],
+                resumed_from=resumed_from,
+            )
+            log.info("backfill run %s: %d unit(s) planned", run_id, len(plan.units))
+            report = RunReport(run_id=run_id, resumed_from=resumed_from)
+            try:
+                self._run_units(plan, guard, report)
+            except BaseException as exc:  # Ctrl-C or a bug: the ledger must say so
+                ledger.finish_run(
+                    self.engine, run_id, "interrupted", f"stopped by {type(exc).__name__}"
+                )
+                raise
+            message = report.stopped or f"{len(report.outcomes)} unit(s), {report.counts()}"
+            ledger.finish_run(self.engine, run_id, report.status, message)
+            return report
+        finally:
+            guard.close()
+
+    def _run_units(self, plan: Plan, guard: ledger.RunGuard, report: RunReport) -> None:
+        queue = list(plan.units)
+        self.progress.add_total(len(queue))
+        discovered_days: set[dt.date] = set()
+        index = 0
+        while index < len(queue):
+            unit = queue[index]
+            index += 1
+            if report.stopped:
+                outcome = UnitOutcome(
+                    unit.source,
+                    unit.unit_key,
+                    unit.game_date,
+                    "skipped",
+                    error=f"{ledger.NOT_RUN_PREFIX}{report.stopped}",
+                )
+                ledger.finish_unit(
+                    self.engine,
+                    guard.run_id,
+                    unit.source,
+                    unit.unit_key,
+                    "skipped",
+                    0,
+                    outcome.error,
+                )
+            else:
+                outcome = self._run_one(unit, guard)
+            report.outcomes.append(outcome)
+            self.progress.unit_finished(outcome)
+            if self.stop_reason and not report.stopped:
+                report.stopped = self.stop_reason
+            # A day's schedule is in: its pbp games are known now.
+            if (
+                plan.discover_pbp
+                and unit.source == "schedule"
+                and outcome.status in ("succeeded", "skipped")
+                and unit.game_date not in discovered_days
+                and not report.stopped
+            ):
+                discovered_days.add(unit.game_date)
+                new = self._discover_pbp(unit.game_date, queue)
+                if new:
+                    ledger.add_units(self.engine, guard.run_id, [_as_row(u) for u in new])
+                    self.progress.add_total(len(new))
+                    rest = sorted(queue[index:] + new, key=unit_sort_key)
+                    queue[index:] = rest
+
+    def _discover_pbp(self, day: dt.date, queue: list[Any]) -> list[Any]:
+        from nba_elt.sources import units_for_dates
+
+        if day not in days_with_schedule(self.engine, [day]):
+            return []  # no game that day: nothing to list, no page to fetch
+        try:
+            found = units_for_dates("pbp", [day], self.ctx)
+        except NbaEltError as exc:
+            log.warning("could not list the pbp games of %s: %s", day, exc)
+            return []
+        known = {(u.source, u.unit_key) for u in queue} | self.already_done
+        new = [u for u in dedupe(found) if (u.source, u.unit_key) not in known]
+        if new:
+            log.info("%s: %d pbp game(s) found in the schedule", day, len(new))
+        return new
+
+    def _run_one(self, unit: Any, guard: ledger.RunGuard) -> UnitOutcome:
+        from nba_elt.sources import is_complete, run_unit
+
+        run_id = guard.run_id
+        started = time.monotonic()
+        outcome = UnitOutcome(unit.source, unit.unit_key, unit.game_date, "failed")
+        self.progress.unit_started(unit)
+        try:
+            if not self.force and is_complete(unit, self.ctx):
+                outcome.status = "skipped"
+            else:
+                with guard.unit_lock(unit.source, unit.unit_key, self.lock_wait):
+                    # Another run may have finished this unit while we waited for it.
+                    if not self.force and is_complete(unit, self.ctx):
+                        outcome.status = "skipped"
+                    else:
+                        ledger.mark_unit_running(self.engine, run_id, unit.source, unit.unit_key)
+                        outcome.rows_written = int(run_unit(unit, self.ctx) or 0)
+                        outcome.status = "succeeded"
+        except DataNotAvailable as exc:
+            outcome.status, outcome.error = "not_available", _short(exc)
+        except SiteBlocked as exc:
+            outcome.status, outcome.error = "failed", _short(exc)
+            self.stop_reason = (
+                f"the site answered 403 at {unit.source} {unit.unit_key}; the run stopped there"
+            )
+        except NbaEltError as exc:
+            outcome.status, outcome.error = "failed", _short(exc)
+        except Exception as exc:  # noqa: BLE001 - one broken unit must not stop the others
+            log.exception("%s %s failed unexpectedly", unit.source, unit.unit_key)
+            outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {_short(exc)}"
+        except BaseException:
+            ledger.finish_unit(
+                self.engine,
+                run_id,
+                unit.source,
+                unit.unit_key,
+                "failed",
+                0,
+                "interrupted while running (Ctrl-C): its transaction was rolled back",
+            )
+            raise
+        outcome.seconds = time.monotonic() - started
+        ledger.finish_unit(
+            self.engine,
+            run_id,
+            unit.source,
+            unit.unit_key,
+            outcome.status,
+            outcome.rows_written,
+            outcome.error,
+        )
+        level = logging.INFO if outcome.status in ("succeeded", "skipped") else logging.WARNING
+        log.log(
+            level,
+            "%s %s: %s (%d rows, %.1fs)%s",
+            unit.source,
+            unit.unit_key,
+            outcome.status,
+            outcome.rows_written,
+            outcome.seconds,
+            f": {outcome.error}" if outcome.error else "",
+        )
+        return outcome

@@ -1,0 +1,273 @@
+"""`invoke gaps`: final games whose box scores or play-by-play are missing.
+
+For every game nba_source.schedule marks final in the season (or date range): are its
+boxscores rows and its pbp rows loaded? A day where no final game has either is missing
+entirely. `--fix` runs the backfill for exactly the missing units: the boxscores unit of
+each day with a game lacking box scores, the pbp unit of each game lacking events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.table import Table
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from nba_elt.cli import TaskResult, console
+from nba_elt.dates import resolve_dates, season_of, today_eastern
+from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput
+
+log = logging.getLogger(__name__)
+
+CHECKED_SOURCES = ("boxscores", "pbp")
+
+
+@dataclass
+class DayGaps:
+    day: dt.date
+    games: int = 0
+    missing_boxscores: list[str] = field(default_factory=list)
+    missing_pbp: list[str] = field(default_factory=list)
+
+    @property
+    def missing_entirely(self) -> bool:
+        return self.games > 0 and (
+            len(self.missing_boxscores) == self.games and len(self.missing_pbp) == self.games
+        )
+
+    @property
+    def has_gaps(self) -> bool:
+        return bool(self.missing_boxscores or self.missing_pbp)
+
+
+@dataclass
+class GapReport:
+    scope: str
+    checked: tuple[str, ...]
+    final_games: int
+    days: list[DayGaps]
+
+    @property
+    def gap_days(self) -> list[DayGaps]:
+        return [d for d in self.days if d.has_gaps]
+
+    def missing_units(self) -> list[tuple[str, str, dt.date]]:
+        """(source, unit_key, day): boxscores per day, pbp per game."""
+        units = []
+        for day in self.gap_days:
+            if day.missing_boxscores:
+                units.append(("boxscores", day.day.isoformat(), day.day))
+            units += [("pbp", game_id, day.day) for game_id in day.missing_pbp]
+        return units
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scope": self.scope,
+            "checked_sources": list(self.checked),
+            "final_games": self.final_games,
+            "days_with_gaps": len(self.gap_days),
+            "days_missing_entirely": [d.day.isoformat() for d in self.days if d.missing_entirely],
+            "missing_boxscores": [g for d in self.days for g in d.missing_boxscores],
+            "missing_pbp": [g for d in self.days for g in d.missing_pbp],
+            "missing_units": [{"source": s, "unit_key": k} for s, k, _ in self.missing_units()],
+        }
+
+
+def parse_scope(
+    season: Any, start: str | None, end: str | None
+) -> tuple[str, int | None, dt.date | None, dt.date | None]:
+    """(label, season, first, last); BadInput for a bad or ambiguous scope."""
+    if season not in (None, "") and (start or end):
+        raise BadInput("give either --season or --start/--end, not both")
+    if start or end:
+        dates = resolve_dates(None, start, end, allow_future=True)
+        return f"{dates[0]} .. {dates[-1]}", None, dates[0], dates[-1]
+    if season in (None, ""):
+        current = season_of(today_eastern())
+        return f"season {current}", current, None, None
+    try:
+        value = int(str(season).strip())
+    except ValueError:
+        raise BadInput(
+            f"--season is the year a season ends (2024-25 -> 2025), got {season!r}"
+        ) from None
+    if not 1947 <= value <= season_of(today_eastern()) + 1:
+        raise BadInput(f"--season {value} is not an NBA season (1947 .. next season)")
+    return f"season {value}", value, None, None
+
+
+def enabled_checked_sources(engine: Engine) -> tuple[str, ...]:
+    with engine.connect() as conn:
+        enabled = set(
+            conn.execute(
+                text("select flag from nba_source.feature_flags where is_enabled")
+            ).scalars()
+        )
+    return tuple(s for s in CHECKED_SOURCES if s in enabled)
+
+
+def find_gaps(
+    engine: Engine,
+    *,
+    season: int | None = None,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+    sources: tuple[str, ...] = CHECKED_SOURCES,
+    scope: str = "",
+) -> GapReport:
+    """Scan the final games of nba_source.schedule in the scope."""
+    where = "s.status = 'final'"
+    params: dict[str, Any] = {}
+    if season is not None:
+        where += " and s.season = :season"
+        params["season"] = season
+    if first is not None:
+        where += " and s.game_date between :first and :last"
+        params |= {"first": first, "last": last}
+    sql = f"""
+        select s.game_id, s.game_date,
+               exists (select 1 from nba_source.boxscores b where b.game_id = s.game_id) as has_box,
+               exists (select 1 from nba_source.pbp p where p.game_id = s.game_id) as has_pbp
+        from nba_source.schedule s
+        where {where}
+        order by s.game_date, s.game_id
+    """
+    days: dict[dt.date, DayGaps] = defaultdict(lambda: DayGaps(dt.date.min))
+    total = 0
+    with engine.connect() as conn:
+        for game_id, game_date, has_box, has_pbp in conn.execute(text(sql), params):
+            total += 1
+            day = days[game_date]
+            day.day = game_date
+            day.games += 1
+            if "boxscores" in sources and not has_box:
+                day.missing_boxscores.append(game_id)
+            if "pbp" in sources and not has_pbp:
+                day.missing_pbp.append(game_id)
+    return GapReport(
+        scope=scope,
+        checked=sources,
+        final_games=total,
+        days=sorted(days.values(), key=lambda d: d.day),
+    )
+
+
+def _print_gaps(report: GapReport) -> None:
+    if not report.gap_days:
+        return
+    table = Table(title=f"gaps in {report.scope}")
+    for column in ("date", "final games", "missing boxscores", "missing pbp", "note"):
+        table.add_column(column)
+    for day in report.gap_days:
+        table.add_row(
+            day.day.isoformat(),
+            str(day.games),
+            ", ".join(day.missing_boxscores) or "-",
+            ", ".join(day.missing_pbp) or "-",
+            "missing entirely" if day.missing_entirely else "",
+        )
+    console.print(table)
+
+
+def _fix(engine: Engine, report: GapReport, offline: bool) -> Any:
+    """Backfill exactly the missing units (forced: they are known to be missing)."""
+    from nba_elt.backfill import RichProgress, _print_report
+    from nba_elt.backfill_plan import Plan, unit_sort_key
+    from nba_elt.backfill_run import BackfillRunner
+    from nba_elt.config import get_settings
+    from nba_elt.http import HttpClient
+    from nba_elt.sources import SourceContext, units_for_dates, units_for_games
+
+    ctx = SourceContext(engine, HttpClient(get_settings(), offline=offline))
+    missing = report.missing_units()
+    box_days = sorted({day for source, _, day in missing if source == "boxscores"})
+    pbp_games = [key for source, key, _ in missing if source == "pbp"]
+    units = []
+    if box_days:
+        units += units_for_dates("boxscores", box_days, ctx)
+    if pbp_games:
+        units += units_for_games("pbp", pbp_games, ctx)
+    plan = Plan(sources=report.checked, units=sorted(units, key=unit_sort_key))
+    args = {
+        "gaps_fix": report.scope,
+        "dates": [d.isoformat() for d in box_days],
+        "games": pbp_games,
+        "sources": list(report.checked),
+        "offline": offline,
+        "force": True,
+    }
+    runner = BackfillRunner(engine, ctx, force=True)
+    with RichProgress() as progress:
+        runner.progress = progress
+        result = runner.run(plan, args)
+    _print_report(result)
+    return result
+
+
+def gaps_task(
+    season: Any = None,
+    start: str | None = None,
+    end: str | None = None,
+    fix: bool = False,
+    offline: bool = False,
+) -> TaskResult:
+    """List final games missing box scores or pbp; with fix, backfill exactly those units."""
+    from nba_elt.db import get_engine
+
+    scope, season_value, first, last = parse_scope(season, start, end)
+    engine = get_engine()
+    sources = enabled_checked_sources(engine)
+    if not sources:
+        raise BadInput(
+            "neither boxscores nor pbp is enabled in nba_source.feature_flags: nothing to check"
+        )
+    report = find_gaps(
+        engine, season=season_value, first=first, last=last, sources=sources, scope=scope
+    )
+    summary: dict[str, Any] = report.as_dict()
+    if report.final_games == 0:
+        return TaskResult(
+            EXIT_OK,
+            f"no final games in nba_source.schedule for {scope}: nothing to check "
+            "(backfill the schedule first: invoke backfill --sources schedule ...)",
+            summary,
+        )
+    _print_gaps(report)
+    missing = report.missing_units()
+    if not missing:
+        return TaskResult(
+            EXIT_OK, f"{scope}: all {report.final_games} final games are complete", summary
+        )
+    entire = sum(1 for d in report.days if d.missing_entirely)
+    found = (
+        f"{scope}: {len(summary['missing_boxscores'])} game(s) without boxscores, "
+        f"{len(summary['missing_pbp'])} without pbp, {entire} day(s) missing entirely "
+        f"-> {len(missing)} unit(s)"
+    )
+    if not fix:
+        return TaskResult(
+            EXIT_FAILED, f"{found}. Backfill them with: invoke gaps --fix ({scope})", summary
+        )
+    run = _fix(engine, report, offline)
+    after = find_gaps(
+        engine, season=season_value, first=first, last=last, sources=sources, scope=scope
+    )
+    summary["fix"] = {
+        "run_id": run.run_id,
+        "counts": run.counts(),
+        "exit_code": run.exit_code,
+        "units": [o.as_dict() for o in run.outcomes],
+    }
+    summary["remaining_units"] = len(after.missing_units())
+    message = (
+        f"{found}; fixed by backfill run {run.run_id}: {run.counts()}; "
+        f"{len(after.missing_units())} unit(s) still missing"
+    )
+    if run.exit_code != EXIT_OK:
+        message += f". Resume with: invoke backfill --resume {run.run_id}"
+    return TaskResult(run.exit_code, message, summary)

@@ -1,0 +1,223 @@
+"""The backfill against a real Postgres and the recorded pages on a local HTTP server.
+
+In-process (backfill_task) for speed; tests/integration/test_backfill_cli.py drives the
+real `invoke backfill` in subprocesses (exit codes, kill -9 and resume, concurrency).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import text
+
+from nba_elt.backfill import backfill_task
+from nba_elt.errors import BadInput
+
+DAILY_JAN1 = "/friv/dailyleaders.fcgi?month=1&day=1&year=2018"
+PBP_GAMES = "201901010DEN,201810160GSW,201810270MIL"
+
+
+def _count(engine, sql: str, **params) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar_one()
+
+
+def _ledger(engine, run_id: int) -> dict[tuple[str, str], dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("select * from ops.backfill_units where run_id = :r"), {"r": run_id}
+        ).mappings()
+        return {(r["source"], r["unit_key"]): dict(r) for r in rows}
+
+
+def _run(engine, run_id: int) -> dict:
+    with engine.connect() as conn:
+        return dict(
+            conn.execute(text("select * from ops.backfill_runs where id = :r"), {"r": run_id})
+            .mappings()
+            .one()
+        )
+
+
+def _counts_of_everything(engine) -> dict[str, int]:
+    tables = ["nba_source.schedule", "nba_source.boxscores", "nba_source.pbp"]
+    tables += ["ops.backfill_runs", "ops.backfill_units"]
+    return {t: _count(engine, f"select count(*) from {t}") for t in tables}
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(bbref_site, engine, tmp_path, capsys):
+    before = _counts_of_everything(engine)
+    result = backfill_task(date="2018-01-01", sources="schedule,boxscores,pbp", dry_run=True)
+    assert result.exit_code == 0
+    plan = result.summary["plan"]
+    assert [(u["source"], u["unit_key"]) for u in plan["units"]] == [
+        ("schedule", "2018-01-01"),
+        ("boxscores", "2018-01-01"),
+    ]
+    assert plan["pages_in_archive"] == 0
+    assert any(p.endswith("/leagues/NBA_2018_games-january.html") for p in plan["pages"])
+    assert "pbp games of 1 day(s)" in " ".join(plan["notes"])
+    assert _counts_of_everything(engine) == before
+    assert not (tmp_path / "archive").exists(), "a dry run must not fetch or archive pages"
+    assert sum(bbref_site.requests.values()) == 0
+    err = capsys.readouterr().err
+    assert "Backfill plan" in err and "nothing is written" in err
+
+
+def test_bad_input_writes_nothing(db_url, engine):
+    before = _counts_of_everything(engine)
+    for kwargs in (
+        {"date": "2018-02-30"},
+        {"date": "2018-01-01", "sources": "boxscores,injuries"},
+        {"start": "2018-01-01", "end": "2018-06-01"},
+        {"resume": "999"},
+    ):
+        with pytest.raises(BadInput):
+            backfill_task(**kwargs)
+    assert _counts_of_everything(engine) == before
+
+
+def test_run_loads_the_day_and_records_the_ledger(bbref_site, engine):
+    result = backfill_task(date="2018-01-01", sources="schedule,boxscores")
+    assert result.exit_code == 0, result.message
+    run_id = result.summary["run_id"]
+    assert result.summary["counts"] == {
+        "succeeded": 2,
+        "failed": 0,
+        "not_available": 0,
+        "skipped": 0,
+    }
+    assert (
+        _count(engine, "select count(*) from nba_source.schedule where game_date = '2018-01-01'")
+        == 4
+    )
+    assert _count(engine, "select count(*) from nba_source.boxscores") == 82
+    assert (
+        _count(engine, "select pts from nba_source.boxscores where player_id = 'derozde01'") == 52
+    )
+    run = _run(engine, run_id)
+    assert run["status"] == "succeeded" and run["finished_at"] and run["user_name"]
+    assert run["args"]["sources"] == ["schedule", "boxscores"]
+    units = _ledger(engine, run_id)
+    assert units[("boxscores", "2018-01-01")]["rows_written"] == 82
+    assert all(u["status"] == "succeeded" and u["finished_at"] for u in units.values())
+
+    # Again: complete and final, so skipped; --force runs it again with identical tables.
+    snapshot = _table_rows(engine)
+    again = backfill_task(date="2018-01-01", sources="schedule,boxscores")
+    assert again.exit_code == 0 and again.summary["counts"]["skipped"] == 2
+    forced = backfill_task(date="2018-01-01", sources="schedule,boxscores", force=True)
+    assert forced.exit_code == 0 and forced.summary["counts"]["succeeded"] == 2
+    assert _table_rows(engine) == snapshot
+
+
+def test_pbp_by_date_is_discovered_after_the_schedule_and_failures_exit_1(
+    bbref_site, engine, monkeypatch
+):
+    slack = HTTPServer(host="127.0.0.1")
+    slack.start()
+    try:
+        hook = slack.url_for("/services/T1/B1/verysecrethook")
+        slack.expect_request("/services/T1/B1/verysecrethook", method="POST").respond_with_data(
+            "ok"
+        )
+        monkeypatch.setenv("NBA_ELT_SLACK_WEBHOOK_URL", hook)
+        # The Jan 1 2018 pbp pages are not recorded: the local site answers 404.
+        result = backfill_task(date="2018-01-01", sources="schedule,pbp")
+        payloads = [json.loads(req.data) for req, _ in slack.log]
+    finally:
+        slack.clear()
+        slack.stop()
+    assert result.exit_code == 1
+    counts = result.summary["counts"]
+    assert counts["succeeded"] == 1 and counts["failed"] == 4
+    failed = sorted(u["unit_key"] for u in result.summary["units"] if u["status"] == "failed")
+    assert failed == ["201801010BRK", "201801010CHI", "201801010MIN", "201801010TOR"]
+    assert all("404" in u["error"] for u in result.summary["units"] if u["status"] == "failed")
+    run_id = result.summary["run_id"]
+    assert _run(engine, run_id)["status"] == "failed"
+    assert f"invoke backfill --resume {run_id}" in result.message
+    # One alert, naming the failed units and the resume command, without the URL.
+    assert len(payloads) == 1
+    text_ = payloads[0]["text"]
+    assert "201801010TOR" in text_ and f"invoke backfill --resume {run_id}" in text_
+    assert result.summary["alert"]["sent"] is True
+    assert "verysecrethook" not in json.dumps(result.summary) + result.message
+
+
+def test_not_available_exits_75(bbref_site, engine):
+    backfill_task(date="2018-01-01", sources="schedule")
+    bbref_site.override(DAILY_JAN1, "<html><body><p>No games yet</p></body></html>")
+    bbref_site.override(DAILY_JAN1 + "&type=all", "<html><body>nothing</body></html>")
+    result = backfill_task(date="2018-01-01", sources="boxscores")
+    assert result.exit_code == 75, result.message
+    assert result.summary["counts"]["not_available"] == 1
+    assert _run(engine, result.summary["run_id"])["status"] == "not_available"
+    assert _count(engine, "select count(*) from nba_source.boxscores") == 0
+
+
+def test_403_stops_the_run_and_resume_finishes_it(bbref_site, engine):
+    bbref_site.override("/boxscores/pbp/201810160GSW.html", 403)
+    result = backfill_task(games=PBP_GAMES, sources="pbp")
+    assert result.exit_code == 1
+    by_key = {u["unit_key"]: u for u in result.summary["units"]}
+    assert by_key["201810160GSW"]["status"] == "failed"
+    assert "403" in by_key["201810160GSW"]["error"]
+    for later in ("201810270MIL", "201901010DEN"):
+        assert by_key[later]["status"] == "skipped"
+        assert by_key[later]["error"].startswith("not run: the site answered 403")
+    assert bbref_site.hits("/boxscores/pbp/201810270MIL.html") == 0
+    assert _count(engine, "select count(*) from nba_source.pbp") == 0
+
+    bbref_site.override("/boxscores/pbp/201810160GSW.html", 200)
+    run_id = result.summary["run_id"]
+    resumed = backfill_task(resume=str(run_id))
+    assert resumed.exit_code == 0, resumed.message
+    assert resumed.summary["resumed_from"] == run_id
+    assert resumed.summary["counts"]["succeeded"] == 3
+    assert _run(engine, resumed.summary["run_id"])["resumed_from"] == run_id
+    assert _count(engine, "select count(distinct game_id) from nba_source.pbp") == 3
+
+    nothing = backfill_task(resume=str(resumed.summary["run_id"]))
+    assert nothing.exit_code == 0 and "nothing to resume" in nothing.message
+
+
+def _table_rows(engine) -> dict[str, list]:
+    out = {}
+    with engine.connect() as conn:
+        for table, key in (
+            ("schedule", "game_id"),
+            ("boxscores", "game_id, player_id"),
+            ("pbp", "game_id, event_idx"),
+        ):
+            columns = [
+                c
+                for c in conn.execute(
+                    text(
+                        "select column_name from information_schema.columns "
+                        "where table_schema = 'nba_source' and table_name = :t "
+                        "and column_name <> '_loaded_at' order by ordinal_position"
+                    ),
+                    {"t": table},
+                ).scalars()
+            ]
+            out[table] = [
+                tuple(r)
+                for r in conn.execute(
+                    text(f"select {', '.join(columns)} from nba_source.{table} order by {key}")
+                )
+            ]
+    return out
+
+
+def test_json_summary_has_the_run(bbref_site, engine):
+    result = backfill_task(games="201901010DEN", sources="pbp")
+    assert result.exit_code == 0
+    s = result.summary
+    assert {"run_id", "counts", "units", "exit_code"} <= set(s)
+    (unit,) = s["units"]
+    assert unit["source"] == "pbp" and unit["unit_key"] == "201901010DEN"
+    assert unit["rows_written"] > 400 and unit["seconds"] >= 0
+    assert json.loads(json.dumps(s, default=str))["exit_code"] == 0
