@@ -1,0 +1,168 @@
+"""The upsert into real Postgres, and the raw archive on a local folder and on S3 (moto server)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import boto3
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from nba_elt.archive import LocalArchive, S3Archive, key_for, open_archive
+from nba_elt.config import get_settings
+from nba_elt.errors import LoadError, SourceError
+from nba_elt.http import HttpClient
+from nba_elt.load import replace_game_events, upsert
+
+
+def schedule_rows(home_pts: int | None = 98) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "game_id": ["201801010BRK", "201801010TOR"],
+            "game_date": [dt.date(2018, 1, 1)] * 2,
+            "season": [2018, 2018],
+            "start_time": ["19:30", None],
+            "away_team": ["ORL", "MIL"],
+            "home_team": ["BKN", "TOR"],
+            "away_pts": pd.array([95, None], dtype="Int64"),
+            "home_pts": pd.array([home_pts, None], dtype="Int64"),
+            "overtimes": [0, 0],
+            "status": ["final", "scheduled"],
+            "attendance": pd.array([16164, None], dtype="Int64"),
+            "arena": ['Barclays "Center", Brooklyn', None],
+            "game_type": ["regular", "regular"],
+        }
+    )
+
+
+def pbp_rows(n: int, game_id: str = "201901010DEN") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "game_id": [game_id] * n,
+            "event_idx": range(n),
+            "game_date": [dt.date(2019, 1, 1)] * n,
+            "period": [1] * n,
+            "clock_secs": [720.0 - i for i in range(n)],
+            "team": [None if i == 0 else "NYK" for i in range(n)],
+            "description": ["Jump ball: a vs. b\nnew line"] + [f"event {i}" for i in range(1, n)],
+            "away_score": [0] * n,
+            "home_score": [0] * n,
+            "points": [0] * n,
+        }
+    )
+
+
+def table(engine, name: str) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(text(f"select * from nba_source.{name} order by 1, 2"), conn)
+
+
+def test_upsert_inserts_then_updates_by_key(engine):
+    with engine.begin() as conn:
+        assert upsert(conn, "schedule", schedule_rows(home_pts=None)) == 2
+    first = table(engine, "schedule")
+    with engine.begin() as conn:
+        assert upsert(conn, "schedule", schedule_rows(home_pts=98)) == 2
+    second = table(engine, "schedule")
+    assert len(second) == 2
+    assert second.loc[0, "home_pts"] == 98 and pd.isna(first.loc[0, "home_pts"])
+    assert second.loc[0, "arena"] == 'Barclays "Center", Brooklyn'
+    assert pd.isna(second.loc[1, "start_time"])
+    assert (second["_loaded_at"] >= first["_loaded_at"]).all()
+
+
+def test_upsert_refuses_duplicate_or_empty_keys_and_writes_nothing(engine):
+    rows = pd.concat([schedule_rows(), schedule_rows()])
+    with pytest.raises(LoadError, match="repeat a key"), engine.begin() as conn:
+        upsert(conn, "schedule", rows)
+    bad = schedule_rows()
+    bad.loc[0, "game_id"] = None
+    with pytest.raises(LoadError, match="empty key"), engine.begin() as conn:
+        upsert(conn, "schedule", bad)
+    assert table(engine, "schedule").empty
+
+
+def test_a_failing_unit_rolls_back_everything(engine):
+    wrong = schedule_rows()
+    wrong.loc[1, "status"] = "cancelled"  # violates the check constraint
+    with pytest.raises(LoadError, match="schedule"), engine.begin() as conn:
+        upsert(conn, "pbp", pbp_rows(5))
+        upsert(conn, "schedule", wrong)
+    assert table(engine, "pbp").empty and table(engine, "schedule").empty
+
+
+def test_replace_game_events_drops_stale_events(engine):
+    with engine.begin() as conn:
+        assert replace_game_events(conn, "201901010DEN", pbp_rows(10)) == 10
+        upsert(conn, "pbp", pbp_rows(3, game_id="201901010MIL"))
+    with engine.begin() as conn:
+        assert replace_game_events(conn, "201901010DEN", pbp_rows(7)) == 7
+    events = table(engine, "pbp")
+    assert (events["game_id"] == "201901010DEN").sum() == 7
+    assert (events["game_id"] == "201901010MIL").sum() == 3
+    assert events.loc[0, "description"] == "Jump ball: a vs. b\nnew line"
+
+
+def test_archive_keys_are_stable_and_safe():
+    assert key_for("/friv/dailyleaders.fcgi?month=1&day=1&year=2018") == (
+        "friv/dailyleaders.fcgi@month=1,day=1,year=2018"
+    )
+    assert (
+        key_for("/boxscores/?month=1&day=1&year=2018") == "boxscores/index@month=1,day=1,year=2018"
+    )
+    assert key_for("/boxscores/pbp/201901010DEN.html") == "boxscores/pbp/201901010DEN.html"
+
+
+def test_local_archive_round_trip(tmp_path):
+    archive = open_archive(str(tmp_path / "a"), get_settings())
+    assert isinstance(archive, LocalArchive)
+    assert not archive.has("/x.html") and archive.get("/x.html") is None
+    archive.put("/x.html", "<html>é</html>", 200, url="http://h/x.html")
+    page = archive.get("/x.html")
+    assert (page.body, page.status, page.url) == ("<html>é</html>", 200, "http://h/x.html")
+
+
+@pytest.fixture
+def moto_s3(monkeypatch):
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "NBA_ELT_AWS_ENDPOINT_URL": endpoint,
+    }.items():
+        monkeypatch.setenv(key, value)
+    boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint).create_bucket(
+        Bucket="raw-pages"
+    )
+    yield endpoint
+    server.stop()
+
+
+def test_s3_archive_and_offline_client(moto_s3, monkeypatch):
+    monkeypatch.setenv("NBA_ELT_ARCHIVE_DIR", "s3://raw-pages/bbref")
+    settings = get_settings()
+    archive = open_archive(settings.archive_dir, settings)
+    assert isinstance(archive, S3Archive)
+    path = "/friv/dailyleaders.fcgi?month=1&day=1&year=2018"
+    assert not archive.has(path)
+    archive.put(path, "<html>recorded</html>", 200, url="https://example/" + path)
+    keys = [
+        o["Key"]
+        for o in boto3.client("s3", endpoint_url=moto_s3).list_objects_v2(Bucket="raw-pages")[
+            "Contents"
+        ]
+    ]
+    assert "bbref/friv/dailyleaders.fcgi@month=1,day=1,year=2018" in keys
+    assert "bbref/friv/dailyleaders.fcgi@month=1,day=1,year=2018.meta.json" in keys
+    client = HttpClient(settings, offline=True)
+    assert client.in_archive(path)
+    assert client.get(path) == "<html>recorded</html>"
+    with pytest.raises(SourceError, match="not in the raw archive at s3://raw-pages/bbref"):
+        client.get("/boxscores/pbp/201901010DEN.html")
