@@ -1,0 +1,79 @@
+"""The polite client against the local recorded site: budget, retries, archive, offline."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from nba_elt import http
+from nba_elt.config import get_settings
+from nba_elt.errors import PageNotFound, SourceError
+from nba_elt.http import HttpClient, RequestBudget, _retry_after_seconds
+
+PBP = "/boxscores/pbp/201810270MIL.html"
+JANUARY = "/leagues/NBA_2018_games-january.html"
+
+
+def test_request_budget_is_shared_by_every_client(bbref_site, monkeypatch):
+    monkeypatch.setenv("NBA_ELT_REQUESTS_PER_MINUTE", "60")  # one request a second
+    monkeypatch.setattr(http, "PROCESS_BUDGET", RequestBudget())
+    first, second = HttpClient(get_settings()), HttpClient(get_settings())
+    first.get(PBP)
+    second.get(JANUARY)
+    first.get("/boxscores/pbp/201810160GSW.html")
+    waits = [s for s in bbref_site.sleeps if s > 0.5]
+    assert len(waits) == 2 and waits[0] == pytest.approx(1.0, abs=0.2)
+    assert waits[1] == pytest.approx(2.0, abs=0.3)  # sleeps are recorded, the clock did not move
+
+
+def test_final_pages_come_from_the_archive_and_others_are_fetched_once_per_client(bbref_site):
+    settings = get_settings()
+    HttpClient(settings).get(PBP, final=True)
+    HttpClient(settings).get(PBP, final=True)
+    assert bbref_site.hits(PBP) == 1
+    client = HttpClient(settings)
+    client.get(JANUARY)
+    client.get(JANUARY)
+    assert bbref_site.hits(JANUARY) == 1
+    HttpClient(settings).get(JANUARY)  # not final: a new run asks the site again
+    assert bbref_site.hits(JANUARY) == 2
+    assert client.in_archive(JANUARY) and not client.in_archive("/nothing.html")
+
+
+def test_retry_after_is_bounded(bbref_site):
+    bbref_site.override(PBP, (429, "", {"Retry-After": "86400"}), 200)
+    HttpClient(get_settings()).get(PBP)
+    assert max(bbref_site.sleeps) == http.RETRY_AFTER_CAP_S
+    assert _retry_after_seconds("garbage", 4.0) == 4.0
+    assert _retry_after_seconds("3", 4.0) == 3.0
+
+
+def test_429_every_time_gives_up(bbref_site):
+    bbref_site.override(PBP, (429, "", {"Retry-After": "1"}))
+    with pytest.raises(SourceError, match="429"):
+        HttpClient(get_settings()).get(PBP)
+    assert bbref_site.hits(PBP) == http.MAX_ATTEMPTS
+
+
+def test_404_and_other_4xx(bbref_site):
+    with pytest.raises(PageNotFound, match="404"):
+        HttpClient(get_settings()).get("/boxscores/pbp/209901010DEN.html")
+    bbref_site.override(PBP, 410)
+    with pytest.raises(SourceError, match="410"):
+        HttpClient(get_settings()).get(PBP)
+    assert bbref_site.hits(PBP) == 1
+
+
+def test_connection_errors_are_retried_then_reported(monkeypatch):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("NBA_ELT_BBREF_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("NBA_ELT_REQUESTS_PER_MINUTE", "60000")
+    waits: list[float] = []
+    client = HttpClient(get_settings(), sleep=waits.append)
+    with pytest.raises(SourceError, match="ConnectionError"):
+        client.get(PBP)
+    assert client.requests_made == http.MAX_ATTEMPTS
+    assert [w for w in waits if w >= 1] == [2.0, 4.0, 8.0]  # exponential backoff
