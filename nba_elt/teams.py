@@ -65,8 +65,11 @@ _HISTORICAL_NAMES = {
     "New Orleans/Oklahoma City Hornets": "NOP",
     "Seattle SuperSonics": "OKC",
     "Vancouver Grizzlies": "MEM",
+    "Washington Bullets": "WAS",
 }
 _HISTORICAL_BBREF = {"NJN": "BKN", "CHA": "CHA", "NOH": "NOP", "NOK": "NOP", "SEA": "OKC"}
+# Older basketball-reference codes seen in game ids and daily pages (issue 3).
+_HISTORICAL_BBREF |= {"VAN": "MEM", "CHH": "CHA", "WSB": "WAS"}
 
 BY_NAME = {t.name: t.code for t in TEAMS} | _HISTORICAL_NAMES
 # Codes another provider (stats.nba.com) or an older page may use, to the NBA code.

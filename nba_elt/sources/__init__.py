@@ -23,6 +23,8 @@ from nba_elt.errors import (
     DataNotAvailable,
     LoadError,
     NbaEltError,
+    SiteBlocked,
+    SourceError,
 )
 from nba_elt.http import HttpClient
 from nba_elt.load import replace_game_events, upsert
@@ -94,17 +96,29 @@ def _scheduled_games(conn: Connection, day: dt.date) -> pd.DataFrame:
     )
 
 
+def _games_from_site(day: dt.date, ctx: SourceContext) -> list[str]:
+    """The day's game ids from the scoreboard page, else from the schedule's month page."""
+    client = ctx.client
+    path = scoreboard.scoreboard_path(day)
+    try:
+        html = scoreboard.fetch_scoreboard(client, day, final=is_final_day(day))
+        board = scoreboard.parse_scoreboard(html, day, page=client.url_for(path))
+        return board["game_id"].tolist()
+    except SiteBlocked:
+        raise
+    except SourceError as exc:
+        log.warning("%s unusable (%s); listing the games from the schedule page", path, exc)
+    games = schedule.fetch_schedule_for_date(client, day, final=_month_is_final(day))
+    return games.loc[games["status"] != "postponed", "game_id"].tolist()
+
+
 def games_on(day: dt.date, ctx: SourceContext) -> list[str]:
-    """Game ids of a day: from nba_source.schedule, else from the scoreboard page."""
+    """Game ids of a day: from nba_source.schedule, else from the site (scoreboard page)."""
     with ctx.engine.connect() as conn:
         known = _scheduled_games(conn, day)
     if not known.empty:
         return known.loc[known["status"] != "postponed", "game_id"].tolist()
-    html = scoreboard.fetch_scoreboard(ctx.client, day, final=is_final_day(day))
-    board = scoreboard.parse_scoreboard(
-        html, day, page=ctx.client.url_for(scoreboard.scoreboard_path(day))
-    )
-    return board["game_id"].tolist()
+    return _games_from_site(day, ctx)
 
 
 def units_for_dates(source: str, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
@@ -204,11 +218,7 @@ def _run_schedule(unit: Unit, ctx: SourceContext) -> int:
 def _games_expected(day: dt.date, ctx: SourceContext, known: pd.DataFrame) -> list[str]:
     if not known.empty:
         return known.loc[known["status"] != "postponed", "game_id"].tolist()
-    html = scoreboard.fetch_scoreboard(ctx.client, day, final=False)
-    board = scoreboard.parse_scoreboard(
-        html, day, page=ctx.client.url_for(scoreboard.scoreboard_path(day))
-    )
-    return board["game_id"].tolist()
+    return _games_from_site(day, ctx)
 
 
 def _run_boxscores(unit: Unit, ctx: SourceContext) -> int:

@@ -34,6 +34,7 @@ DAILY = "/friv/dailyleaders.fcgi?month=1&day=1&year=2018"
 JANUARY = "/leagues/NBA_2018_games-january.html"
 PBP_DEN = "/boxscores/pbp/201901010DEN.html"
 TABLES = ("schedule", "boxscores", "pbp")
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "bbref"
 
 
 def make_ctx(engine, offline: bool = False) -> SourceContext:
@@ -253,3 +254,22 @@ def test_offline_reads_only_the_archive(bbref_site, engine):
     ):
         run(make_ctx(engine, offline=True), "pbp", games=["201810270MIL"])
     assert bbref_site.hits("/boxscores/pbp/201810270MIL.html") == 0
+
+
+def test_pbp_units_fall_back_to_the_schedule_page_without_a_scoreboard(bbref_site, engine):
+    bbref_site.override("/boxscores/?month=1&day=1&year=2018", 404)
+    units = units_for_dates("pbp", [NEW_YEAR], make_ctx(engine))
+    assert len(units) == 4 and {u.game_date for u in units} == {NEW_YEAR}
+    assert bbref_site.hits(JANUARY) == 1
+
+
+def test_a_day_without_games_writes_nothing_and_succeeds(bbref_site, engine):
+    # the January page without its games of the 15th: a day off, on the right month page
+    html = (FIXTURES / "schedule/NBA_2018_games-january.html").read_text()
+    rows = html.split('<tr ><th scope="row"')
+    kept = [r for r in rows[1:] if "month=1&amp;day=15&amp;year=2018" not in r]
+    bbref_site.override(JANUARY, '<tr ><th scope="row"'.join([rows[0], *kept]))
+    ctx = make_ctx(engine)
+    assert run(ctx, "schedule", dates=[dt.date(2018, 1, 15)]) == 0
+    assert run(ctx, "schedule", dates=[NEW_YEAR]) == 4
+    assert bbref_site.hits(JANUARY) == 1
