@@ -33,13 +33,14 @@ from nba_elt.backfill_plan import (
     days_with_schedule,
     describe_plan,
     enabled_sources,
+    site_path,
     unit_sort_key,
 )
 from nba_elt.backfill_request import BackfillRequest, parse_request
 from nba_elt.backfill_run import BackfillRunner, RunReport, UnitOutcome
 from nba_elt.cli import TaskResult, console
 from nba_elt.config import Settings, get_settings
-from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, LoadError
+from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +102,13 @@ class RichProgress:
 # ---------------------------------------------------------------- planning
 
 
-def _ensure_schema(engine: Engine) -> None:
+def _schema_ready(engine: Engine) -> bool:
+    """Whether the nba_source and ops tables exist (a dry run does not create them)."""
     with engine.connect() as conn:
-        if conn.execute(text("select to_regclass('ops.backfill_runs')")).scalar() is None:
-            raise LoadError(
-                "the warehouse has no nba_source/ops schema yet; run `invoke db.migrate` "
-                "(a backfill without --dry-run also creates it)"
-            )
+        return all(
+            conn.execute(text(f"select to_regclass('{name}')")).scalar() is not None
+            for name in ("nba_source.schedule", "nba_source.feature_flags", "ops.backfill_runs")
+        )
 
 
 def _done_in_chain(engine: Engine, run: ledger.LedgerRun) -> set[tuple[str, str]]:
@@ -182,8 +183,8 @@ def _print_plan(description: dict[str, Any]) -> None:
         f"{d['unit_count'] - d['to_run']} already complete)"
     )
     console.print(
-        f"  pages: {d['page_count']} to read, {d['pages_in_archive']} already in the raw archive "
-        f"(fetched from the site: {d['page_count'] - d['pages_in_archive']})"
+        f"  pages for the units to run: {d['page_count']}, {d['pages_in_archive']} already in the "
+        f"raw archive, {d['page_count'] - d['pages_in_archive']} to fetch from the site"
     )
     if d["games"]:
         console.print(f"  games known: {len(d['games'])}")
@@ -198,7 +199,7 @@ def _print_plan(description: dict[str, Any]) -> None:
         table.add_row(
             row["source"],
             row["unit_key"],
-            escape("\n".join(row["pages"])),
+            escape("\n".join(site_path(url) for url in row["pages"])),
             str(row["pages_in_archive"]),
             row["action"],
         )
@@ -348,8 +349,11 @@ def backfill_task(
     for note in request.notes:
         log.info(note)
     engine = get_engine(settings, migrate=not request.dry_run)
-    if request.dry_run:
-        _ensure_schema(engine)
+    schema_ready = _schema_ready(engine)
+    if not schema_ready and request.resume:
+        raise BadInput(
+            f"there is no backfill run {request.resume}: the warehouse has no ledger yet"
+        )
     # A dry run never touches the network: it reads only what is already archived.
     ctx = _context(engine, settings, request.offline or request.dry_run)
 
@@ -363,17 +367,19 @@ def backfill_task(
                 {"run_id": None, "resumed_from": request.resume, "counts": {}, "units": []},
             )
     else:
-        chosen = request.sources or enabled_sources(engine)
+        chosen = request.sources or (enabled_sources(engine) if schema_ready else tuple(SOURCES))
         if not chosen:
             raise BadInput(
                 "no source is enabled in nba_source.feature_flags; pass --sources "
                 f"({', '.join(SOURCES)})"
             )
-        plan = build_plan(request, chosen, ctx)
+        plan = build_plan(request, chosen, ctx, schema_ready=schema_ready)
         args = request.args() | {"sources": list(chosen)}
 
     if request.dry_run:
-        description = describe_plan(plan, ctx, force=request.force, refresh=request.refresh)
+        description = describe_plan(
+            plan, ctx, force=request.force, refresh=request.refresh, schema_ready=schema_ready
+        )
         _print_plan(description)
         return TaskResult(
             EXIT_OK,

@@ -80,7 +80,9 @@ def days_with_schedule(engine: Engine, dates: Iterable[dt.date]) -> set[dt.date]
         )
 
 
-def build_plan(request: BackfillRequest, sources: tuple[str, ...], ctx: Any) -> Plan:
+def build_plan(
+    request: BackfillRequest, sources: tuple[str, ...], ctx: Any, *, schema_ready: bool = True
+) -> Plan:
     """The units for a new (not resumed) backfill, in run order.
 
     pbp by date needs the day's games. When the schedule is loaded they come from
@@ -102,9 +104,9 @@ def build_plan(request: BackfillRequest, sources: tuple[str, ...], ctx: Any) -> 
             if source != "pbp":
                 units += units_for_dates(source, list(request.dates), ctx)
                 continue
-            known = days_with_schedule(ctx.engine, request.dates)
+            known = days_with_schedule(ctx.engine, request.dates) if schema_ready else set()
             for day in request.dates:
-                if day not in known and "schedule" in sources:
+                if day not in known and ("schedule" in sources or not schema_ready):
                     pending.append(day)
                     continue
                 try:
@@ -124,7 +126,12 @@ def build_plan(request: BackfillRequest, sources: tuple[str, ...], ctx: Any) -> 
         pending_discovery=tuple(pending),
         notes=notes,
     )
-    if pending and "schedule" in sources:
+    if not schema_ready:
+        plan.notes.append(
+            "the warehouse has no nba_source/ops tables yet (the first real backfill creates "
+            "them): nothing counts as complete, and pbp games are known once the schedule is in"
+        )
+    elif pending and "schedule" in sources:
         plan.notes.append(
             f"the pbp games of {len(pending)} day(s) are not in nba_source.schedule yet; "
             "they are planned once that day's schedule unit has run"
@@ -151,7 +158,9 @@ def site_path(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def describe_plan(plan: Plan, ctx: Any, *, force: bool, refresh: bool) -> dict[str, Any]:
+def describe_plan(
+    plan: Plan, ctx: Any, *, force: bool, refresh: bool, schema_ready: bool = True
+) -> dict[str, Any]:
     """What a dry-run prints: units, pages, what the archive already holds, dbt selection."""
     from nba_elt.sources import is_complete, planned_urls
 
@@ -159,7 +168,7 @@ def describe_plan(plan: Plan, ctx: Any, *, force: bool, refresh: bool) -> dict[s
     pages: list[str] = []
     for unit in plan.units:
         urls = planned_urls(unit, ctx)
-        complete = is_complete(unit, ctx)
+        complete = schema_ready and is_complete(unit, ctx)
         in_archive = sum(1 for url in urls if ctx.client.in_archive(site_path(url)))
         rows.append(
             {
@@ -171,7 +180,8 @@ def describe_plan(plan: Plan, ctx: Any, *, force: bool, refresh: bool) -> dict[s
                 "action": "run" if (force or not complete) else "skip (complete and final)",
             }
         )
-        pages += [u for u in urls if u not in pages]
+        if rows[-1]["action"] == "run":
+            pages += [u for u in urls if u not in pages]
     archived = sum(1 for url in pages if ctx.client.in_archive(site_path(url)))
     selection, selection_note = dbt_selection(plan.sources)
     return {

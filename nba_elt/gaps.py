@@ -33,12 +33,12 @@ class DayGaps:
     games: int = 0
     missing_boxscores: list[str] = field(default_factory=list)
     missing_pbp: list[str] = field(default_factory=list)
+    games_with_data: int = 0  # games with rows in at least one checked source
 
     @property
     def missing_entirely(self) -> bool:
-        return self.games > 0 and (
-            len(self.missing_boxscores) == self.games and len(self.missing_pbp) == self.games
-        )
+        """No final game of the day has any of the checked sources loaded."""
+        return self.games > 0 and self.games_with_data == 0
 
     @property
     def has_gaps(self) -> bool:
@@ -145,6 +145,8 @@ def find_gaps(
             day = days[game_date]
             day.day = game_date
             day.games += 1
+            if ("boxscores" in sources and has_box) or ("pbp" in sources and has_pbp):
+                day.games_with_data += 1
             if "boxscores" in sources and not has_box:
                 day.missing_boxscores.append(game_id)
             if "pbp" in sources and not has_pbp:

@@ -221,3 +221,94 @@ def test_json_summary_has_the_run(bbref_site, engine):
     assert unit["source"] == "pbp" and unit["unit_key"] == "201901010DEN"
     assert unit["rows_written"] > 400 and unit["seconds"] >= 0
     assert json.loads(json.dumps(s, default=str))["exit_code"] == 0
+
+
+def test_dry_run_on_an_empty_database_creates_nothing(bbref_site, pg_cluster, monkeypatch):
+    from sqlalchemy import create_engine
+
+    from nba_elt.db import _engine_for
+
+    admin = create_engine(pg_cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("drop database if exists bf_dry_empty")
+        conn.exec_driver_sql("create database bf_dry_empty")
+    url = pg_cluster.url("bf_dry_empty")
+    monkeypatch.setenv("NBA_ELT_DATABASE_URL", url)
+    try:
+        result = backfill_task(start="2018-01-01", end="2018-01-02", dry_run=True)
+        assert result.exit_code == 0
+        plan = result.summary["plan"]
+        assert plan["sources"] == ["schedule", "boxscores", "pbp"]
+        assert plan["unit_count"] == 4 and plan["to_run"] == 4
+        empty = create_engine(url)
+        with empty.connect() as conn:
+            tables = conn.execute(
+                text(
+                    "select count(*) from information_schema.tables "
+                    "where table_schema in ('ops', 'nba_source')"
+                )
+            ).scalar()
+        empty.dispose()
+        assert tables == 0
+    finally:
+        _engine_for.cache_clear()
+        with admin.connect() as conn:
+            conn.exec_driver_sql("drop database if exists bf_dry_empty with (force)")
+        admin.dispose()
+
+
+def test_a_unit_held_by_another_backfill_is_reported_clearly(bbref_site, engine, monkeypatch):
+    from nba_elt.ledger import UNIT_LOCK_CLASS
+
+    monkeypatch.setenv("NBA_ELT_BACKFILL_LOCK_WAIT", "0.5")
+    holder = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        holder.execute(
+            text("select pg_advisory_lock(:c, hashtext('pbp:201901010DEN'))"),
+            {"c": UNIT_LOCK_CLASS},
+        )
+        result = backfill_task(games="201901010DEN,201810270MIL", sources="pbp")
+    finally:
+        holder.close()
+    assert result.exit_code == 1
+    by_key = {u["unit_key"]: u for u in result.summary["units"]}
+    assert by_key["201810270MIL"]["status"] == "succeeded"
+    assert by_key["201901010DEN"]["status"] == "failed"
+    assert "is being written by another backfill" in by_key["201901010DEN"]["error"]
+    assert _count(engine, "select count(*) from nba_source.pbp where game_id = '201901010DEN'") == 0
+
+
+def test_gaps_in_pbp_found_and_fixed(bbref_site, engine):
+    from nba_elt.gaps import gaps_task
+
+    with engine.begin() as conn:
+        conn.execute(
+            text("update nba_source.feature_flags set is_enabled = false where flag = 'boxscores'")
+        )
+        # The three recorded pbp games, as a loaded schedule would hold them.
+        conn.execute(
+            text(
+                "insert into nba_source.schedule (game_id, game_date, season, away_team, "
+                "home_team, away_pts, home_pts, status) values "
+                "('201810160GSW', '2018-10-16', 2019, 'OKC', 'GSW', 100, 108, 'final'), "
+                "('201810270MIL', '2018-10-27', 2019, 'ORL', 'MIL', 91, 113, 'final'), "
+                "('201901010DEN', '2019-01-01', 2019, 'NYK', 'DEN', 108, 115, 'final')"
+            )
+        )
+    loaded = backfill_task(games=PBP_GAMES, sources="pbp")
+    assert loaded.exit_code == 0, loaded.message
+    before = _table_rows(engine)
+    with engine.begin() as conn:
+        conn.execute(text("delete from nba_source.pbp where game_id = '201810270MIL'"))
+
+    found = gaps_task(season="2019")
+    assert found.exit_code == 1
+    assert found.summary["missing_pbp"] == ["201810270MIL"]
+    assert found.summary["days_missing_entirely"] == ["2018-10-27"]
+    assert "invoke gaps --fix" in found.message
+
+    fixed = gaps_task(season="2019", fix=True)
+    assert fixed.exit_code == 0, fixed.message
+    assert [u["unit_key"] for u in fixed.summary["fix"]["units"]] == ["201810270MIL"]
+    assert fixed.summary["remaining_units"] == 0
+    assert _table_rows(engine) == before
