@@ -69,6 +69,14 @@ def season_of_game_id(nba_game_id: str, game_date: pd.Timestamp) -> int:
     return game_date.year + 1 if game_date.month >= 8 else game_date.year
 
 
+GAME_TYPES = {"002": "regular", "004": "playoffs", "005": "playin"}
+
+
+def game_type_of(nba_game_id: str) -> str:
+    """stats.nba.com id prefix: 002 regular season, 004 playoffs, 005 play-in (else regular)."""
+    return GAME_TYPES.get(str(nba_game_id).zfill(10)[:3], "regular")
+
+
 def parse_team_games(frame: pd.DataFrame, *, source: str = "file") -> pd.DataFrame:
     """One row per team per game (league game log) -> one row per game (schedule grain).
 
@@ -111,7 +119,7 @@ def parse_team_games(frame: pd.DataFrame, *, source: str = "file") -> pd.DataFra
                 "home_pts": int(home_pts),
                 "overtimes": _overtimes(game["min"].iloc[0]) if "min" in game else 0,
                 "status": "final",
-                "game_type": "regular",
+                "game_type": game_type_of(nba_game_id),
             }
         )
     result = pd.DataFrame(rows, columns=SCHEDULE_COLUMNS)

@@ -80,6 +80,17 @@ def test_overtimes_from_team_minutes():
     assert parse_team_games(frame).iloc[0]["overtimes"] == 1
 
 
+def test_game_type_from_the_game_id_prefix():
+    frame = _rows(
+        ("0042300101", "2024-04-20", "BOS", "BOS vs. MIA", 114, 240),
+        ("0042300101", "2024-04-20", "MIA", "MIA @ BOS", 94, 240),
+        ("0052300111", "2024-04-16", "PHI", "PHI vs. MIA", 105, 240),
+        ("0052300111", "2024-04-16", "MIA", "MIA @ PHI", 104, 240),
+    )
+    types = parse_team_games(frame).set_index("home_team")["game_type"]
+    assert types.to_dict() == {"BOS": "playoffs", "PHI": "playin"}
+
+
 @pytest.mark.parametrize(
     "frame",
     [
