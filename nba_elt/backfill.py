@@ -40,7 +40,7 @@ from nba_elt.backfill_request import BackfillRequest, parse_request
 from nba_elt.backfill_run import BackfillRunner, RunReport, UnitOutcome
 from nba_elt.cli import TaskResult, console
 from nba_elt.config import Settings, get_settings
-from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput
+from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, NbaEltError
 
 log = logging.getLogger(__name__)
 
@@ -261,9 +261,25 @@ def alert_text(report: RunReport) -> str:
 # ---------------------------------------------------------------- refresh / predict
 
 
+TONIGHT_MODEL = "ml_tonights_games"
+
+
+def _call(step: str, fn: Any, **kwargs: Any) -> TaskResult:
+    """Run another task's function; its named errors become a result, like the CLI does."""
+    try:
+        return fn(**kwargs)
+    except NbaEltError as exc:
+        return TaskResult(exc.exit_code, f"{step}: {type(exc).__name__}: {exc}")
+
+
 def _refresh_and_predict(
     request: BackfillRequest, report: RunReport
 ) -> tuple[int, list[str], dict[str, Any]]:
+    """dbt refresh of the sources the run wrote; with --predict, predictions per date touched.
+
+    The refresh builds ml_tonights_games for the first date touched; each further date
+    rebuilds only that model (run_date = the date) before its predictions.
+    """
     sources, dates = report.touched()
     notes: list[str] = []
     summary: dict[str, Any] = {}
@@ -274,8 +290,11 @@ def _refresh_and_predict(
         from nba_elt.dbt import refresh_task
     except ImportError as exc:
         return EXIT_FAILED, [f"refresh: cannot run, nba_elt.dbt is not available ({exc})"], summary
+    first = dates[0].isoformat() if request.predict and dates else None
     log.info("refresh: dbt build for %s", ", ".join(sources))
-    result = refresh_task(sources=",".join(sources), select=None, full=False, run_date=None)
+    result = _call(
+        "refresh", refresh_task, sources=",".join(sources), select=None, full=False, run_date=first
+    )
     summary["refresh"] = {"exit_code": result.exit_code, "message": result.message}
     notes.append(f"refresh ({', '.join(sources)}): {result.message or result.exit_code}")
     if result.exit_code != EXIT_OK or not request.predict:
@@ -290,8 +309,19 @@ def _refresh_and_predict(
         )
     worst = EXIT_OK
     summary["predict"] = []
-    for day in dates:
-        outcome = predict_task(date=day.isoformat())
+    for index, day in enumerate(dates):
+        outcome = None
+        if index:
+            outcome = _call(
+                f"features for {day}",
+                refresh_task,
+                sources=None,
+                select=TONIGHT_MODEL,
+                full=False,
+                run_date=day.isoformat(),
+            )
+        if outcome is None or outcome.exit_code == EXIT_OK:
+            outcome = _call(f"predict {day}", predict_task, date=day.isoformat())
         summary["predict"].append(
             {"date": day.isoformat(), "exit_code": outcome.exit_code, "message": outcome.message}
         )
