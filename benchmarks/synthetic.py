@@ -69,7 +69,14 @@ def _shooting_line(rng: random.Random, pts: int) -> tuple[int, int, int, int, in
         if fg3m * 3 > rest:  # pts == 1 leftovers: use a free throw instead
             fg3m, ftm, rest = 0, ftm + 1, rest - 1
     fgm = (rest - fg3m) // 2
-    return fgm, fgm + rng.randint(0, 8), fg3m, fg3m + rng.randint(0, 4), ftm, ftm + rng.randint(0, 2)
+    return (
+        fgm,
+        fgm + rng.randint(0, 8),
+        fg3m,
+        fg3m + rng.randint(0, 4),
+        ftm,
+        ftm + rng.randint(0, 2),
+    )
 
 
 def _scoring_plays(rng: random.Random, pts: int) -> list[int]:
@@ -139,8 +146,17 @@ def generate_season(
                 ast, stl, blk, tov, pf = (rng.randint(0, 8), rng.randint(0, 3), rng.randint(0, 2),
                                           rng.randint(0, 4), rng.randint(0, 5))  # fmt: skip
                 game_score = round(
-                    share + 0.4 * fgm - 0.7 * fga - 0.4 * (fta - ftm) + 0.7 * oreb + 0.3 * dreb
-                    + stl + 0.7 * ast + 0.7 * blk - 0.4 * pf - tov,
+                    share
+                    + 0.4 * fgm
+                    - 0.7 * fga
+                    - 0.4 * (fta - ftm)
+                    + 0.7 * oreb
+                    + 0.3 * dreb
+                    + stl
+                    + 0.7 * ast
+                    + 0.7 * blk
+                    - 0.4 * pf
+                    - tov,
                     1,
                 )
                 result.boxscores.append(

@@ -1,0 +1,431 @@
+"""dbt as a subprocess: which models a source feeds, one build at a time, its results.
+
+    SOURCE_SELECTORS            source -> dbt selection (the one place; backfill --refresh uses it)
+    selection_for_sources()     "boxscores,pbp" -> "fact_boxscores+ fact_pbp_data+"
+    run_build()                 `dbt build` against the warehouse -> DbtSummary
+    refresh_task()              `invoke refresh`
+
+The dbt profile (dbt/profiles.yml) reads only environment variables; they are derived here
+from the resolved warehouse URL (NBA_ELT_DATABASE_URL or the embedded local Postgres) and set
+in the dbt subprocess's environment only. The password goes in DBT_ENV_SECRET_*, which dbt
+scrubs from its own logs; it is never printed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL, Engine
+
+from nba_elt.config import PROJECT_ROOT, Settings, get_settings
+from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, DbtError
+
+log = logging.getLogger(__name__)
+
+DBT_DIR = PROJECT_ROOT / "dbt"
+# One dbt build per warehouse at a time (any machine): a Postgres session advisory lock.
+DBT_LOCK_KEY = 0x6E6261_646274  # "nba" "dbt"
+LOCK_WAIT_SECONDS = 1800
+
+SOURCE_SELECTORS: dict[str, str] = {
+    "schedule": "fact_schedule_data+",
+    "boxscores": "fact_boxscores+",
+    "pbp": "fact_pbp_data+",
+}
+
+
+def selection_for_sources(sources: Iterable[str]) -> str:
+    """The dbt selection that rebuilds what `sources` feed, e.g. "fact_boxscores+ fact_pbp_data+".
+
+    Accepts names or one comma-separated string. BadInput for an unknown source.
+    """
+    if isinstance(sources, str):
+        sources = sources.split(",")
+    wanted = {s.strip() for s in sources if s and s.strip()}
+    unknown = sorted(wanted - SOURCE_SELECTORS.keys())
+    if unknown:
+        raise BadInput(
+            f"unknown source(s) {', '.join(unknown)}; choose from {', '.join(SOURCE_SELECTORS)}"
+        )
+    if not wanted:
+        raise BadInput(f"no source given; choose from {', '.join(SOURCE_SELECTORS)}")
+    return " ".join(sel for src, sel in SOURCE_SELECTORS.items() if src in wanted)
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class DbtNodeResult:
+    name: str
+    kind: str  # model, test, unit_test, seed, snapshot
+    status: str  # success, pass, warn, fail, error, skipped
+    seconds: float
+    message: str = ""
+    failures: int | None = None
+
+
+@dataclass
+class DbtSummary:
+    """What one `dbt build` did, read from target/run_results.json."""
+
+    return_code: int
+    elapsed_seconds: float
+    selection: str | None
+    full_refresh: bool
+    nodes: list[DbtNodeResult] = field(default_factory=list)
+
+    def count(self, kinds: tuple[str, ...], statuses: tuple[str, ...] | None = None) -> int:
+        return sum(
+            1 for n in self.nodes if n.kind in kinds and (statuses is None or n.status in statuses)
+        )
+
+    @property
+    def models(self) -> int:
+        return self.count(("model",))
+
+    @property
+    def tests(self) -> int:
+        return self.count(("test", "unit_test"))
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for n in self.nodes if n.status in ("success", "pass"))
+
+    @property
+    def warned(self) -> list[DbtNodeResult]:
+        return [n for n in self.nodes if n.status == "warn"]
+
+    @property
+    def failed(self) -> list[DbtNodeResult]:
+        """Nodes that failed or errored (a failing test, a model whose SQL broke)."""
+        return [n for n in self.nodes if n.status in ("fail", "error", "runtime error")]
+
+    @property
+    def skipped(self) -> int:
+        return sum(1 for n in self.nodes if n.status == "skipped")
+
+    @property
+    def ok(self) -> bool:
+        return self.return_code == 0 and not self.failed
+
+    def slowest(self, n: int = 5) -> list[DbtNodeResult]:
+        return sorted(self.nodes, key=lambda node: node.seconds, reverse=True)[:n]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "return_code": self.return_code,
+            "elapsed_seconds": round(self.elapsed_seconds, 2),
+            "selection": self.selection,
+            "full_refresh": self.full_refresh,
+            "models": self.models,
+            "tests": self.tests,
+            "passed": self.passed,
+            "warnings": [n.name for n in self.warned],
+            "failures": [
+                {"name": n.name, "kind": n.kind, "status": n.status, "message": n.message}
+                for n in self.failed
+            ],
+            "skipped": self.skipped,
+            "slowest": [{"name": n.name, "seconds": round(n.seconds, 2)} for n in self.slowest()],
+        }
+
+
+def read_run_results(path: Path) -> list[DbtNodeResult]:
+    """The nodes of a dbt run_results.json (unique_id "model.nba_elt.fact_boxscores" ...)."""
+    payload = json.loads(path.read_text())
+    nodes = []
+    for result in payload.get("results", []):
+        unique_id = result.get("unique_id", "")
+        # model.<project>.<name>, test.<project>.<name>[.<hash>], unit_test.<project>.<model>.<name>
+        parts = unique_id.split(".")
+        kind = parts[0]
+        name = parts[-1] if kind == "unit_test" else (parts[2] if len(parts) > 2 else unique_id)
+        nodes.append(
+            DbtNodeResult(
+                name=name,
+                kind=kind,
+                status=str(result.get("status", "")).lower(),
+                seconds=float(result.get("execution_time") or 0.0),
+                message=(result.get("message") or "").strip(),
+                failures=result.get("failures"),
+            )
+        )
+    return nodes
+
+
+# ---------------------------------------------------------------- environment
+
+
+def profile_env(url: URL, target: str) -> dict[str, str]:
+    """The variables dbt/profiles.yml reads, from a SQLAlchemy URL (password included)."""
+    query = dict(url.query)
+    host = url.host or query.get("host") or "127.0.0.1"
+    env = {
+        "NBA_ELT_TARGET": target,
+        "NBA_ELT_DBT_HOST": str(host),
+        "NBA_ELT_DBT_PORT": str(url.port or query.get("port") or 5432),
+        "NBA_ELT_DBT_USER": url.username or "postgres",
+        "NBA_ELT_DBT_DBNAME": url.database or "postgres",
+        "DBT_ENV_SECRET_NBA_ELT_DBT_PASSWORD": url.password or "",
+    }
+    if query.get("sslmode"):
+        env["NBA_ELT_DBT_SSLMODE"] = str(query["sslmode"])
+    return env
+
+
+def target_path() -> Path:
+    """Where dbt writes target/ (NBA_ELT_DBT_TARGET_PATH, default dbt/target)."""
+    return Path(os.environ.get("NBA_ELT_DBT_TARGET_PATH") or DBT_DIR / "target")
+
+
+def dbt_executable() -> str:
+    beside_python = Path(sys.executable).parent / "dbt"
+    return str(beside_python) if beside_python.exists() else "dbt"
+
+
+def _base_env(url: URL, target: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(profile_env(url, target))
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    env.setdefault("DBT_VERSION_CHECK", "false")
+    return env
+
+
+def packages_missing(project_dir: Path = DBT_DIR) -> bool:
+    """True when packages are declared but dbt_packages/ does not hold them yet."""
+    declared = any((project_dir / f).exists() for f in ("packages.yml", "dependencies.yml"))
+    installed = project_dir / "dbt_packages"
+    return declared and not (installed.is_dir() and any(installed.iterdir()))
+
+
+# ---------------------------------------------------------------- locking
+
+
+@contextmanager
+def build_lock(engine: Engine, target_dir: Path) -> Iterator[None]:
+    """One dbt at a time: a file lock on the target dir, and an advisory lock in Postgres."""
+    target_dir.mkdir(parents=True, exist_ok=True)
+    with open(target_dir / ".nba_elt_dbt.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("another dbt run uses %s; waiting for it to finish", target_dir)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        with engine.connect() as conn:
+            got = conn.execute(text("select pg_try_advisory_lock(:k)"), {"k": DBT_LOCK_KEY})
+            if not got.scalar():
+                log.info("another dbt build runs against this warehouse; waiting for it")
+                conn.execute(text("set statement_timeout = :ms"), {"ms": LOCK_WAIT_SECONDS * 1000})
+                try:
+                    conn.execute(text("select pg_advisory_lock(:k)"), {"k": DBT_LOCK_KEY})
+                except Exception as exc:  # noqa: BLE001 - a timeout is the expected one
+                    raise DbtError(
+                        f"another dbt build held the warehouse lock for {LOCK_WAIT_SECONDS} s; "
+                        "check for a stuck `invoke refresh` and retry"
+                    ) from exc
+                conn.execute(text("set statement_timeout = 0"))
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("select pg_advisory_unlock(:k)"), {"k": DBT_LOCK_KEY})
+                conn.commit()
+
+
+# ---------------------------------------------------------------- running
+
+
+def _stream(argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
+    """Run argv, copying its output to stderr line by line; its return code."""
+    log.debug("running %s", " ".join(argv))
+    try:
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=dict(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+    except FileNotFoundError:
+        raise DbtError(
+            "the dbt command was not found; install the project (pip install -e .) "
+            "so dbt-core and dbt-postgres are in the same environment"
+        ) from None
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        sys.stderr.write(line)
+    sys.stderr.flush()
+    return proc.wait()
+
+
+def run_build(
+    select: str | None = None,
+    full_refresh: bool = False,
+    vars: Mapping[str, Any] | None = None,
+    *,
+    settings: Settings | None = None,
+) -> DbtSummary:
+    """`dbt build` against the warehouse; the summary of run_results.json.
+
+    Raises DbtError when dbt could not run at all (no run_results). A build that ran with
+    failing tests returns a summary whose `ok` is False.
+    """
+    from nba_elt.db import get_engine
+
+    settings = settings or get_settings()
+    engine = get_engine(settings)
+    target_dir = target_path()
+    env = _base_env(engine.url, settings.target)
+    common = [
+        "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+        "--target-path", str(target_dir), "--log-path", str(target_dir.parent / "logs"),
+    ]  # fmt: skip
+    argv = [dbt_executable(), "build", *common, "--target", settings.target]
+    if select:
+        argv += ["--select", *select.split()]
+    if full_refresh:
+        argv.append("--full-refresh")
+    if vars:
+        argv += ["--vars", json.dumps(dict(vars), default=str)]
+    if not sys.stderr.isatty():
+        argv.insert(1, "--no-use-colors")
+
+    with build_lock(engine, target_dir):
+        if packages_missing():
+            log.info("dbt packages are declared but not installed: running dbt deps")
+            if _stream([dbt_executable(), "deps", *common], env, DBT_DIR) != 0:
+                raise DbtError("dbt deps failed; see its output above")
+        results_file = target_dir / "run_results.json"
+        results_file.unlink(missing_ok=True)
+        started = time.monotonic()
+        code = _stream(argv, env, DBT_DIR)
+        elapsed = time.monotonic() - started
+    if not results_file.exists():
+        raise DbtError(
+            f"dbt build exited with code {code} before running anything (no run_results.json); "
+            "see its output above (a YAML/SQL error in dbt/ or no connection to the warehouse)"
+        )
+    return DbtSummary(
+        return_code=code,
+        elapsed_seconds=elapsed,
+        selection=select,
+        full_refresh=full_refresh,
+        nodes=read_run_results(results_file),
+    )
+
+
+# ---------------------------------------------------------------- invoke refresh
+
+
+def _print_summary(summary: DbtSummary) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from nba_elt.cli import console
+
+    table = Table(title="dbt build", title_justify="left")
+    for column in ("kind", "total", "pass", "warn", "fail/error", "skipped"):
+        table.add_column(column, justify="left" if column == "kind" else "right")
+    for kind in ("seed", "model", "test", "unit_test"):
+        nodes = [n for n in summary.nodes if n.kind == kind]
+        if not nodes:
+            continue
+        table.add_row(
+            kind,
+            str(len(nodes)),
+            str(sum(n.status in ("success", "pass") for n in nodes)),
+            str(sum(n.status == "warn" for n in nodes)),
+            str(sum(n.status in ("fail", "error", "runtime error") for n in nodes)),
+            str(sum(n.status == "skipped" for n in nodes)),
+        )
+    console.print(table)
+    for node in summary.failed:
+        console.print(
+            f"  [red]{node.status}[/] {node.kind} {escape(node.name)}: {escape(node.message)}"
+        )
+    for node in summary.warned:
+        console.print(f"  [yellow]warn[/] {node.kind} {escape(node.name)}: {escape(node.message)}")
+
+
+def refresh_task(
+    sources: str | Iterable[str] | None = None,
+    select: str | None = None,
+    full: bool = False,
+    run_date: str | None = None,
+) -> Any:
+    """`invoke refresh`: dbt build of what changed (or of --sources / --select / --full)."""
+    from nba_elt import refresh_ledger
+    from nba_elt.cli import TaskResult, console
+    from nba_elt.dates import parse_date, today_eastern
+    from nba_elt.db import get_engine
+
+    day = (
+        parse_date(run_date, flag="--run-date", allow_future=True) if run_date else today_eastern()
+    )
+    selections = []
+    source_list: list[str] = []
+    if sources:
+        source_list = [
+            s.strip()
+            for s in (sources.split(",") if isinstance(sources, str) else sources)
+            if s.strip()
+        ]
+        selections.append(selection_for_sources(source_list))
+    if select and select.strip():
+        selections.append(select.strip())
+    settings = get_settings()
+    engine = get_engine(settings)
+    if not selections and not full:
+        changed = refresh_ledger.changed_sources(engine)
+        if changed is not None and not changed:
+            message = (
+                "nothing changed since the last refresh (no backfill wrote rows); nothing to build"
+            )
+            return TaskResult(EXIT_OK, message, {"status": "nothing_to_do", "selection": None})
+        if changed:
+            source_list = changed
+            selections.append(selection_for_sources(changed))
+            console.print(f"changed since the last refresh: {', '.join(changed)}")
+        else:
+            console.print("no successful refresh on record: building everything")
+    selection = " ".join(selections) or None
+    run_id = refresh_ledger.start(engine, source_list, selection, full, day, settings.target)
+    summary: DbtSummary | None = None
+    try:
+        summary = run_build(selection, full_refresh=full, vars={"run_date": day.isoformat()},
+                            settings=settings)  # fmt: skip
+    finally:
+        refresh_ledger.finish(engine, run_id, summary)
+    _print_summary(summary)
+    payload = {"status": "ok" if summary.ok else "failed", "run_date": day.isoformat(),
+               "refresh_run_id": run_id, **summary.to_dict()}  # fmt: skip
+    what = selection or "everything"
+    if summary.ok:
+        warn = f", {len(summary.warned)} warning(s)" if summary.warned else ""
+        message = (
+            f"dbt build of {what}{' (full refresh)' if full else ''}: {summary.models} models, "
+            f"{summary.tests} tests passed{warn} in {summary.elapsed_seconds:.1f} s"
+        )
+        return TaskResult(EXIT_OK, message, payload)
+    names = ", ".join(n.name for n in summary.failed) or f"dbt exit code {summary.return_code}"
+    message = (
+        f"dbt build of {what} failed: {names}. Fix the data (e.g. `invoke backfill --force` the "
+        "dates involved) or the model, then `invoke refresh` again"
+    )
+    return TaskResult(EXIT_FAILED, message, payload)

@@ -1,0 +1,119 @@
+"""ops.refresh_runs: when each `invoke refresh` ran, what it built, how it ended.
+
+A plain `invoke refresh` builds the sources that the backfill ledger (ops.backfill_units)
+shows written since the start of the last successful refresh that covered them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from nba_elt.dbt import DbtSummary
+
+log = logging.getLogger(__name__)
+
+_CHANGED_SQL = text(
+    """
+    select exists (
+        select 1
+        from ops.backfill_units
+        where source = :source
+          and status = 'succeeded'
+          and rows_written > 0
+          and finished_at > coalesce(
+              (select max(started_at) from ops.refresh_runs
+               where status = 'succeeded' and (selection is null or :source = any(sources))),
+              '-infinity'::timestamptz)
+    )
+    """
+)
+
+
+def changed_sources(engine: Engine) -> list[str] | None:
+    """Sources written since the last successful refresh that covered them.
+
+    None when no refresh ever succeeded on this warehouse (then build everything).
+    """
+    from nba_elt.dbt import SOURCE_SELECTORS
+
+    with engine.connect() as conn:
+        any_refresh = conn.execute(
+            text("select exists (select 1 from ops.refresh_runs where status = 'succeeded')")
+        ).scalar()
+        if not any_refresh:
+            return None
+        return [
+            source
+            for source in SOURCE_SELECTORS
+            if conn.execute(_CHANGED_SQL, {"source": source}).scalar()
+        ]
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def start(
+    engine: Engine,
+    sources: list[str],
+    selection: str | None,
+    full_refresh: bool,
+    run_date: dt.date,
+    target: str,
+) -> int:
+    """Record a refresh as running; its id."""
+    with engine.begin() as conn:
+        return conn.execute(
+            text(
+                """
+                insert into ops.refresh_runs
+                    (sources, selection, full_refresh, run_date, target, user_name)
+                values (:sources, :selection, :full, :run_date, :target, :user)
+                returning id
+                """
+            ),
+            {
+                "sources": sources or None,
+                "selection": selection,
+                "full": full_refresh,
+                "run_date": run_date,
+                "target": target,
+                "user": _user(),
+            },
+        ).scalar_one()
+
+
+def finish(engine: Engine, run_id: int, summary: DbtSummary | None) -> None:
+    """Record how a refresh ended (failed when there is no summary: dbt did not run)."""
+    status = "succeeded" if summary is not None and summary.ok else "failed"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                """
+                update ops.refresh_runs
+                set status = :status, finished_at = now(), models = :models, tests = :tests,
+                    failures = :failures, summary = cast(:summary as jsonb)
+                where id = :id
+                """
+            ),
+            {
+                "id": run_id,
+                "status": status,
+                "models": summary.models if summary else None,
+                "tests": summary.tests if summary else None,
+                "failures": len(summary.failed) if summary else None,
+                "summary": json.dumps(summary.to_dict()) if summary else None,
+            },
+        )
+    log.info("refresh run %s %s", run_id, status)

@@ -1,0 +1,301 @@
+"""A real `dbt build` (invoke refresh) on data loaded by the product's own backfill from the
+real recorded basketball-reference pages (tests/fixtures/bbref), served by a local site.
+
+One warehouse for the module (a dbt build costs ~10 s): January 2018's schedule, the box
+scores of 2018-01-01 and three play-by-play games are backfilled, then `refresh` builds
+everything; April 2018's schedule (later games, playoffs included) is backfilled next and a
+plain `refresh` builds what the ledger says changed. Tests then read what those builds left,
+or backfill / corrupt rows and build again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pandas as pd
+import psycopg2
+import pytest
+from sqlalchemy import create_engine, text
+
+from nba_elt.cli import TaskResult
+
+pytestmark = pytest.mark.slow
+
+TEMPLATE_DB = "nba_elt_template"
+PBP_GAMES = "201901010DEN,201810160GSW,201810270MIL"
+RUN_DATE = "2018-01-15"
+
+
+@dataclasses.dataclass
+class Warehouse:
+    url: str
+    env: dict[str, str]
+    first: TaskResult
+    january_features: pd.DataFrame
+    second: TaskResult
+    past_games_after_april: pd.DataFrame
+    third: TaskResult
+
+
+def _admin(cluster, sql: str) -> None:
+    conn = psycopg2.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres")
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+def _read(url: str, sql: str, **params) -> pd.DataFrame:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return pd.read_sql(text(sql), conn, params=params)
+    finally:
+        engine.dispose()
+
+
+def _ok(result: TaskResult) -> TaskResult:
+    assert result.exit_code == 0, result.message
+    return result
+
+
+@pytest.fixture(scope="module")
+def warehouse(pg_cluster, tmp_path_factory):
+    from pytest_httpserver import HTTPServer
+
+    from nba_elt.backfill import backfill_task
+    from nba_elt.db import _engine_for
+    from nba_elt.dbt import refresh_task
+    from tests.recorded_site import RecordedSite
+
+    name = f"dbt_build_{os.getpid()}"
+    _admin(pg_cluster, f'create database "{name}" template "{TEMPLATE_DB}"')
+    url = pg_cluster.url(name)
+    server = HTTPServer(host="127.0.0.1")
+    server.start()
+    site = RecordedSite(server)
+    work = tmp_path_factory.mktemp("dbt_build")
+    env = {
+        "NBA_ELT_DATABASE_URL": url,
+        "NBA_ELT_BBREF_URL": site.url,
+        "NBA_ELT_REQUESTS_PER_MINUTE": "60000",
+        "NBA_ELT_ARCHIVE_DIR": str(work / "archive"),
+        "NBA_ELT_LOCALDB_DIR": str(work / "no-localdb"),
+        # a target dir of its own: other dbt runs in this checkout may run meanwhile
+        "NBA_ELT_DBT_TARGET_PATH": str(work / "target"),
+    }
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            for key in [k for k in os.environ if k.startswith("NBA_ELT_")]:
+                mp.delenv(key)
+            for key, value in env.items():
+                mp.setenv(key, value)
+            mp.setattr("nba_elt.config._load_dotenv", lambda: None)
+            mp.setattr("nba_elt.http.default_sleep", site.sleep)
+            _ok(backfill_task(start="2018-01-01", end="2018-01-31", sources="schedule"))
+            _ok(backfill_task(date="2018-01-01", sources="boxscores"))
+            _ok(backfill_task(games=PBP_GAMES, sources="pbp"))
+            first = refresh_task(run_date=RUN_DATE)
+            january = _read(url, "select * from ml_models.ml_past_games order by game_id")
+            # later games: the rest of the 2017-18 regular season's last weeks, and playoffs
+            _ok(backfill_task(start="2018-04-01", end="2018-04-30", sources="schedule"))
+            second = refresh_task(run_date=RUN_DATE)
+            after_april = _read(url, "select * from ml_models.ml_past_games order by game_id")
+            third = refresh_task(run_date=RUN_DATE)
+        yield Warehouse(url, env, first, january, second, after_april, third)
+    finally:
+        server.stop()
+        _engine_for.cache_clear()
+        _admin(pg_cluster, f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def use_warehouse(warehouse, monkeypatch) -> Warehouse:
+    """The module's warehouse as this test's NBA_ELT_* environment."""
+    for key, value in warehouse.env.items():
+        monkeypatch.setenv(key, value)
+    return warehouse
+
+
+def test_first_refresh_builds_everything_and_every_test_passes(warehouse):
+    summary = warehouse.first.summary
+    assert warehouse.first.exit_code == 0, warehouse.first.message
+    assert summary["selection"] is None  # no refresh on record yet: everything
+    assert summary["failures"] == []
+    assert summary["models"] >= 15 and summary["tests"] >= 100
+    # the play-by-play games have no schedule page loaded: a warning, not a failure
+    assert (
+        "relationships_fact_pbp_data_game_id__game_id__ref_fact_schedule_data_"
+        in (summary["warnings"])
+    )
+
+
+def test_facts_hold_the_recorded_games(warehouse):
+    derozan = _read(
+        warehouse.url,
+        "select * from facts.fact_boxscores where player_id = 'derozde01'",
+    ).iloc[0]
+    assert (derozan.game_id, derozan.team, derozan.opponent, derozan.pts) == (
+        "201801010TOR", "TOR", "MIL", 52,
+    )  # fmt: skip
+    expected_ts = round(52 / (2 * (derozan.fga + 0.44 * derozan.fta)), 3)
+    assert float(derozan.game_ts_pct) == pytest.approx(expected_ts)
+    assert derozan.game_score is not None and derozan.season == 2018
+    results = _read(
+        warehouse.url,
+        "select team, opponent, points_for, points_against, outcome, margin "
+        "from marts.team_game_results where game_id = '201801010TOR' order by team",
+    )
+    assert results.values.tolist() == [
+        ["MIL", "TOR", 127, 131, "L", -4],
+        ["TOR", "MIL", 131, 127, "W", 4],
+    ]
+    last_event = _read(
+        warehouse.url,
+        "select home_team, away_team, leading_team, lead_margin, seconds_remaining_in_game "
+        "from facts.fact_pbp_data where game_id = '201901010DEN' order by event_idx desc limit 1",
+    ).iloc[0]
+    assert (last_event.home_team, last_event.away_team, last_event.leading_team) == (
+        "DEN", "NYK", "DEN",
+    )  # fmt: skip
+    assert (last_event.lead_margin, float(last_event.seconds_remaining_in_game)) == (7, 0.0)
+
+
+def test_tonights_games_answer_the_seed_query(warehouse):
+    tonight = _read(
+        warehouse.url, "select * from ml_models.ml_tonights_games order by game_date desc limit 100"
+    )
+    schedule = _read(
+        warehouse.url,
+        "select game_id from nba_source.schedule where game_date = :d order by game_id",
+        d=RUN_DATE,
+    )
+    assert sorted(tonight.game_id) == schedule.game_id.tolist() and len(tonight) > 0
+    # features come from January 1-14 only: nobody has played more than 14 games by then
+    assert tonight.home_games_played.between(1, 14).all()
+    assert list(tonight.columns[:5]) == ["game_id", "game_date", "season", "home_team", "away_team"]
+
+
+def test_later_games_leave_earlier_features_unchanged(warehouse):
+    assert warehouse.second.exit_code == 0, warehouse.second.message
+    # the plain refresh read the ledger: only the schedule changed since the first one
+    assert warehouse.second.summary["selection"] == "fact_schedule_data+"
+    after = warehouse.past_games_after_april
+    january_ids = set(warehouse.january_features.game_id)
+    assert len(after) > len(january_ids)  # April's games came in
+    again = after[after.game_id.isin(january_ids)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(again, warehouse.january_features)
+
+
+def test_refresh_with_nothing_new_says_so(warehouse):
+    assert warehouse.third.exit_code == 0
+    assert warehouse.third.summary["status"] == "nothing_to_do"
+    runs = _read(warehouse.url, "select status, selection from ops.refresh_runs order by id")
+    assert runs.values.tolist() == [["succeeded", None], ["succeeded", "fact_schedule_data+"]]
+
+
+def test_schedule_only_history_passes_the_backfill_tests(warehouse):
+    """April's games have no box scores or play-by-play: team results, no failure."""
+    april = _read(
+        warehouse.url,
+        "select count(*) as n from marts.team_game_results where game_date >= '2018-04-01'",
+    ).n[0]
+    boxscores = _read(
+        warehouse.url,
+        "select count(*) as n from facts.fact_boxscores where game_date >= '2018-04-01'",
+    ).n[0]
+    assert april > 0 and boxscores == 0
+    assert warehouse.second.summary["failures"] == []
+
+
+FACT_KEYS = {
+    "fact_schedule_data": "game_id",
+    "fact_boxscores": "game_id, player_id",
+    "fact_pbp_data": "game_id, event_idx",
+}
+
+
+def _facts(url: str) -> dict[str, pd.DataFrame]:
+    return {
+        table: _read(url, f"select * from facts.{table} order by {key}")
+        for table, key in FACT_KEYS.items()
+    }
+
+
+def test_backfilled_older_date_reaches_facts_incrementally(use_warehouse):
+    """A game of Christmas 2017 loaded after the facts hold April 2018 comes in on an
+    incremental build (the filter is on _loaded_at, not on the game date), and a full
+    refresh then gives exactly the same fact rows."""
+    from nba_elt.dbt import run_build
+    from nba_elt.load import upsert
+
+    url = use_warehouse.url
+    schedule = pd.DataFrame(
+        [{"game_id": "201712250LAL", "game_date": "2017-12-25", "season": 2018,
+          "start_time": "10:30p", "away_team": "MIN", "home_team": "LAL", "away_pts": 121,
+          "home_pts": 104, "overtimes": 0, "status": "final", "game_type": "regular"}]
+    )  # fmt: skip
+    players = pd.DataFrame(
+        [{"game_id": "201712250LAL", "player_id": pid, "game_date": "2017-12-25",
+          "player": name, "team": team, "opponent": opp, "is_home": home, "outcome": outcome,
+          "seconds_played": 2000, "fgm": fgm, "fga": 20, "fg3m": 0, "fg3a": 2, "ftm": ftm,
+          "fta": ftm, "pts": pts}
+         for pid, name, team, opp, home, outcome, fgm, ftm, pts in (
+             ("lakerone01", "Laker One", "LAL", "MIN", True, "L", 50, 4, 104),
+             ("wolfone01", "Wolf One", "MIN", "LAL", False, "W", 58, 5, 121),
+         )]
+    )  # fmt: skip
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        upsert(conn, "nba_source.schedule", schedule)
+        upsert(conn, "nba_source.boxscores", players)
+    engine.dispose()
+
+    summary = run_build(
+        "fact_schedule_data+ fact_boxscores+", vars={"incremental_lookback_minutes": 0}
+    )
+    assert summary.ok, summary.to_dict()["failures"]
+    incremental = _facts(url)
+    christmas = incremental["fact_boxscores"].query("game_id == '201712250LAL'")
+    assert sorted(christmas.player_id) == ["lakerone01", "wolfone01"]
+    assert len(incremental["fact_boxscores"]) == 82 + 2
+
+    full = run_build(full_refresh=True, vars={"run_date": RUN_DATE})
+    assert full.ok, full.to_dict()["failures"]
+    rebuilt = _facts(url)
+    for table in FACT_KEYS:
+        pd.testing.assert_frame_equal(incremental[table], rebuilt[table], check_dtype=False)
+
+
+def test_changed_player_points_fail_the_team_sum_test(use_warehouse):
+    from nba_elt.dbt import refresh_task
+
+    url = use_warehouse.url
+    engine = create_engine(url)
+    change = (
+        "update nba_source.boxscores set pts = pts + :d, _loaded_at = now() "
+        "where game_id = '201801010TOR' and player_id = 'derozde01'"
+    )
+    with engine.begin() as conn:
+        conn.execute(text(change), {"d": 2})
+    try:
+        result = refresh_task(sources="boxscores", run_date=RUN_DATE)
+        assert result.exit_code == 1
+        failed = {f["name"] for f in result.summary["failures"]}
+        assert failed == {"assert_team_points_equal_player_points"}
+        assert "assert_team_points_equal_player_points" in result.message
+        runs = _read(url, "select status from ops.refresh_runs order by id desc limit 1")
+        assert runs.status[0] == "failed"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(change), {"d": -2})
+        engine.dispose()
+
+
+def test_dbt_target_dir_is_the_one_configured(use_warehouse):
+    target = Path(use_warehouse.env["NBA_ELT_DBT_TARGET_PATH"])
+    assert (target / "run_results.json").is_file()
