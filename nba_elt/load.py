@@ -10,6 +10,8 @@ import io
 import logging
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from sqlalchemy.engine import Connection
 
 from nba_elt.errors import LoadError
@@ -17,7 +19,6 @@ from nba_elt.errors import LoadError
 log = logging.getLogger(__name__)
 
 SCHEMA = "nba_source"
-NULL = r"\N"
 _INTEGER_TYPES = {"integer", "bigint", "smallint"}
 
 
@@ -49,13 +50,24 @@ def _table_shape(cursor, schema: str, name: str) -> tuple[dict[str, str], list[s
     return types, pk
 
 
-def _csv(frame: pd.DataFrame, types: dict[str, str]) -> io.StringIO:
-    out = frame.copy()
-    for column in out.columns:
-        if types.get(column) in _INTEGER_TYPES and out[column].dtype.kind == "f":
-            out[column] = out[column].astype("Int64")
-    buffer = io.StringIO()
-    out.to_csv(buffer, index=False, header=False, na_rep=NULL)
+def copy_buffer(frame: pd.DataFrame, types: dict[str, str] | None = None) -> io.BytesIO:
+    """The frame as CSV for ``COPY ... (format csv)``: NULL unquoted-empty, '' quoted.
+
+    Written by Arrow's C++ CSV writer (about 10x pandas.to_csv); whole-number floats bound
+    for integer columns become integers first.
+    """
+    out = frame
+    if types:
+        to_int = [
+            c
+            for c in frame.columns
+            if types.get(c) in _INTEGER_TYPES and frame[c].dtype.kind == "f"
+        ]
+        if to_int:
+            out = frame.assign(**{c: frame[c].astype("Int64") for c in to_int})
+    table = pa.Table.from_pandas(out, preserve_index=False)
+    buffer = io.BytesIO()
+    pa_csv.write_csv(table, buffer, write_options=pa_csv.WriteOptions(include_header=False))
     buffer.seek(0)
     return buffer
 
@@ -66,8 +78,7 @@ def _copy_into_stage(cursor, target: str, frame: pd.DataFrame, types: dict[str, 
     cursor.execute(f"create temp table {stage} (like {target} including defaults) on commit drop")
     columns = ", ".join(_quote(c) for c in frame.columns)
     cursor.copy_expert(
-        f"copy {stage} ({columns}) from stdin with (format csv, null '{NULL}')",
-        _csv(frame, types),
+        f"copy {stage} ({columns}) from stdin with (format csv)", copy_buffer(frame, types)
     )
     return stage
 

@@ -166,3 +166,13 @@ def test_s3_archive_and_offline_client(moto_s3, monkeypatch):
     assert client.get(path) == "<html>recorded</html>"
     with pytest.raises(SourceError, match="not in the raw archive at s3://raw-pages/bbref"):
         client.get("/boxscores/pbp/201901010DEN.html")
+
+
+def test_empty_text_and_null_stay_distinct(engine):
+    rows = pbp_rows(2)
+    rows.loc[1, "description"] = ""
+    with engine.begin() as conn:
+        upsert(conn, "pbp", rows)
+    events = table(engine, "pbp")
+    assert events.loc[1, "description"] == "" and events.loc[1, "team"] == "NYK"
+    assert events.loc[0, "team"] is None

@@ -1,0 +1,146 @@
+"""Upsert throughput on SYNTHETIC play-by-play rows (generated here, not real games).
+
+    python benchmarks/upsert.py [--rows 1000000] [--skip-to-sql]
+
+Compares, on the warehouse of NBA_ELT_DATABASE_URL (or the embedded local Postgres),
+inside a scratch schema that is dropped afterwards:
+  (a) nba_elt.load.upsert: COPY -> temp table -> INSERT ... ON CONFLICT DO UPDATE
+      (into an empty table, then again over the same keys: the re-run / update path)
+  (b) a raw COPY into an empty table of the same shape (the ceiling)
+  (c) pandas DataFrame.to_sql into a temp table + INSERT ... ON CONFLICT (the approach of
+      the system we replace)
+Prints one line per method and a JSON summary last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+
+from nba_elt.db import get_engine
+from nba_elt.load import copy_buffer, upsert
+
+SCRATCH = "bench_upsert"
+
+
+def synthetic_pbp(rows: int, seed: int = 7) -> pd.DataFrame:
+    """``rows`` fake events: ~470 per game, like a real game; labelled SYNTHETIC."""
+    rng = np.random.default_rng(seed)
+    per_game = 470
+    games = (rows + per_game - 1) // per_game
+    idx = np.arange(rows)
+    game_no = idx // per_game
+    points = rng.choice([0, 0, 0, 1, 2, 3], size=rows)
+    return pd.DataFrame(
+        {
+            "game_id": [f"2{n:07d}0SYN" for n in game_no],
+            "event_idx": (idx % per_game).astype("int64"),
+            "game_date": pd.to_datetime("2000-01-01")
+            + pd.to_timedelta(game_no % max(games, 1), unit="D"),
+            "period": (idx % per_game) * 4 // per_game + 1,
+            "clock_secs": np.round(rng.uniform(0, 720, size=rows), 1),
+            "team": rng.choice(["AAA", "BBB", None], size=rows),
+            "description": "SYNTHETIC event " + pd.Series(idx).astype(str),
+            "away_score": rng.integers(0, 130, size=rows),
+            "home_score": rng.integers(0, 130, size=rows),
+            "points": points,
+        }
+    ).assign(game_date=lambda f: f["game_date"].dt.date)
+
+
+def _fresh_table(conn, name: str) -> str:
+    conn.execute(text(f"drop table if exists {SCRATCH}.{name}"))
+    conn.execute(text(f"create table {SCRATCH}.{name} (like nba_source.pbp including all)"))
+    return f"{SCRATCH}.{name}"
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def bench_upsert(engine, frame) -> tuple[float, float]:
+    with engine.begin() as conn:
+        _fresh_table(conn, "pbp_a")
+
+    def once():
+        with engine.begin() as conn:
+            upsert(conn, f"{SCRATCH}.pbp_a", frame)
+
+    return timed(once), timed(once)
+
+
+def bench_copy(engine, frame) -> float:
+    with engine.begin() as conn:
+        target = _fresh_table(conn, "pbp_b")
+
+    def once():
+        with engine.begin() as conn:
+            buffer = copy_buffer(frame)  # the same serialisation as (a): COPY is the ceiling
+            columns = ", ".join(frame.columns)
+            with conn.connection.dbapi_connection.cursor() as cur:
+                cur.copy_expert(f"copy {target} ({columns}) from stdin with (format csv)", buffer)
+
+    return timed(once)
+
+
+def bench_to_sql(engine, frame) -> float:
+    with engine.begin() as conn:
+        target = _fresh_table(conn, "pbp_c")
+
+    def once():
+        with engine.begin() as conn:
+            frame.to_sql("_stage_to_sql", conn, if_exists="replace", index=False, chunksize=10_000)
+            columns = ", ".join(frame.columns)
+            updates = ", ".join(
+                f"{c} = excluded.{c}" for c in frame.columns if c not in ("game_id", "event_idx")
+            )
+            conn.execute(
+                text(
+                    f"insert into {target} ({columns}) select {columns} from _stage_to_sql "
+                    f"on conflict (game_id, event_idx) do update set {updates}, _loaded_at = now()"
+                )
+            )
+            conn.execute(text("drop table _stage_to_sql"))
+
+    return timed(once)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--skip-to-sql", action="store_true", help="skip the slow method (c)")
+    args = parser.parse_args()
+    engine = get_engine()
+    frame = synthetic_pbp(args.rows)
+    with engine.begin() as conn:
+        conn.execute(text(f"create schema if not exists {SCRATCH}"))
+    results: dict[str, float] = {}
+    try:
+        insert_s, update_s = bench_upsert(engine, frame)
+        results["a_upsert_rows_per_s"] = args.rows / insert_s
+        results["a_upsert_rerun_rows_per_s"] = args.rows / update_s
+        results["b_copy_rows_per_s"] = args.rows / bench_copy(engine, frame)
+        if not args.skip_to_sql:
+            results["c_to_sql_rows_per_s"] = args.rows / bench_to_sql(engine, frame)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"drop schema if exists {SCRATCH} cascade"))
+    for name, value in results.items():
+        print(f"{name:28s} {value:12,.0f}")
+    a, b = results["a_upsert_rows_per_s"], results["b_copy_rows_per_s"]
+    summary = {"rows": args.rows, "synthetic": True, **{k: round(v) for k, v in results.items()}}
+    summary["a_vs_b"] = round(a / b, 3)
+    if "c_to_sql_rows_per_s" in results:
+        summary["a_vs_c"] = round(a / results["c_to_sql_rows_per_s"], 1)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
