@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -213,3 +215,30 @@ def test_past_game_features_do_not_change_when_later_games_are_added(warehouse, 
     assert len(early) > 100
     later = full[full["game_id"].isin(early["game_id"])].reset_index(drop=True)
     pd.testing.assert_frame_equal(early, later, check_dtype=False)
+
+
+def _cli(url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
+    env["NBA_ELT_DATABASE_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-m", "ml.app", *args, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_command_line_exit_codes_and_json_line(warehouse_engine, warehouse):
+    done = _cli(warehouse, "--date", str(TONIGHT))
+    assert done.returncode == 0, done.stderr
+    line = json.loads(done.stdout.strip().splitlines()[-1])
+    assert line["games"] == 5 and line["exit_code"] == 0
+    no_games = _cli(warehouse, "--date", "2022-08-01")
+    assert no_games.returncode == 0
+    assert json.loads(no_games.stdout.strip().splitlines()[-1])["games"] == 0
+    stale = _cli(warehouse, "--date", "2022-11-14")
+    assert stale.returncode == 1
+    assert json.loads(stale.stdout.strip().splitlines()[-1])["error_type"] == "FeaturesNotReady"
+    bad = _cli(warehouse, "--date", "2022-13-40")
+    assert bad.returncode == 2
