@@ -17,6 +17,7 @@ Tests avoid real waiting by setting a high NBA_ELT_REQUESTS_PER_MINUTE and by pa
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import logging
 import threading
@@ -25,7 +26,7 @@ from collections.abc import Callable
 
 import requests
 
-from nba_elt.archive import PageArchive, open_archive
+from nba_elt.archive import ArchivedPage, PageArchive, open_archive
 from nba_elt.config import Settings
 from nba_elt.errors import PageNotFound, SiteBlocked, SourceError
 
@@ -79,6 +80,12 @@ def _retry_after_seconds(value: str | None, fallback: float) -> float:
     return min(max(seconds, 0.0), RETRY_AFTER_CAP_S)
 
 
+def _settled(page: ArchivedPage, final: bool | dt.date, offline: bool) -> bool:
+    if offline or final is True or not isinstance(final, dt.date):
+        return True
+    return page.fetched_at[:10] >= final.isoformat()
+
+
 class HttpClient:
     """Fetch site pages politely; archive them; serve finished pages from the archive."""
 
@@ -114,14 +121,23 @@ class HttpClient:
     def in_archive(self, path: str) -> bool:
         return self.archive.has(path)
 
-    def get(self, path: str, *, final: bool = False) -> str:
-        """The body of a site page (path + query, relative to NBA_ELT_BBREF_URL)."""
+    def get(self, path: str, *, final: bool | dt.date = False) -> str:
+        """The body of a site page (path + query, relative to NBA_ELT_BBREF_URL).
+
+        ``final``: the page no longer changes, so an archived copy is served instead of a
+        request. A date means "final, but only a copy fetched on or after this date (UTC)
+        counts" (a copy fetched while the games were still being played is refreshed once).
+        """
         url = self.url_for(path)
         if path in self._seen:
             return self._seen[path]
         if self.offline or final:
             page = self.archive.get(path)
-            if page is not None and 200 <= page.status < 300:
+            if (
+                page is not None
+                and 200 <= page.status < 300
+                and _settled(page, final, self.offline)
+            ):
                 log.debug("archive hit %s (fetched %s)", path, page.fetched_at)
                 self._seen[path] = page.body
                 return page.body

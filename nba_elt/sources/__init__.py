@@ -75,9 +75,15 @@ def is_final_day(day: dt.date) -> bool:
     return day <= today_eastern() - dt.timedelta(days=FINAL_AFTER_DAYS)
 
 
-def _month_is_final(day: dt.date) -> bool:
+def final_since(day: dt.date) -> dt.date | bool:
+    """For HttpClient.get(final=...): pages about ``day`` are final once it is old enough,
+    and an archived copy counts only if fetched after the day ended."""
+    return day + dt.timedelta(days=1) if is_final_day(day) else False
+
+
+def _month_final_since(day: dt.date) -> dt.date | bool:
     next_month = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return is_final_day(next_month - dt.timedelta(days=1))
+    return final_since(next_month - dt.timedelta(days=1))
 
 
 # ---------------------------------------------------------------- planning
@@ -101,14 +107,14 @@ def _games_from_site(day: dt.date, ctx: SourceContext) -> list[str]:
     client = ctx.client
     path = scoreboard.scoreboard_path(day)
     try:
-        html = scoreboard.fetch_scoreboard(client, day, final=is_final_day(day))
+        html = scoreboard.fetch_scoreboard(client, day, final=final_since(day))
         board = scoreboard.parse_scoreboard(html, day, page=client.url_for(path))
         return board["game_id"].tolist()
     except SiteBlocked:
         raise
     except SourceError as exc:
         log.warning("%s unusable (%s); listing the games from the schedule page", path, exc)
-    games = schedule.fetch_schedule_for_date(client, day, final=_month_is_final(day))
+    games = schedule.fetch_schedule_for_date(client, day, final=_month_final_since(day))
     return games.loc[games["status"] != "postponed", "game_id"].tolist()
 
 
@@ -206,7 +212,7 @@ def run_unit(unit: Unit, ctx: SourceContext) -> int:
 
 def _run_schedule(unit: Unit, ctx: SourceContext) -> int:
     frame = schedule.fetch_schedule_for_date(
-        ctx.client, unit.game_date, final=_month_is_final(unit.game_date)
+        ctx.client, unit.game_date, final=_month_final_since(unit.game_date)
     )
     if frame.empty:
         log.info("schedule %s: no games that day", unit.unit_key)
@@ -223,7 +229,7 @@ def _games_expected(day: dt.date, ctx: SourceContext, known: pd.DataFrame) -> li
 
 def _run_boxscores(unit: Unit, ctx: SourceContext) -> int:
     day, client = unit.game_date, ctx.client
-    path, html = boxscores.fetch_daily(client, day, final=is_final_day(day))
+    path, html = boxscores.fetch_daily(client, day, final=final_since(day))
     if not boxscores.has_stats_table(html, client.url_for(path)):
         html = client.refetch(path)  # an archived copy may predate publication
     with ctx.engine.connect() as conn:
@@ -265,7 +271,7 @@ def _check_box_against_schedule(unit: Unit, frame: pd.DataFrame, known: pd.DataF
 def _run_pbp(unit: Unit, ctx: SourceContext) -> int:
     game_id = check_game_id(unit.unit_key)
     client = ctx.client
-    html = pbp.fetch_pbp(client, game_id, final=is_final_day(unit.game_date))
+    html = pbp.fetch_pbp(client, game_id, final=final_since(unit.game_date))
     frame = pbp.parse_pbp(html, game_id, page=client.url_for(pbp.pbp_path(game_id)))
     with ctx.engine.begin() as conn:
         row = conn.execute(

@@ -49,7 +49,9 @@ def daily_path(day: dt.date, *, with_type: bool = False) -> str:
     return path + "&type=all" if with_type else path
 
 
-def fetch_daily(client: HttpClient, day: dt.date, *, final: bool = False) -> tuple[str, str]:
+def fetch_daily(
+    client: HttpClient, day: dt.date, *, final: bool | dt.date = False
+) -> tuple[str, str]:
     """(path, html) of the daily leaders page of ``day``."""
     path = daily_path(day)
     try:

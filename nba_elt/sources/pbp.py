@@ -40,7 +40,7 @@ def pbp_path(game_id: str) -> str:
     return f"/boxscores/pbp/{game_id}.html"
 
 
-def fetch_pbp(client: HttpClient, game_id: str, *, final: bool = False) -> str:
+def fetch_pbp(client: HttpClient, game_id: str, *, final: bool | dt.date = False) -> str:
     return client.get(pbp_path(game_id), final=final)
 
 

@@ -213,7 +213,7 @@ def _candidates_from_links(links: list[str], day: dt.date) -> list[str]:
 
 
 def fetch_schedule_for_date(
-    client: HttpClient, day: dt.date, *, final: bool = False
+    client: HttpClient, day: dt.date, *, final: bool | dt.date = False
 ) -> pd.DataFrame:
     """Every game of ``day`` (empty frame when there is none), from the right month page."""
     tried: set[str] = set()

@@ -21,7 +21,7 @@ def scoreboard_path(day: dt.date) -> str:
     return f"/boxscores/?month={day.month}&day={day.day}&year={day.year}"
 
 
-def fetch_scoreboard(client: HttpClient, day: dt.date, *, final: bool = False) -> str:
+def fetch_scoreboard(client: HttpClient, day: dt.date, *, final: bool | dt.date = False) -> str:
     return client.get(scoreboard_path(day), final=final)
 
 

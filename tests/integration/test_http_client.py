@@ -77,3 +77,18 @@ def test_connection_errors_are_retried_then_reported(monkeypatch):
         client.get(PBP)
     assert client.requests_made == http.MAX_ATTEMPTS
     assert [w for w in waits if w >= 1] == [2.0, 4.0, 8.0]  # exponential backoff
+
+
+def test_a_copy_archived_before_the_page_settled_is_fetched_once_more(bbref_site):
+    import datetime as dt
+
+    settings = get_settings()
+    client = HttpClient(settings)
+    client.archive.put(PBP, "<html>half-time</html>", 200, fetched_at="2018-10-27T23:00:00+00:00")
+    assert "half-time" not in client.get(PBP, final=dt.date(2018, 10, 28))
+    assert bbref_site.hits(PBP) == 1
+    # the refreshed copy now counts as final
+    assert "half-time" not in HttpClient(settings).get(PBP, final=dt.date(2018, 10, 28))
+    assert bbref_site.hits(PBP) == 1
+    # offline, any archived copy is served
+    assert "half-time" not in HttpClient(settings, offline=True).get(PBP)
