@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,8 @@ from sqlalchemy.engine import Engine
 from nba_elt.backfill_request import BackfillRequest
 
 log = logging.getLogger(__name__)
+
+DATE_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def source_order() -> tuple[str, ...]:
@@ -90,7 +93,7 @@ def build_plan(
     are discovered after that day's schedule unit (no page is fetched to plan); otherwise
     `units_for_dates` reads the day's scoreboard page.
     """
-    from nba_elt.errors import NbaEltError
+    from nba_elt.errors import NbaEltError, SiteBlocked
     from nba_elt.sources import units_for_dates, units_for_games
 
     units: list[Any] = []
@@ -111,11 +114,17 @@ def build_plan(
                     continue
                 try:
                     units += units_for_dates("pbp", [day], ctx)
+                except SiteBlocked:
+                    raise
                 except NbaEltError as exc:
-                    if not request.dry_run:
-                        raise
-                    pending.append(day)
-                    notes.append(f"pbp games of {day} unknown: {exc}")
+                    if request.dry_run:
+                        pending.append(day)
+                        notes.append(f"pbp games of {day} unknown: {exc}")
+                        continue
+                    # Listing the day's games failed: a listing unit retries it in the run
+                    # (and in a resume), and the ledger records why if it fails again.
+                    log.warning("could not list the pbp games of %s yet: %s", day, exc)
+                    units.append(listing_unit(day))
     units = dedupe(units)
     units.sort(key=unit_sort_key)
     plan = Plan(
@@ -137,6 +146,17 @@ def build_plan(
             "they are planned once that day's schedule unit has run"
         )
     return plan
+
+
+def listing_unit(day: dt.date) -> Any:
+    """A pbp unit keyed by a date: "list that day's games", then run one unit per game."""
+    from nba_elt.sources import Unit
+
+    return Unit("pbp", day.isoformat(), day)
+
+
+def is_listing(unit: Any) -> bool:
+    return unit.source == "pbp" and bool(DATE_KEY.match(unit.unit_key))
 
 
 def dedupe(units: Iterable[Any]) -> list[Any]:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 
 from nba_elt import ledger
-from nba_elt.backfill_plan import Plan, days_with_schedule, dedupe, unit_sort_key
+from nba_elt.backfill_plan import Plan, days_with_schedule, dedupe, is_listing, unit_sort_key
 from nba_elt.errors import (
     EXIT_FAILED,
     EXIT_NOT_AVAILABLE,
@@ -157,6 +157,7 @@ class BackfillRunner:
         # Units a resumed run finished already: never planned again by discovery.
         self.already_done = already_done or set()
         self.stop_reason: str | None = None
+        self.listed: list[Any] = []  # pbp units found by the last listing unit
 
     def run(self, plan: Plan, args: dict[str, Any], resumed_from: int | None = None) -> RunReport:
         ledger.mark_interrupted_runs(self.engine)
@@ -216,6 +217,7 @@ class BackfillRunner:
             self.progress.unit_finished(outcome)
             if self.stop_reason and not report.stopped:
                 report.stopped = self.stop_reason
+            found, self.listed = self.listed, []
             # A day's schedule is in: its pbp games are known now.
             if (
                 plan.discover_pbp
@@ -225,28 +227,32 @@ class BackfillRunner:
                 and not report.stopped
             ):
                 discovered_days.add(unit.game_date)
-                new = self._discover_pbp(unit.game_date, queue)
-                if new:
-                    ledger.add_units(self.engine, guard.run_id, [_as_row(u) for u in new])
-                    self.progress.add_total(len(new))
-                    rest = sorted(queue[index:] + new, key=unit_sort_key)
-                    queue[index:] = rest
+                found += self._discover_pbp(unit.game_date)
+            known = {(u.source, u.unit_key) for u in queue} | self.already_done
+            new = [u for u in dedupe(found) if (u.source, u.unit_key) not in known]
+            if new:
+                log.info("%s: %d pbp game(s) to load", unit.game_date, len(new))
+                ledger.add_units(self.engine, guard.run_id, [_as_row(u) for u in new])
+                self.progress.add_total(len(new))
+                queue[index:] = sorted(queue[index:] + new, key=unit_sort_key)
 
-    def _discover_pbp(self, day: dt.date, queue: list[Any]) -> list[Any]:
+    def _discover_pbp(self, day: dt.date) -> list[Any]:
         from nba_elt.sources import units_for_dates
 
         if day not in days_with_schedule(self.engine, [day]):
             return []  # no game that day: nothing to list, no page to fetch
         try:
-            found = units_for_dates("pbp", [day], self.ctx)
+            return units_for_dates("pbp", [day], self.ctx)
         except NbaEltError as exc:
             log.warning("could not list the pbp games of %s: %s", day, exc)
             return []
-        known = {(u.source, u.unit_key) for u in queue} | self.already_done
-        new = [u for u in dedupe(found) if (u.source, u.unit_key) not in known]
-        if new:
-            log.info("%s: %d pbp game(s) found in the schedule", day, len(new))
-        return new
+
+    def _list_games(self, unit: Any) -> int:
+        """A listing unit: find the day's games (schedule or scoreboard); 0 rows written."""
+        from nba_elt.sources import units_for_dates
+
+        self.listed = units_for_dates("pbp", [unit.game_date], self.ctx)
+        return 0
 
     def _run_one(self, unit: Any, guard: ledger.RunGuard) -> UnitOutcome:
         from nba_elt.sources import is_complete, run_unit
@@ -256,7 +262,11 @@ class BackfillRunner:
         outcome = UnitOutcome(unit.source, unit.unit_key, unit.game_date, "failed")
         self.progress.unit_started(unit)
         try:
-            if not self.force and is_complete(unit, self.ctx):
+            if is_listing(unit):
+                ledger.mark_unit_running(self.engine, run_id, unit.source, unit.unit_key)
+                outcome.rows_written = self._list_games(unit)
+                outcome.status = "succeeded"
+            elif not self.force and is_complete(unit, self.ctx):
                 outcome.status = "skipped"
             else:
                 with guard.unit_lock(unit.source, unit.unit_key, self.lock_wait):

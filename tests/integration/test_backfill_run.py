@@ -312,3 +312,34 @@ def test_gaps_in_pbp_found_and_fixed(bbref_site, engine):
     assert [u["unit_key"] for u in fixed.summary["fix"]["units"]] == ["201810270MIL"]
     assert fixed.summary["remaining_units"] == 0
     assert _table_rows(engine) == before
+
+
+def test_pbp_by_date_lists_the_games_in_the_run_and_resume_retries_the_listing(bbref_site, engine):
+    scoreboard = "/boxscores/?month=1&day=1&year=2018"
+    month = "/leagues/NBA_2018_games-january.html"
+    bbref_site.override(scoreboard, 500)
+    bbref_site.override(month, 500)
+    result = backfill_task(date="2018-01-01", sources="pbp")
+    assert result.exit_code == 1
+    (listing,) = result.summary["units"]
+    assert (listing["source"], listing["unit_key"], listing["status"]) == (
+        "pbp",
+        "2018-01-01",
+        "failed",
+    )
+    assert "500" in listing["error"]
+
+    bbref_site.override(scoreboard, 200)
+    bbref_site.override(month, 200)
+    resumed = backfill_task(resume=str(result.summary["run_id"]))
+    keys = [(u["unit_key"], u["status"]) for u in resumed.summary["units"]]
+    assert keys[0] == ("2018-01-01", "succeeded")
+    # The day's four games became units of the run (their pages are not recorded: 404).
+    assert sorted(k for k, _ in keys[1:]) == [
+        "201801010BRK",
+        "201801010CHI",
+        "201801010MIN",
+        "201801010TOR",
+    ]
+    ledger = _ledger(engine, resumed.summary["run_id"])
+    assert len(ledger) == 5 and ledger[("pbp", "2018-01-01")]["status"] == "succeeded"
