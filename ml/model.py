@@ -16,16 +16,16 @@ import platform
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from ml.elo import EloParams
 from nba_elt.errors import BadInput, NbaEltError
+
+if TYPE_CHECKING:  # scikit-learn is needed to train, not to predict
+    from sklearn.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,10 @@ class ModelMismatch(NbaEltError):
 
 def build_pipeline(c: float = 1.0) -> Pipeline:
     """Standard scaling then an L2 logistic regression."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
     return Pipeline(
         [
             ("scale", StandardScaler()),
@@ -87,8 +91,8 @@ class ModelArtifact:
         elo: EloParams,
         metrics: dict[str, Any],
     ) -> ModelArtifact:
-        scaler: StandardScaler = pipeline.named_steps["scale"]
-        logreg: LogisticRegression = pipeline.named_steps["logreg"]
+        scaler = pipeline.named_steps["scale"]
+        logreg = pipeline.named_steps["logreg"]
         artifact = cls(
             features=list(features),
             table_columns=list(table_columns),
