@@ -297,7 +297,8 @@ class BackfillRunner:
                 unit.unit_key,
                 "failed",
                 0,
-                "interrupted while running (Ctrl-C): its transaction was rolled back",
+                "interrupted (Ctrl-C) while running: the unit's data is one transaction "
+                "(all or nothing), and --resume runs it again",
             )
             raise
         outcome.seconds = time.monotonic() - started

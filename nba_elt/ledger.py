@@ -42,6 +42,10 @@ UNIT_LOCK_CLASS = 1_651_078_002
 UNIT_OUTCOMES = ("succeeded", "failed", "not_available", "skipped")
 RUN_STATUSES = ("running", "succeeded", "failed", "not_available", "interrupted")
 NOT_RUN_PREFIX = "not run: "
+INTERRUPTED_WHILE_RUNNING = (
+    "interrupted while running: the process ended before recording the outcome; the unit's "
+    "data is one transaction (all or nothing), and --resume runs it again"
+)
 
 
 class UnitBusy(NbaEltError):
@@ -202,9 +206,11 @@ def run_is_alive(engine: Engine, run_id: int) -> bool:
 def mark_interrupted_runs(engine: Engine) -> list[int]:
     """Runs left 'running' by a process that is gone become 'interrupted'.
 
-    Their units still 'running' become 'failed' (the unit's own transaction was rolled
-    back when the process died, so nothing of it is in nba_source); units still
-    'pending' stay pending: they never started. `--resume` re-runs both.
+    Their units still 'running' become 'failed': the process died before it recorded
+    their outcome. A unit's data is one transaction, so nba_source holds all of it (the
+    process died between the commit and the ledger update) or none of it; either way
+    `--resume` re-runs it, and re-running a unit is idempotent. Units still 'pending'
+    stay pending: they never started.
     """
     with engine.connect() as conn:
         candidates = list(
@@ -232,8 +238,7 @@ def mark_interrupted_runs(engine: Engine) -> list[int]:
                 ),
                 {
                     "r": run_id,
-                    "e": "interrupted while running: its transaction was rolled back, "
-                    "nothing of it was kept",
+                    "e": INTERRUPTED_WHILE_RUNNING,
                 },
             )
         if updated:
