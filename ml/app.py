@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from ml.features import (
+    PAST_TABLE,
     SCHEMA,
     TONIGHT_TABLE,
     FeaturesNotReady,
@@ -56,6 +57,28 @@ def _scheduled_game_count(conn: Connection, day: dt.date) -> int:
     )
 
 
+def _past_games_behind(conn: Connection, day: dt.date) -> int:
+    """Final games before the day that nba_source.schedule has and ml_past_games lacks."""
+    if not table_columns(conn, PAST_TABLE):
+        raise FeaturesNotReady(
+            f"{SCHEMA}.{PAST_TABLE} does not exist: build the features with "
+            f"`invoke refresh --run-date {day}` first"
+        )
+    if not conn.execute(text("select to_regclass('nba_source.schedule')")).scalar():
+        return 0
+    in_schedule = conn.execute(
+        text(
+            "select count(*) from nba_source.schedule where status = 'final' "
+            "and home_pts is not null and away_pts is not null and game_date < :day"
+        ),
+        {"day": day},
+    ).scalar()
+    in_features = conn.execute(
+        text(f"select count(*) from {SCHEMA}.{PAST_TABLE} where game_date < :day"), {"day": day}
+    ).scalar()
+    return max(0, int(in_schedule) - int(in_features))
+
+
 def _other_dates(conn: Connection) -> list[dt.date]:
     rows = conn.execute(
         text(f"select distinct game_date from {SCHEMA}.{TONIGHT_TABLE} order by 1 limit 5")
@@ -83,6 +106,12 @@ def read_tonight(engine: Engine, day: dt.date, model: ModelArtifact) -> pd.DataF
                     f"game(s) on {day} but the table holds {found}. Rebuild it with "
                     f"`invoke refresh --run-date {day}`, then predict again"
                 )
+        elif behind := _past_games_behind(conn, day):
+            raise FeaturesNotReady(
+                f"{SCHEMA}.{PAST_TABLE} is stale: {behind} final game(s) before {day} in "
+                "nba_source.schedule are not in it, so the ratings would miss them. "
+                f"Run `invoke refresh --run-date {day}`, then predict again"
+            )
     return games
 
 

@@ -141,6 +141,23 @@ def test_features_built_for_another_date_are_refused(warehouse_engine):
     assert _predictions(warehouse_engine).empty
 
 
+def test_past_games_behind_the_schedule_are_refused(warehouse_engine):
+    """A final game loaded after the last dbt build would be missing from the ratings."""
+    late = (
+        read_team_games(SEASON_2023)
+        .iloc[[0]]
+        .assign(game_id="202211140XXX", game_date=dt.date(2022, 11, 14))
+    )
+    load_schedule(warehouse_engine, late)
+    try:
+        with pytest.raises(FeaturesNotReady, match="ml_past_games is stale: 1 final game"):
+            predict_task(date=str(TONIGHT))
+    finally:
+        with warehouse_engine.begin() as conn:
+            conn.execute(text("delete from nba_source.schedule where game_id = '202211140XXX'"))
+    assert _predictions(warehouse_engine).empty
+
+
 def test_a_model_trained_on_other_columns_is_refused(warehouse_engine, tmp_path):
     payload = json.loads(DEFAULT_MODEL_PATH.read_text())
     payload["table_columns"] = [c for c in payload["table_columns"] if c != "home_avg_margin"]
