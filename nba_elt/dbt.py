@@ -316,17 +316,20 @@ def run_build(
         started = time.monotonic()
         code = _stream(argv, env, DBT_DIR)
         elapsed = time.monotonic() - started
-    if not results_file.exists():
-        raise DbtError(
-            f"dbt build exited with code {code} before running anything (no run_results.json); "
-            "see its output above (a YAML/SQL error in dbt/ or no connection to the warehouse)"
-        )
+        # read while still holding the lock: the next dbt run replaces the file
+        if not results_file.exists():
+            raise DbtError(
+                f"dbt build exited with code {code} before running anything (no "
+                "run_results.json); see its output above (a YAML/SQL error in dbt/ or no "
+                "connection to the warehouse)"
+            )
+        nodes = read_run_results(results_file)
     return DbtSummary(
         return_code=code,
         elapsed_seconds=elapsed,
         selection=select,
         full_refresh=full_refresh,
-        nodes=read_run_results(results_file),
+        nodes=nodes,
     )
 
 

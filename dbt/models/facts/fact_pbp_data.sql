@@ -31,8 +31,10 @@ bbref_team_codes as (
 changed_games as (
 
     -- filter on when rows were loaded, not on the game date: backfilled old dates come in
+    -- reads the view itself, not the import CTE above: a CTE used twice is materialized
+    -- whole by Postgres, while this way the source's _loaded_at index is used
     select distinct game_id
-    from pbp
+    from {{ ref('stg_nba__pbp') }}
     where _loaded_at >= {{ incremental_cutoff(this) }}
 
 ),
