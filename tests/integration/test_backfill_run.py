@@ -343,3 +343,25 @@ def test_pbp_by_date_lists_the_games_in_the_run_and_resume_retries_the_listing(b
     ]
     ledger = _ledger(engine, resumed.summary["run_id"])
     assert len(ledger) == 5 and ledger[("pbp", "2018-01-01")]["status"] == "succeeded"
+
+
+@pytest.mark.slow
+def test_refresh_and_predict_after_a_successful_backfill(bbref_site, engine):
+    """A real dbt build (everything, since the warehouse was never refreshed) + predictions."""
+    result = backfill_task(date="2018-01-01", sources="schedule,boxscores", predict=True)
+    assert result.exit_code == 0, result.message
+    assert result.summary["refresh"]["exit_code"] == 0
+    assert [p["date"] for p in result.summary["predict"]] == ["2018-01-01"]
+    with engine.connect() as conn:
+        predicted = conn.execute(
+            text(
+                "select count(*) from ml_models.ml_game_predictions where game_date = '2018-01-01'"
+            )
+        ).scalar()
+        facts = conn.execute(text("select count(*) from facts.fact_boxscores")).scalar()
+    assert predicted == 4 and facts == 82
+
+    # A run with a failed unit does not refresh.
+    failed = backfill_task(date="2018-01-01", sources="pbp", refresh=True)
+    assert failed.exit_code == 1 and "refresh" not in failed.summary
+    assert "refresh not run" in failed.message
