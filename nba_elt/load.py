@@ -72,6 +72,24 @@ def copy_buffer(frame: pd.DataFrame, types: dict[str, str] | None = None) -> io.
     return buffer
 
 
+def _checked_shape(cursor, schema: str, name: str, frame: pd.DataFrame):
+    """The target's column types and key, after checking the frame fits them."""
+    types, pk = _table_shape(cursor, schema, name)
+    unknown = [c for c in frame.columns if c not in types]
+    if unknown:
+        raise LoadError(f"{schema}.{name} has no column(s) {', '.join(unknown)}")
+    missing_key = [c for c in pk if c not in frame.columns]
+    if missing_key:
+        raise LoadError(f"rows for {schema}.{name} lack key column(s) {missing_key}")
+    if frame[pk].isna().any().any():
+        raise LoadError(f"rows for {schema}.{name} have an empty key ({', '.join(pk)})")
+    duplicated = frame[frame.duplicated(pk, keep=False)]
+    if not duplicated.empty:
+        sample = duplicated[pk].head(3).to_dict("records")
+        raise LoadError(f"rows for {schema}.{name} repeat a key, e.g. {sample}")
+    return types, pk
+
+
 def _copy_into_stage(cursor, target: str, frame: pd.DataFrame, types: dict[str, str]) -> str:
     stage = "_stage_" + target.split(".")[-1].strip('"')
     cursor.execute(f"drop table if exists {stage}")
@@ -96,19 +114,7 @@ def upsert(conn: Connection, table: str, frame: pd.DataFrame) -> int:
     raw = conn.connection.dbapi_connection
     try:
         with raw.cursor() as cursor:
-            types, pk = _table_shape(cursor, schema, name)
-            unknown = [c for c in frame.columns if c not in types]
-            if unknown:
-                raise LoadError(f"{schema}.{name} has no column(s) {', '.join(unknown)}")
-            missing_key = [c for c in pk if c not in frame.columns]
-            if missing_key:
-                raise LoadError(f"rows for {schema}.{name} lack key column(s) {missing_key}")
-            if frame[pk].isna().any().any():
-                raise LoadError(f"rows for {schema}.{name} have an empty key ({', '.join(pk)})")
-            duplicated = frame[frame.duplicated(pk, keep=False)]
-            if not duplicated.empty:
-                sample = duplicated[pk].head(3).to_dict("records")
-                raise LoadError(f"rows for {schema}.{name} repeat a key, e.g. {sample}")
+            types, pk = _checked_shape(cursor, schema, name, frame)
             stage = _copy_into_stage(cursor, target, frame, types)
             columns = [c for c in frame.columns if c != "_loaded_at"]
             column_list = ", ".join(_quote(c) for c in columns)
@@ -132,13 +138,29 @@ def upsert(conn: Connection, table: str, frame: pd.DataFrame) -> int:
 
 
 def replace_game_events(conn: Connection, game_id: str, frame: pd.DataFrame) -> int:
-    """Replace every pbp event of one game (delete + insert in the caller's transaction)."""
+    """Replace every pbp event of one game: delete, then COPY the new events straight in.
+
+    Runs in the caller's transaction, so a failure keeps the old events. After the
+    delete no key can conflict, so no staging table is needed. Returns rows written.
+    """
     if not frame.empty and set(frame["game_id"].unique()) != {game_id}:
         raise LoadError(f"pbp rows for {game_id} contain other game ids")
     raw = conn.connection.dbapi_connection
     try:
         with raw.cursor() as cursor:
+            types, _ = _checked_shape(cursor, SCHEMA, "pbp", frame)
             cursor.execute(f"delete from {SCHEMA}.pbp where game_id = %s", (game_id,))
-    except Exception as exc:  # noqa: BLE001
-        raise LoadError(f"deleting the pbp of {game_id} failed: {exc}") from exc
-    return upsert(conn, "pbp", frame)
+            if frame.empty:
+                return 0
+            columns = ", ".join(_quote(c) for c in frame.columns)
+            cursor.copy_expert(
+                f"copy {SCHEMA}.pbp ({columns}) from stdin with (format csv)",
+                copy_buffer(frame, types),
+            )
+    except LoadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any driver error becomes a LoadError
+        reason = str(getattr(exc, "pgerror", None) or exc).strip().splitlines()[0]
+        raise LoadError(f"replacing the pbp of {game_id} failed: {reason}") from exc
+    log.info("replaced the pbp of %s: %d events", game_id, len(frame))
+    return len(frame)
