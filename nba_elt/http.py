@@ -22,6 +22,7 @@ import email.utils
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 import requests
@@ -38,6 +39,7 @@ READ_TIMEOUT_S = 30.0
 MAX_ATTEMPTS = 4  # first try + 3 retries, for 429 / 5xx / connection errors
 BACKOFF_BASE_S = 2.0
 RETRY_AFTER_CAP_S = 120.0
+MEMO_PAGES = 64  # pages a client keeps in memory (a month page is asked once per date)
 
 
 def default_sleep(seconds: float) -> None:
@@ -108,7 +110,7 @@ class HttpClient:
         self.max_attempts = max_attempts
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
-        self._seen: dict[str, str] = {}
+        self._seen: OrderedDict[str, str] = OrderedDict()  # this run's pages, newest last
         self.blocked: str | None = None
         self.requests_made = 0
 
@@ -130,6 +132,7 @@ class HttpClient:
         """
         url = self.url_for(path)
         if path in self._seen:
+            self._seen.move_to_end(path)
             return self._seen[path]
         if self.offline or final:
             page = self.archive.get(path)
@@ -139,7 +142,7 @@ class HttpClient:
                 and _settled(page, final, self.offline)
             ):
                 log.debug("archive hit %s (fetched %s)", path, page.fetched_at)
-                self._seen[path] = page.body
+                self._remember(path, page.body)
                 return page.body
             if self.offline:
                 raise SourceError(
@@ -148,8 +151,13 @@ class HttpClient:
                 )
         body, status = self._fetch(url)
         self.archive.put(path, body, status, url=url)
-        self._seen[path] = body
+        self._remember(path, body)
         return body
+
+    def _remember(self, path: str, body: str) -> None:
+        self._seen[path] = body
+        while len(self._seen) > MEMO_PAGES:
+            self._seen.popitem(last=False)
 
     def refetch(self, path: str) -> str:
         """Fetch again even if this client or the archive already holds the page."""
@@ -158,7 +166,7 @@ class HttpClient:
             return self.get(path)
         body, status = self._fetch(self.url_for(path))
         self.archive.put(path, body, status, url=self.url_for(path))
-        self._seen[path] = body
+        self._remember(path, body)
         return body
 
     def _fetch(self, url: str) -> tuple[str, int]:

@@ -1,7 +1,8 @@
 """Player box scores from the daily leaders page (every player who played that day).
 
 Page: ``/friv/dailyleaders.fcgi?month=M&day=D&year=Y`` (table#stats), the query the
-recorded pages answer; when the site answers 404 to it, ``&type=all`` is tried.
+recorded pages answer; when that fails (404, or errors after the retries), the same
+page with ``&type=all`` (the query of the page's own navigation links) is tried.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import pandas as pd
 
 from nba_elt import teams
-from nba_elt.errors import PageNotFound, SchemaDrift
+from nba_elt.errors import SchemaDrift, SiteBlocked, SourceError
 from nba_elt.http import HttpClient
 from nba_elt.sources.html import (
     GAME_LINK,
@@ -56,10 +57,17 @@ def fetch_daily(
     path = daily_path(day)
     try:
         return path, client.get(path, final=final)
-    except PageNotFound:
+    except SiteBlocked:
+        raise
+    except SourceError as exc:  # 404 (or a server that knows only the other query)
         alt = daily_path(day, with_type=True)
-        log.info("%s answered 404; trying %s", path, alt)
-        return alt, client.get(alt, final=final)
+        log.info("%s failed (%s); trying %s", path, exc, alt)
+        try:
+            return alt, client.get(alt, final=final)
+        except SiteBlocked:
+            raise
+        except SourceError:
+            raise exc from None
 
 
 def has_stats_table(html: str, page: str = "daily leaders page") -> bool:

@@ -273,3 +273,11 @@ def test_a_day_without_games_writes_nothing_and_succeeds(bbref_site, engine):
     assert run(ctx, "schedule", dates=[dt.date(2018, 1, 15)]) == 0
     assert run(ctx, "schedule", dates=[NEW_YEAR]) == 4
     assert bbref_site.hits(JANUARY) == 1
+
+
+@pytest.mark.parametrize("plain_status", [404, 500])
+def test_daily_page_known_only_with_type_all(bbref_site, engine, plain_status):
+    bbref_site.add_page(DAILY + "&type=all", FIXTURES / "dailyleaders/2018-01-01.html")
+    bbref_site.override(DAILY, plain_status)
+    assert run(make_ctx(engine), "boxscores", dates=[NEW_YEAR]) == 82
+    assert bbref_site.hits(DAILY + "&type=all") == 1
