@@ -30,7 +30,7 @@ from ml.features import (
     read_games_on,
     read_past_games,
     table_columns,
-    with_elo,
+    with_elo_before,
 )
 from ml.model import ModelArtifact, load_model
 from nba_elt.cli import TaskResult
@@ -117,7 +117,7 @@ def read_tonight(engine: Engine, day: dt.date, model: ModelArtifact) -> pd.DataF
 
 def predict_games(games: pd.DataFrame, past: pd.DataFrame, model: ModelArtifact) -> pd.DataFrame:
     """One prediction row per game (the columns of ml_models.ml_game_predictions)."""
-    rated = with_elo(games, past, model.elo_params)
+    rated = with_elo_before(games, past, model.elo_params)
     prob = model.predict_home_prob(model_matrix(rated))
     return pd.DataFrame(
         {

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from ml.elo import EloParams, elo_before, pregame_elo
+from ml.elo import ELO_COLUMNS, EloParams, elo_before, pregame_elo
 from nba_elt.errors import NbaEltError
 
 log = logging.getLogger(__name__)
@@ -120,16 +120,20 @@ def read_games_on(conn: Connection, day: dt.date) -> pd.DataFrame:
     return _typed(frame)
 
 
-def with_elo(
+def with_pregame_elo(past_games: pd.DataFrame, params: EloParams | None = None) -> pd.DataFrame:
+    """Completed games + their pre-game Elo (each game sees only games of earlier dates)."""
+    elo = pregame_elo(past_games, params)
+    return past_games.merge(elo, on="game_id", how="left", validate="one_to_one")
+
+
+def with_elo_before(
     games: pd.DataFrame, past_games: pd.DataFrame, params: EloParams | None = None
 ) -> pd.DataFrame:
-    """games + pre-game Elo. For completed games pass games=past_games (each game sees only
-    earlier dates); for tonight's games the ratings after every past game before the date."""
-    if games is past_games:
-        elo = pregame_elo(past_games, params)
-    else:
-        earlier = past_games[past_games["game_date"] < min(games["game_date"])]
-        elo = elo_before(earlier, games, params)
+    """Upcoming games + Elo after every completed game dated before them."""
+    if games.empty:
+        return games.assign(**{c: pd.Series(dtype=float) for c in ELO_COLUMNS})
+    earlier = past_games[past_games["game_date"] < min(games["game_date"])]
+    elo = elo_before(earlier, games, params)
     return games.merge(elo, on="game_id", how="left", validate="one_to_one")
 
 

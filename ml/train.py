@@ -25,7 +25,7 @@ from ml.features import (
     feature_columns_of,
     model_matrix,
     read_past_games,
-    with_elo,
+    with_pregame_elo,
 )
 from ml.metrics import score
 from ml.model import DEFAULT_MODEL_PATH, ModelArtifact, build_pipeline
@@ -69,7 +69,7 @@ def fit(
 ) -> tuple[ModelArtifact, dict[str, Any] | None]:
     """Fit on the train seasons' rows; evaluate on the test season's if given."""
     params = params or EloParams()
-    rated = with_elo(past, past, params)
+    rated = with_pregame_elo(past, params)
     available = sorted(int(s) for s in rated["season"].unique())
     if not train_seasons:
         train_seasons = [s for s in available if s != test_season]

@@ -78,3 +78,11 @@ def test_expected_home_is_symmetric_around_home_advantage():
     params = EloParams()
     assert expected_home(1500, 1600, params) == pytest.approx(0.5)
     assert expected_home(1600, 1500, params) > 0.75
+
+
+def test_tonight_without_any_history_starts_everyone_at_1500(games):
+    tonight = games[games["game_date"] == dt.date(2022, 10, 18)]
+    empty = games.iloc[0:0]
+    elo = elo_before(empty, tonight)
+    assert (elo["home_elo_pre"] == 1500.0).all() and (elo["away_elo_pre"] == 1500.0).all()
+    assert list(elo["game_id"]) == list(tonight["game_id"])
