@@ -11,6 +11,7 @@ or backfill / corrupt rows and build again.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from pathlib import Path
 
@@ -177,7 +178,9 @@ def test_tonights_games_answer_the_seed_query(warehouse):
     assert sorted(tonight.game_id) == schedule.game_id.tolist() and len(tonight) > 0
     # features come from January 1-14 only: nobody has played more than 14 games by then
     assert tonight.home_games_played.between(1, 14).all()
-    assert list(tonight.columns[:5]) == ["game_id", "game_date", "season", "home_team", "away_team"]
+    from ml.features import ID_COLUMNS, TABLE_FEATURE_COLUMNS
+
+    assert list(tonight.columns) == ID_COLUMNS + TABLE_FEATURE_COLUMNS
 
 
 def test_later_games_leave_earlier_features_unchanged(warehouse):
@@ -299,3 +302,36 @@ def test_changed_player_points_fail_the_team_sum_test(use_warehouse):
 def test_dbt_target_dir_is_the_one_configured(use_warehouse):
     target = Path(use_warehouse.env["NBA_ELT_DBT_TARGET_PATH"])
     assert (target / "run_results.json").is_file()
+
+
+DB_PASSWORD = "dbt-Sup3rS3cret-pw"
+
+
+def test_invoke_refresh_never_prints_the_password(warehouse, pg_cluster):
+    """`invoke refresh --select ... --json` as an operator runs it, as a role with a password."""
+    import subprocess
+    import sys
+
+    admin = create_engine(pg_cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("select 1 from pg_roles where rolname = 'dbt_operator'")).first():
+            conn.exec_driver_sql(
+                f"create role dbt_operator login superuser password '{DB_PASSWORD}'"
+            )
+    admin.dispose()
+    url = warehouse.url.replace("postgres@", f"dbt_operator:{DB_PASSWORD}@", 1)
+    assert DB_PASSWORD in url
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
+    env.update(warehouse.env, NBA_ELT_DATABASE_URL=url)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", "refresh", "--select", "stg_nba__feature_flags",
+         "--run-date", RUN_DATE, "--json"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert DB_PASSWORD not in done.stdout + done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["task"] == "refresh" and summary["exit_code"] == 0
+    assert summary["selection"] == "stg_nba__feature_flags" and summary["models"] == 1
+    assert "dbt build" in done.stderr  # the summary table went to stderr
