@@ -13,8 +13,9 @@ Each check has a name, a status (pass / fail) and the numbers behind it:
   were built from, so "facts built after the last load" is checked as: for the date(s),
   each fact table has the same row count and the same newest ``_loaded_at`` as its source
   table. A load (or a deletion) that dbt has not seen yet shows as a difference. The marts
-  and ml_models are built by the same dbt build from the facts; the predictions and seed
-  query checks read them;
+  and ml_models have no load time of their own: for them the refresh ledger
+  (ops.refresh_runs) must show a successful `invoke refresh` that started after the newest
+  load of the date(s) (a dbt build run by hand leaves no row there and is not judged);
 - keys: no duplicate or null keys in nba_source and facts for the date(s);
 - predictions: every game in ml_models.ml_tonights_games has a row in
   ml_models.ml_game_predictions with probabilities in [0, 1] that sum to 1;
@@ -284,9 +285,40 @@ def check_freshness(conn: Connection, dates: list[dt.date]) -> Check:
                 f"({built.n} rows vs {src.n}, newest load {built.newest} vs {src.newest}): "
                 f"{REFRESH_HINT}"
             )
+    problems += _refresh_after_last_load(conn, dates, numbers)
     if problems:
         return _fail(name, "; ".join(problems), **numbers)
     return _pass(name, "the facts hold the last load of every source table", **numbers)
+
+
+def _refresh_after_last_load(
+    conn: Connection, dates: list[dt.date], numbers: dict[str, Any]
+) -> list[str]:
+    """The marts and ml_models: the last successful `invoke refresh` (ops.refresh_runs)
+    must have started after the newest load of the date(s)."""
+    if not _exists(conn, "ops.refresh_runs"):
+        return []
+    last = conn.execute(
+        text("select max(started_at) from ops.refresh_runs where status = 'succeeded'")
+    ).scalar()
+    numbers["last_refresh_started"] = last.isoformat(timespec="seconds") if last else None
+    newest = conn.execute(
+        text(
+            " union all ".join(
+                f"select max(_loaded_at) as t from nba_source.{source} "
+                "where game_date = any(:dates)"
+                for source in TABLES
+            ).join(("select max(t) from (", ") as loads"))
+        ),
+        {"dates": dates},
+    ).scalar()
+    if last is None or newest is None or newest <= last:
+        return []
+    return [
+        f"the last successful invoke refresh started at {last:%Y-%m-%d %H:%M:%S}, before the "
+        f"newest load ({newest:%Y-%m-%d %H:%M:%S}): marts and ml_models may be stale: "
+        f"{REFRESH_HINT}"
+    ]
 
 
 def check_keys(conn: Connection, dates: list[dt.date]) -> Check:

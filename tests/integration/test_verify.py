@@ -105,6 +105,20 @@ def test_checks_of_dbt_tables_say_run_refresh_instead_of_crashing(loaded):
     assert result.summary["failed"] == ["freshness", "keys", "predictions", "seed_query"]
 
 
+def test_a_load_after_the_last_refresh_is_named(loaded):
+    with loaded.begin() as conn:
+        conn.execute(
+            text(
+                "insert into ops.refresh_runs (status, started_at, finished_at) "
+                "values ('succeeded', now() - interval '1 hour', now() - interval '50 minutes')"
+            )
+        )
+    freshness = by_name(run_checks(loaded, [DAY]))["freshness"]
+    assert not freshness.passed
+    assert "the last successful invoke refresh started at" in freshness.detail
+    assert "marts and ml_models may be stale: run invoke refresh" in freshness.detail
+
+
 def test_deleting_a_box_score_row_fails_consistency_naming_the_game(loaded):
     with loaded.begin() as conn:
         deleted = conn.execute(
