@@ -71,8 +71,23 @@ def docker_command(task_name: str, options: dict[str, Any]) -> list[str]:
     return argv
 
 
+def _compose_v1_instead(argv: list[str]) -> list[str]:
+    """`docker-compose` (Compose v1, what Debian 12 packages) when `docker compose` is absent."""
+    import shutil
+
+    if shutil.which("docker-compose") is None:
+        return argv
+    try:
+        plugin = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        plugin = None
+    if plugin is not None and plugin.returncode == 0:
+        return argv
+    return ["docker-compose", *argv[2:]]
+
+
 def run_in_docker(task_name: str, options: dict[str, Any]) -> int:
-    argv = docker_command(task_name, options)
+    argv = _compose_v1_instead(docker_command(task_name, options))
     console.print(f"[bold]docker:[/] {shlex.join(argv)}")
     try:
         return subprocess.run(argv, cwd=PROJECT_ROOT).returncode

@@ -80,8 +80,13 @@ def _exists(conn: Connection, relation: str) -> bool:
     return conn.execute(text("select to_regclass(:r) is not null"), {"r": relation}).scalar()
 
 
+def _not_built(relations: list[str]) -> str:
+    verb = "does" if len(relations) == 1 else "do"
+    return f"{', '.join(relations)} {verb} not exist yet: {REFRESH_HINT}"
+
+
 def _missing(name: str, relation: str) -> Check:
-    return _fail(name, f"{relation} does not exist yet: {REFRESH_HINT}")
+    return _fail(name, _not_built([relation]))
 
 
 def _enabled_sources(conn: Connection) -> set[str]:
@@ -256,6 +261,7 @@ def check_freshness(conn: Connection, dates: list[dt.date]) -> Check:
     name = "freshness"
     numbers: dict[str, Any] = {}
     problems: list[str] = []
+    missing: list[str] = []
     for source, (fact, _) in TABLES.items():
         newest = conn.execute(text(f"select max(_loaded_at) from nba_source.{source}")).scalar()
         numbers[f"{source}_newest_load"] = newest.isoformat(timespec="seconds") if newest else None
@@ -269,7 +275,7 @@ def check_freshness(conn: Connection, dates: list[dt.date]) -> Check:
         numbers[f"{source}_rows"] = src.n
         relation = f"facts.{fact}"
         if not _exists(conn, relation):
-            problems.append(f"{relation} does not exist yet: {REFRESH_HINT}")
+            missing.append(relation)
             continue
         built = conn.execute(
             text(
@@ -285,6 +291,8 @@ def check_freshness(conn: Connection, dates: list[dt.date]) -> Check:
                 f"({built.n} rows vs {src.n}, newest load {built.newest} vs {src.newest}): "
                 f"{REFRESH_HINT}"
             )
+    if missing:
+        problems.insert(0, _not_built(missing))
     problems += _refresh_after_last_load(conn, dates, numbers)
     if problems:
         return _fail(name, "; ".join(problems), **numbers)
@@ -327,9 +335,11 @@ def check_keys(conn: Connection, dates: list[dt.date]) -> Check:
     problems: list[str] = []
     relations = [(f"nba_source.{source}", keys) for source, (_, keys) in TABLES.items()]
     relations += [(f"facts.{fact}", keys) for fact, keys in TABLES.values()]
+    missing = [relation for relation, _ in relations if not _exists(conn, relation)]
+    if missing:
+        problems.append(_not_built(missing))
     for relation, keys in relations:
-        if not _exists(conn, relation):
-            problems.append(f"{relation} does not exist yet: {REFRESH_HINT}")
+        if relation in missing:
             continue
         key_list = ", ".join(keys)
         null_test = " or ".join(f"{k} is null" for k in keys)
