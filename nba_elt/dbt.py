@@ -381,32 +381,30 @@ def refresh_task(
     day = (
         parse_date(run_date, flag="--run-date", allow_future=True) if run_date else today_eastern()
     )
-    selections = []
     source_list: list[str] = []
     if sources:
-        source_list = [
-            s.strip()
-            for s in (sources.split(",") if isinstance(sources, str) else sources)
-            if s.strip()
-        ]
-        selections.append(selection_for_sources(source_list))
+        if isinstance(sources, str):
+            sources = sources.split(",")
+        source_list = [s.strip() for s in sources if s.strip()]
+    selections = [selection_for_sources(source_list)] if source_list else []
     if select and select.strip():
         selections.append(select.strip())
     settings = get_settings()
     engine = get_engine(settings)
-    if not selections and not full:
-        changed = refresh_ledger.changed_sources(engine)
-        if changed is not None and not changed:
+    if not full and (source_list or not selections) and not refresh_ledger.any_succeeded(engine):
+        # `fact_x+` needs the staging views and seeds of an earlier build
+        console.print("no successful refresh on record: building everything once")
+        selections = []
+    elif not selections and not full:
+        changed = refresh_ledger.changed_sources(engine) or []
+        if not changed:
             message = (
                 "nothing changed since the last refresh (no backfill wrote rows); nothing to build"
             )
             return TaskResult(EXIT_OK, message, {"status": "nothing_to_do", "selection": None})
-        if changed:
-            source_list = changed
-            selections.append(selection_for_sources(changed))
-            console.print(f"changed since the last refresh: {', '.join(changed)}")
-        else:
-            console.print("no successful refresh on record: building everything")
+        source_list = changed
+        selections.append(selection_for_sources(changed))
+        console.print(f"changed since the last refresh: {', '.join(changed)}")
     selection = " ".join(selections) or None
     run_id = refresh_ledger.start(engine, source_list, selection, full, day, settings.target)
     summary: DbtSummary | None = None

@@ -37,6 +37,16 @@ _CHANGED_SQL = text(
 )
 
 
+def any_succeeded(engine: Engine) -> bool:
+    """True once a refresh has succeeded here (so staging views and seeds exist)."""
+    with engine.connect() as conn:
+        return bool(
+            conn.execute(
+                text("select exists (select 1 from ops.refresh_runs where status = 'succeeded')")
+            ).scalar()
+        )
+
+
 def changed_sources(engine: Engine) -> list[str] | None:
     """Sources written since the last successful refresh that covered them.
 
@@ -44,12 +54,9 @@ def changed_sources(engine: Engine) -> list[str] | None:
     """
     from nba_elt.dbt import SOURCE_SELECTORS
 
+    if not any_succeeded(engine):
+        return None
     with engine.connect() as conn:
-        any_refresh = conn.execute(
-            text("select exists (select 1 from ops.refresh_runs where status = 'succeeded')")
-        ).scalar()
-        if not any_refresh:
-            return None
         return [
             source
             for source in SOURCE_SELECTORS
