@@ -176,3 +176,31 @@ def test_empty_text_and_null_stay_distinct(engine):
     events = table(engine, "pbp")
     assert events.loc[1, "description"] == "" and events.loc[1, "team"] == "NYK"
     assert events.loc[0, "team"] is None
+
+
+def test_concurrent_writers_of_the_same_key_both_succeed(engine, caplog):
+    """B's plain insert meets A's row: B falls back to INSERT ... ON CONFLICT DO UPDATE."""
+    import logging
+    import threading
+
+    caplog.set_level(logging.INFO, logger="nba_elt.load")
+    first, second = schedule_rows(home_pts=98), schedule_rows(home_pts=99)
+    outcome: dict[str, object] = {}
+    with engine.begin() as conn_a:
+        upsert(conn_a, "schedule", first)
+
+        def writer_b() -> None:
+            try:
+                with engine.begin() as conn_b:
+                    outcome["rows"] = upsert(conn_b, "schedule", second)
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=writer_b)
+        thread.start()
+        thread.join(timeout=1.0)
+        assert thread.is_alive()  # B waits on A's uncommitted keys
+    thread.join(timeout=30)
+    assert outcome == {"rows": 2}
+    assert table(engine, "schedule").loc[0, "home_pts"] == 99
+    assert "merging with ON CONFLICT" in caplog.text
