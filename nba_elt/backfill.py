@@ -71,7 +71,7 @@ class RichProgress:
             console=console,
             transient=True,
         )
-        self.task_id = self.bar.add_task("planning", total=0, counts="")
+        self.task_id = self.bar.add_task("starting", total=0, counts=self._counts_text())
 
     def __enter__(self) -> RichProgress:
         self.bar.start()
