@@ -115,13 +115,19 @@ def report(figures: dict) -> str:
         f"Machine: {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, "
         f"PostgreSQL on the same machine; load average {load:.1f} at the end of the run.",
         "",
-        "| build | wall time (incl. dbt start-up) | dbt's own timer | models | tests |",
+        "| build | wall time (incl. dbt start-up and parse) | dbt's own timer | models | tests |",
         "|---|---|---|---|---|",
         f"| `invoke refresh --full` (dbt build --full-refresh) | {figures['full_wall_s']:.1f} s "
-        f"| {full.elapsed_seconds:.1f} s | {full.models} | {full.tests} |",
+        f"| {full.dbt_seconds:.1f} s | {full.models} | {full.tests} |",
         f"| incremental, after one older date re-loaded (facts+ selection) "
-        f"| {figures['incremental_wall_s']:.1f} s | {incremental.elapsed_seconds:.1f} s "
+        f"| {figures['incremental_wall_s']:.1f} s | {incremental.dbt_seconds:.1f} s "
         f"| {incremental.models} | {incremental.tests} |",
+        "",
+        "Rows the incremental build wrote: "
+        + ", ".join(
+            f"{n.name} {n.message}" for n in incremental.nodes if n.name.startswith("fact_")
+        )
+        + " (one date's games, not the season).",
         "",
         "Target: under 60 s for the full refresh (the system replaced took about 4 minutes).",
         "",

@@ -86,6 +86,7 @@ class DbtSummary:
     selection: str | None
     full_refresh: bool
     nodes: list[DbtNodeResult] = field(default_factory=list)
+    dbt_seconds: float | None = None  # dbt's own timer (run_results.json elapsed_time)
 
     def count(self, kinds: tuple[str, ...], statuses: tuple[str, ...] | None = None) -> int:
         return sum(
@@ -129,6 +130,7 @@ class DbtSummary:
             "ok": self.ok,
             "return_code": self.return_code,
             "elapsed_seconds": round(self.elapsed_seconds, 2),
+            "dbt_seconds": round(self.dbt_seconds, 2) if self.dbt_seconds is not None else None,
             "selection": self.selection,
             "full_refresh": self.full_refresh,
             "models": self.models,
@@ -324,12 +326,14 @@ def run_build(
                 "connection to the warehouse)"
             )
         nodes = read_run_results(results_file)
+        dbt_seconds = json.loads(results_file.read_text()).get("elapsed_time")
     return DbtSummary(
         return_code=code,
         elapsed_seconds=elapsed,
         selection=select,
         full_refresh=full_refresh,
         nodes=nodes,
+        dbt_seconds=dbt_seconds,
     )
 
 
