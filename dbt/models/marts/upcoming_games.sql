@@ -1,4 +1,10 @@
-{# Games on or after var('run_date') that are not final yet, with the model's prediction when there is one. #}
+{#
+    Games on or after var('run_date') that are not final yet, with the model's prediction when
+    there is one. A view: `invoke predict` writes ml_game_predictions AFTER the refresh, and the
+    dashboard must see those predictions without another dbt build.
+#}
+{{ config(materialized='view') }}
+
 with
 
 games as (
