@@ -18,7 +18,7 @@ import pandas as pd
 
 from nba_elt import teams
 from nba_elt.dates import season_of
-from nba_elt.errors import PageNotFound, SchemaDrift
+from nba_elt.errors import PageNotFound, SchemaDrift, SiteBlocked, SourceError
 from nba_elt.http import HttpClient
 from nba_elt.sources.html import (
     GAME_ID,
@@ -212,47 +212,59 @@ def _candidates_from_links(links: list[str], day: dt.date) -> list[str]:
     return found
 
 
+def _get_or_none(client: HttpClient, path: str, final, errors: list[SourceError]) -> str | None:
+    """The page, or None when the site has no such page (404) or keeps failing on it."""
+    try:
+        return client.get(path, final=final)
+    except SiteBlocked:
+        raise
+    except PageNotFound:
+        log.info("%s: not on the site", path)
+    except SourceError as exc:
+        log.warning("%s: %s", path, exc)
+        errors.append(exc)
+    return None
+
+
 def fetch_schedule_for_date(
     client: HttpClient, day: dt.date, *, final: bool | dt.date = False
 ) -> pd.DataFrame:
-    """Every game of ``day`` (empty frame when there is none), from the right month page."""
+    """Every game of ``day`` (empty frame when there is none), from the right month page.
+
+    Tries the derived month page; when the site lacks it, the month pages linked from the
+    season page, then (July-October) the previous season's, which may run late (2019-20
+    ended in October 2020). Raises the first fetch error if no page could be read at all.
+    """
+    season = season_of(day)
     tried: set[str] = set()
-    queue = [month_path(season_of(day), month_name(day))]
-    # A season that runs late (2019-20 ended in October 2020) may hold the date instead.
-    late_season = month_path(season_of(day) - 1, month_name(day)) if 7 <= day.month <= 10 else None
-    season_pages = [season_path(season_of(day))]
-    while queue:
-        path = queue.pop(0)
+    errors: list[SourceError] = []
+    queue = [month_path(season, month_name(day))]
+    fallbacks = [season_path(season)]
+    if 7 <= day.month <= 10:
+        fallbacks += [month_path(season - 1, month_name(day)), season_path(season - 1)]
+    read_any = False
+    while queue or fallbacks:
+        path = queue.pop(0) if queue else fallbacks.pop(0)
         if path in tried:
             continue
         tried.add(path)
-        try:
-            html = client.get(path, final=final)
-        except PageNotFound:
-            log.info("%s: not on the site", path)
-            if season_pages:
-                index = season_pages.pop(0)
-                try:
-                    links = month_links(client.get(index, final=final))
-                except PageNotFound:
-                    links = []
-                queue += [p for p in _candidates_from_links(links, day) if p not in tried]
-            if not queue and late_season and late_season not in tried:
-                queue.append(late_season)
-                season_pages.append(season_path(season_of(day) - 1))
+        html = _get_or_none(client, path, final, errors)
+        if html is None:
             continue
-        if "/leagues/NBA_" in path and "_games.html" in path:
+        read_any = True
+        if path.endswith("_games.html"):  # a season page: only its month links matter
+            queue += _candidates_from_links(month_links(html), day)
             continue
         frame = parse_schedule(html, page=client.url_for(path))
         on_day = frame[frame["game_date"] == day]
         if not on_day.empty:
             return on_day.reset_index(drop=True)
-        same_month = frame[
-            frame["game_date"].map(lambda d: (d.year, d.month) == (day.year, day.month))
-        ]
-        if not same_month.empty:
+        same_month = frame["game_date"].map(lambda d: (d.year, d.month) == (day.year, day.month))
+        if same_month.any():
             return on_day.reset_index(drop=True)  # the right page; no game that day
-        queue += [p for p in _candidates_from_links(month_links(html), day) if p not in tried]
+        queue += _candidates_from_links(month_links(html), day)
+    if errors and not read_any:
+        raise errors[0]
     return parse_schedule_empty()
 
 

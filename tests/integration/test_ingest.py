@@ -281,3 +281,39 @@ def test_daily_page_known_only_with_type_all(bbref_site, engine, plain_status):
     bbref_site.override(DAILY, plain_status)
     assert run(make_ctx(engine), "boxscores", dates=[NEW_YEAR]) == 82
     assert bbref_site.hits(DAILY + "&type=all") == 1
+
+
+BUBBLE_FINALS = """<html><head><link rel="canonical" href="https://x/leagues/NBA_2020_games.html" />
+</head><body><table id="schedule"><thead><tr>
+<th data-stat="date_game">Date</th><th data-stat="visitor_team_name">Visitor</th>
+<th data-stat="visitor_pts">PTS</th><th data-stat="home_team_name">Home</th>
+<th data-stat="home_pts">PTS</th><th data-stat="overtimes"></th></tr></thead><tbody>
+<tr class="thead"><th colspan="6">Playoffs</th></tr>
+<tr><th data-stat="date_game" csk="202010110LAL">Sun, Oct 11, 2020</th>
+<td data-stat="visitor_team_name">Miami Heat</td><td data-stat="visitor_pts">93</td>
+<td data-stat="home_team_name">Los Angeles Lakers</td><td data-stat="home_pts">106</td>
+<td data-stat="overtimes"></td></tr></tbody></table></body></html>"""
+
+
+def test_schedule_of_a_season_that_ran_late_is_found_through_the_season_links(bbref_site, engine):
+    """A hand-made page (not a recording) in the shape of the 2019-20 bubble months."""
+    season_index = '<a href="/leagues/NBA_2020_games-october-2020.html">October</a>'
+    bbref_site.add_page("/leagues/NBA_2020_games.html", season_index)
+    bbref_site.add_page("/leagues/NBA_2020_games-october-2020.html", BUBBLE_FINALS)
+    assert run(make_ctx(engine), "schedule", dates=[dt.date(2020, 10, 11)]) == 1
+    with engine.connect() as conn:
+        game = conn.execute(text("select * from nba_source.schedule")).mappings().one()
+    assert (game["season"], game["game_type"], game["away_team"], game["home_pts"]) == (
+        2020,
+        "playoffs",
+        "MIA",
+        106,
+    )
+    assert bbref_site.hits("/leagues/NBA_2021_games-october.html") == 1  # derived first
+
+
+def test_schedule_page_failing_every_time_is_a_source_error(bbref_site, engine):
+    bbref_site.override(JANUARY, 500)
+    with pytest.raises(SourceError, match="NBA_2018_games-january"):
+        run(make_ctx(engine), "schedule", dates=[NEW_YEAR])
+    assert counts(engine)["schedule"] == 0
