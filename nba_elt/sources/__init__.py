@@ -23,6 +23,7 @@ from nba_elt.errors import (
     DataNotAvailable,
     LoadError,
     NbaEltError,
+    PageNotFound,
     SiteBlocked,
     SourceError,
 )
@@ -229,7 +230,12 @@ def _games_expected(day: dt.date, ctx: SourceContext, known: pd.DataFrame) -> li
 
 def _run_boxscores(unit: Unit, ctx: SourceContext) -> int:
     day, client = unit.game_date, ctx.client
-    path, html = boxscores.fetch_daily(client, day, final=final_since(day))
+    try:
+        path, html = boxscores.fetch_daily(client, day, final=final_since(day))
+    except PageNotFound as exc:
+        if not is_final_day(day):
+            raise DataNotAvailable(f"boxscores {day}: the daily page is not published yet") from exc
+        raise
     if not boxscores.has_stats_table(html, client.url_for(path)):
         html = client.refetch(path)  # an archived copy may predate publication
     with ctx.engine.connect() as conn:
@@ -271,8 +277,19 @@ def _check_box_against_schedule(unit: Unit, frame: pd.DataFrame, known: pd.DataF
 def _run_pbp(unit: Unit, ctx: SourceContext) -> int:
     game_id = check_game_id(unit.unit_key)
     client = ctx.client
-    html = pbp.fetch_pbp(client, game_id, final=final_since(unit.game_date))
+    recent = not is_final_day(unit.game_date)
+    try:
+        html = pbp.fetch_pbp(client, game_id, final=final_since(unit.game_date))
+    except PageNotFound as exc:
+        if recent:
+            raise DataNotAvailable(
+                f"pbp {game_id}: {client.url_for(pbp.pbp_path(game_id))} is not published "
+                "yet; retry later"
+            ) from exc
+        raise
     frame = pbp.parse_pbp(html, game_id, page=client.url_for(pbp.pbp_path(game_id)))
+    if recent and not str(frame["description"].iloc[-1]).startswith("End of"):
+        raise DataNotAvailable(f"pbp {game_id}: the game is still being played; retry later")
     with ctx.engine.begin() as conn:
         row = conn.execute(
             sql(

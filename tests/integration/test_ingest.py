@@ -317,3 +317,20 @@ def test_schedule_page_failing_every_time_is_a_source_error(bbref_site, engine):
     with pytest.raises(SourceError, match="NBA_2018_games-january"):
         run(make_ctx(engine), "schedule", dates=[NEW_YEAR])
     assert counts(engine)["schedule"] == 0
+
+
+def test_recent_games_not_published_or_still_playing_are_not_available(bbref_site, engine):
+    from nba_elt.dates import today_eastern
+
+    today = today_eastern()
+    tonight = f"{today:%Y%m%d}0DEN"
+    with pytest.raises(DataNotAvailable, match="not published yet"):
+        run(make_ctx(engine), "pbp", games=[tonight])
+    html = (FIXTURES / "pbp/201901010DEN.html").read_text()
+    in_progress = html.replace("<td colspan=\"5\" class='center'>End of 4th quarter</td>", "")
+    bbref_site.add_page(f"/boxscores/pbp/{tonight}.html", in_progress)
+    with pytest.raises(DataNotAvailable, match="still being played"):
+        run(make_ctx(engine), "pbp", games=[tonight])
+    with pytest.raises(DataNotAvailable, match="daily page is not published yet"):
+        run(make_ctx(engine), "boxscores", dates=[today])
+    assert counts(engine) == {"schedule": 0, "boxscores": 0, "pbp": 0}
