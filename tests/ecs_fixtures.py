@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 REGION = "us-east-1"
+_IMAGE_IDS: dict[str, str] = {}
 FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret-9f3a"}
 
 
@@ -67,7 +68,10 @@ def ecs_service(moto_endpoint, monkeypatch):
         aws_access_key_id=FAKE_KEYS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=FAKE_KEYS["AWS_SECRET_ACCESS_KEY"],
     )
-    image_id = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image_id = _IMAGE_IDS.get(moto_endpoint)
+    if image_id is None:  # moto lists hundreds of AMIs: ask once per server
+        image_id = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        _IMAGE_IDS[moto_endpoint] = image_id
     instance = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1)["Instances"][0]
     ecs.register_container_instance(
         cluster=cluster,
