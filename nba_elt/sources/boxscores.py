@@ -112,7 +112,10 @@ def parse_boxscores(
             player_id = links[0].rsplit("/", 1)[-1].removesuffix(".html") if links else None
         if not player_id:
             raise SchemaDrift(f"{page}: a row for {text(player_cell)!r} has no player id")
-        result_cell = c.get("game_result")
+        if any(stat not in c for stat in REQUIRED):  # e.g. a "Did Not Play" row spanning cells
+            log.info("%s: skipping the row of %s (%s)", page, player_id, text(row))
+            continue
+        result_cell = c["game_result"]
         game_links = [GAME_LINK.search(h) for h in result_cell.xpath(".//a/@href")]
         game_ids = [m.group(1) for m in game_links if m]
         if not game_ids:

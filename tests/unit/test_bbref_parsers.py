@@ -237,3 +237,16 @@ def test_scoreboard_lists_the_days_games():
     assert games.loc["201801010BRK"].tolist() == ["ORL", "BKN", 95, 98]
     assert games.loc["201801010TOR"].tolist() == ["MIL", "TOR", 127, 131]
     assert len(games) == 4
+
+
+def test_a_did_not_play_row_is_skipped():
+    html = page("dailyleaders/2018-01-01.html")
+    start = html.index('<td class="right " data-stat="mp" csk="2607" >')
+    end = html.index("</tr>", start)
+    dnp = (
+        html[:start]
+        + '<td class="center" data-stat="reason" colspan="21">Did Not Play</td>'
+        + html[end:]
+    )
+    frame = parse_boxscores(dnp, NEW_YEAR)
+    assert len(frame) == 81 and "derozde01" not in set(frame["player_id"])
