@@ -253,9 +253,16 @@ def test_backfilled_older_date_reaches_facts_incrementally(use_warehouse):
              ("wolfone01", "Wolf One", "MIN", "LAL", False, "W", 58, 5, 121),
          )]
     )  # fmt: skip
+    # and a game still to be played the day after the run date (for upcoming_games)
+    upcoming = pd.DataFrame(
+        [{"game_id": "201801160SAC", "game_date": "2018-01-16", "season": 2018,
+          "start_time": "10:00p", "away_team": "MIA", "home_team": "SAC", "status": "scheduled",
+          "game_type": "regular"}]
+    )  # fmt: skip
     engine = create_engine(url)
     with engine.begin() as conn:
         upsert(conn, "nba_source.schedule", schedule)
+        upsert(conn, "nba_source.schedule", upcoming)
         upsert(conn, "nba_source.boxscores", players)
     engine.dispose()
 
@@ -273,6 +280,21 @@ def test_backfilled_older_date_reaches_facts_incrementally(use_warehouse):
     rebuilt = _facts(url)
     for table in FACT_KEYS:
         pd.testing.assert_frame_equal(incremental[table], rebuilt[table], check_dtype=False)
+
+    # upcoming_games is a view: a prediction written after the build shows at once
+    query = "select matchup, has_prediction, predicted_winner from marts.upcoming_games"
+    assert _read(url, query).values.tolist() == [["MIA @ SAC", False, None]]
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "insert into ml_models.ml_game_predictions (game_id, game_date, home_team, "
+                "away_team, home_win_prob, away_win_prob, model_version) values "
+                "('201801160SAC', '2018-01-16', 'SAC', 'MIA', 0.35, 0.65, 'test')"
+            )
+        )
+    engine.dispose()
+    assert _read(url, query).values.tolist() == [["MIA @ SAC", True, "MIA"]]
 
 
 def test_changed_player_points_fail_the_team_sum_test(use_warehouse):
