@@ -41,7 +41,6 @@ COLUMNS = [
 ]  # fmt: skip
 REQUIRED = ["date_game", "visitor_team_name", "home_team_name", "visitor_pts", "home_pts"]
 MONTH_LINK = re.compile(r"/leagues/NBA_(\d{4})_games-([a-z]+)(?:-(\d{4}))?\.html")
-SEASON_LINK = re.compile(r"/leagues/NBA_(\d{4})_games")
 
 
 def month_name(day: dt.date) -> str:
@@ -67,7 +66,8 @@ def month_links(html: str) -> list[str]:
 
 
 def page_season(html: str) -> int | None:
-    match = re.search(r'rel="canonical"[^>]*NBA_(\d{4})_games', html) or SEASON_LINK.search(html)
+    """The season a month page belongs to, from its canonical link (NBA_2018_games.html)."""
+    match = re.search(r'<link[^>]*rel="canonical"[^>]*NBA_(\d{4})_games', html)
     return int(match.group(1)) if match else None
 
 
@@ -109,6 +109,15 @@ def _team(cell, page: str) -> str:
             if match:
                 return teams.nba_code(match.group(1), page=page)
         raise
+
+
+def _season_for(page_season_: int | None, game_date: dt.date) -> int:
+    """The page's season when plausible for the date (a late 2019-20 game in October 2020
+    is season 2020), else the calendar's."""
+    derived = season_of(game_date)
+    if page_season_ is not None and page_season_ in (derived - 1, derived):
+        return page_season_
+    return derived
 
 
 def _overtimes(raw: str) -> int:
@@ -179,7 +188,7 @@ def parse_schedule(
             {
                 "game_id": game_id,
                 "game_date": game_date,
-                "season": season or season_of(game_date),
+                "season": _season_for(season, game_date),
                 "start_time": _start_time(text(c.get("game_start_time"))),
                 "away_team": away,
                 "home_team": home,
