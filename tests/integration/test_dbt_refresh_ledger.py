@@ -1,0 +1,60 @@
+"""Which sources a plain `invoke refresh` builds: the backfill ledger against ops.refresh_runs."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from nba_elt import refresh_ledger
+
+
+def _backfill(conn, source: str, rows: int, finished: str, status: str = "succeeded") -> None:
+    run_id = conn.execute(
+        text(
+            "insert into ops.backfill_runs (args, status, user_name) "
+            "values ('{}'::jsonb, 'succeeded', 'test') returning id"
+        )
+    ).scalar_one()
+    conn.execute(
+        text(
+            "insert into ops.backfill_units (run_id, source, unit_key, status, rows_written, "
+            "started_at, finished_at) values (:r, :s, '2018-01-01', :st, :n, "
+            "cast(:f as timestamptz) - interval '1 second', cast(:f as timestamptz))"
+        ),
+        {"r": run_id, "s": source, "st": status, "n": rows, "f": finished},
+    )
+
+
+def _refresh(conn, started: str, sources: list[str] | None, status: str = "succeeded") -> None:
+    conn.execute(
+        text(
+            "insert into ops.refresh_runs (status, started_at, sources, selection) "
+            "values (:st, cast(:t as timestamptz), :src, :sel)"
+        ),
+        {"st": status, "t": started, "src": sources, "sel": " ".join(sources or []) or None},
+    )
+
+
+def test_no_refresh_on_record_means_build_everything(engine):
+    with engine.begin() as conn:
+        _backfill(conn, "boxscores", 82, "2026-01-01 10:00+00")
+    assert refresh_ledger.changed_sources(engine) is None
+    assert not refresh_ledger.any_succeeded(engine)
+
+
+def test_sources_written_after_the_last_refresh_covering_them(engine):
+    with engine.begin() as conn:
+        _refresh(conn, "2026-01-01 09:00+00", None)  # a full build
+        _backfill(conn, "schedule", 4, "2026-01-01 08:00+00")  # before it: built
+        _backfill(conn, "boxscores", 82, "2026-01-01 10:00+00")  # after it
+        _backfill(conn, "pbp", 0, "2026-01-01 10:00+00")  # wrote nothing
+        _backfill(conn, "schedule", 4, "2026-01-01 10:30+00", status="failed")
+    assert refresh_ledger.changed_sources(engine) == ["boxscores"]
+
+    with engine.begin() as conn:
+        _refresh(conn, "2026-01-01 11:00+00", ["pbp"])  # covers pbp only
+        _refresh(conn, "2026-01-01 12:00+00", ["boxscores"], status="failed")
+    assert refresh_ledger.changed_sources(engine) == ["boxscores"]
+
+    with engine.begin() as conn:
+        _refresh(conn, "2026-01-01 13:00+00", ["boxscores"])
+    assert refresh_ledger.changed_sources(engine) == []
