@@ -24,13 +24,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Engine
 
 from nba_elt.config import PROJECT_ROOT, Settings, get_settings
 from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, DbtError
+
+if TYPE_CHECKING:
+    from nba_elt.cli import TaskResult
 
 log = logging.getLogger(__name__)
 
@@ -375,7 +378,7 @@ def refresh_task(
     select: str | None = None,
     full: bool = False,
     run_date: str | None = None,
-) -> Any:
+) -> TaskResult:
     """`invoke refresh`: dbt build of what changed (or of --sources / --select / --full)."""
     from nba_elt import refresh_ledger
     from nba_elt.cli import TaskResult, console
