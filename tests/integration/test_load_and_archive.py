@@ -204,3 +204,14 @@ def test_concurrent_writers_of_the_same_key_both_succeed(engine, caplog):
     assert outcome == {"rows": 2}
     assert table(engine, "schedule").loc[0, "home_pts"] == 99
     assert "merging with ON CONFLICT" in caplog.text
+
+
+def test_fetched_pages_go_to_the_s3_archive(moto_s3, bbref_site, monkeypatch):
+    monkeypatch.setenv("NBA_ELT_ARCHIVE_DIR", "s3://raw-pages/run1")
+    path = "/boxscores/pbp/201810270MIL.html"
+    online = HttpClient(get_settings())
+    body = online.get(path, final=True)
+    page = online.archive.get(path)
+    assert page.body == body and page.status == 200 and page.url == bbref_site.url + path
+    assert HttpClient(get_settings()).get(path, final=True) == body
+    assert bbref_site.hits(path) == 1  # the second client read S3, not the site
