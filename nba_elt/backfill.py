@@ -272,17 +272,8 @@ def _call(step: str, fn: Any, **kwargs: Any) -> TaskResult:
         return TaskResult(exc.exit_code, f"{step}: {type(exc).__name__}: {exc}")
 
 
-def _never_refreshed(engine: Engine) -> bool:
-    """True when this warehouse has no successful dbt refresh yet (nba_elt.refresh_ledger)."""
-    try:
-        from nba_elt.refresh_ledger import changed_sources
-    except ImportError:
-        return False
-    return changed_sources(engine) is None
-
-
 def _refresh_and_predict(
-    engine: Engine, request: BackfillRequest, report: RunReport
+    request: BackfillRequest, report: RunReport
 ) -> tuple[int, list[str], dict[str, Any]]:
     """dbt refresh of the sources the run wrote; with --predict, predictions per date touched.
 
@@ -300,12 +291,8 @@ def _refresh_and_predict(
     except ImportError as exc:
         return EXIT_FAILED, [f"refresh: cannot run, nba_elt.dbt is not available ({exc})"], summary
     first = dates[0].isoformat() if request.predict and dates else None
-    refresh_sources: str | None = ",".join(sources)
-    if _never_refreshed(engine):
-        # `fact_x+` needs the staging views of an earlier build: build everything once.
-        notes.append("no successful dbt refresh on record: building everything once")
-        refresh_sources = None
-    log.info("refresh: dbt build for %s", refresh_sources or "everything")
+    refresh_sources = ",".join(sources)
+    log.info("refresh: dbt build for %s", refresh_sources)
     result = _call(
         "refresh", refresh_task, sources=refresh_sources, select=None, full=False, run_date=first
     )
@@ -460,7 +447,7 @@ def backfill_task(
         if report.counts()["failed"] or report.stopped:
             message += "; refresh not run because units failed"
         else:
-            code, notes, extra = _refresh_and_predict(engine, request, report)
+            code, notes, extra = _refresh_and_predict(request, report)
             summary.update(extra)
             message += "; " + "; ".join(notes)
             if code == EXIT_FAILED or (code and exit_code == EXIT_OK):

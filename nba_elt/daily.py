@@ -91,28 +91,6 @@ def run_step(
     return outcome, result
 
 
-def _written_sources(backfill_summary: dict[str, Any]) -> list[str]:
-    units = backfill_summary.get("units") or []
-    return sorted(
-        {u["source"] for u in units if u.get("status") == "succeeded" and u.get("rows_written")}
-    )
-
-
-def _refresh(day_after: dt.date, written: list[str]) -> TaskResult:
-    """dbt build of what changed, and always ml_tonights_games (+ its marts) for D + 1."""
-    from nba_elt import refresh_ledger
-    from nba_elt.db import get_engine
-    from nba_elt.dbt import refresh_task
-
-    changed = refresh_ledger.changed_sources(get_engine())
-    run_date = day_after.isoformat()
-    if changed is None:
-        # no refresh ever succeeded on this warehouse: build everything
-        return refresh_task(run_date=run_date)
-    sources = sorted(set(changed) | set(written))
-    return refresh_task(sources=sources or None, select="ml_tonights_games+", run_date=run_date)
-
-
 def summary_text(day: dt.date, steps: list[StepOutcome], exit_code: int) -> str:
     """The one Slack message of a daily run."""
     host = socket.gethostname()
@@ -146,6 +124,7 @@ def daily_task(
     from ml.app import predict_task
     from nba_elt.backfill import backfill_task
     from nba_elt.dashboard import reboot_task
+    from nba_elt.dbt import refresh_task
     from nba_elt.verify import verify_task
 
     steps: list[StepOutcome] = []
@@ -157,9 +136,9 @@ def daily_task(
     steps.append(outcome)
     exit_code = backfill.exit_code
     if exit_code == EXIT_OK:
-        written = _written_sources(backfill.summary)
+        # refresh_task builds what the ledger says changed, and always tonight's features
         plan: list[tuple[str, Callable[[], TaskResult]]] = [
-            ("refresh", lambda: _refresh(day_after, written)),
+            ("refresh", lambda: refresh_task(run_date=day_after.isoformat())),
             ("predict", lambda: predict_task(date=day_after.isoformat())),
             ("verify", lambda: verify_task(date=day.isoformat())),
         ]

@@ -42,6 +42,7 @@ DBT_DIR = PROJECT_ROOT / "dbt"
 DBT_LOCK_KEY = 0x6E6261_646274  # "nba" "dbt"
 LOCK_WAIT_SECONDS = 1800
 
+TONIGHT_SELECTOR = "ml_tonights_games+"
 SOURCE_SELECTORS: dict[str, str] = {
     "schedule": "fact_schedule_data+",
     "boxscores": "fact_boxscores+",
@@ -398,20 +399,24 @@ def refresh_task(
         selections.append(select.strip())
     settings = get_settings()
     engine = get_engine(settings)
+    explicit_select = bool(selections) and not source_list
     if not full and (source_list or not selections) and not refresh_ledger.any_succeeded(engine):
         # `fact_x+` needs the staging views and seeds of an earlier build
         console.print("no successful refresh on record: building everything once")
         selections = []
-    elif not selections and not full:
-        changed = refresh_ledger.changed_sources(engine) or []
-        if not changed:
-            message = (
-                "nothing changed since the last refresh (no backfill wrote rows); nothing to build"
-            )
-            return TaskResult(EXIT_OK, message, {"status": "nothing_to_do", "selection": None})
-        source_list = changed
-        selections.append(selection_for_sources(changed))
-        console.print(f"changed since the last refresh: {', '.join(changed)}")
+    elif not full and not explicit_select:
+        if not selections:
+            changed = refresh_ledger.changed_sources(engine) or []
+            if changed:
+                source_list = changed
+                selections.append(selection_for_sources(changed))
+                console.print(f"changed since the last refresh: {', '.join(changed)}")
+            else:
+                console.print("nothing changed in nba_source since the last refresh")
+        # Tonight's features depend on the run date as well as on the data: a build chosen
+        # by source always rebuilds them, so that `invoke predict` finds them for that date.
+        # An explicit --select (or --full) is built exactly as given.
+        selections.append(TONIGHT_SELECTOR)
     selection = " ".join(selections) or None
     run_id = refresh_ledger.start(engine, source_list, selection, full, day, settings.target)
     summary: DbtSummary | None = None

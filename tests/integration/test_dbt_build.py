@@ -187,7 +187,7 @@ def test_tonights_games_answer_the_seed_query(warehouse):
 def test_later_games_leave_earlier_features_unchanged(warehouse):
     assert warehouse.second.exit_code == 0, warehouse.second.message
     # the plain refresh read the ledger: only the schedule changed since the first one
-    assert warehouse.second.summary["selection"] == "fact_schedule_data+"
+    assert warehouse.second.summary["selection"] == "fact_schedule_data+ ml_tonights_games+"
     after = warehouse.past_games_after_april
     january_ids = set(warehouse.january_features.game_id)
     assert len(after) > len(january_ids)  # April's games came in
@@ -195,11 +195,15 @@ def test_later_games_leave_earlier_features_unchanged(warehouse):
     pd.testing.assert_frame_equal(again, warehouse.january_features)
 
 
-def test_refresh_with_nothing_new_says_so(warehouse):
-    assert warehouse.third.exit_code == 0
-    assert warehouse.third.summary["status"] == "nothing_to_do"
+def test_refresh_with_nothing_new_rebuilds_only_tonights_features(warehouse):
+    assert warehouse.third.exit_code == 0, warehouse.third.message
+    assert warehouse.third.summary["selection"] == "ml_tonights_games+"
     runs = _read(warehouse.url, "select status, selection from ops.refresh_runs order by id")
-    assert runs.values.tolist() == [["succeeded", None], ["succeeded", "fact_schedule_data+"]]
+    assert runs.values.tolist() == [
+        ["succeeded", None],
+        ["succeeded", "fact_schedule_data+ ml_tonights_games+"],
+        ["succeeded", "ml_tonights_games+"],
+    ]
 
 
 def test_schedule_only_history_passes_the_backfill_tests(warehouse):
