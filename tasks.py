@@ -107,7 +107,7 @@ def predict(c, date=None, json=False, docker=False):
     help={
         "train_seasons": "comma-separated seasons to fit on (season = year it ends), e.g. 2023",
         "test_season": "season to evaluate on, e.g. 2024",
-        "output": "where to write the model artifact (default: the installed current model)",
+        "output": "where to write the model (default: NBA_ELT_MODEL_DIR/current.json, which predict uses)",
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }

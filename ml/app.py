@@ -178,9 +178,23 @@ def predict_task(date: str | None = None, model_path: str | Path | None = None) 
             for r in predictions.itertuples(index=False)
         ],
     }
+    _print_predictions(day, summary["predictions"])
     return TaskResult(
         0, f"{written} game(s) on {day} predicted with model {model.version}", summary
     )
+
+
+def _print_predictions(day: dt.date, predictions: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    from nba_elt.cli import console
+
+    table = Table(title=f"predictions for {day}")
+    for column, justify in (("game", "left"), ("matchup", "left"), ("P(home win)", "right")):
+        table.add_column(column, justify=justify)
+    for row in predictions:
+        table.add_row(row["game_id"], row["matchup"], f"{row['home_win_prob']:.3f}")
+    console.print(table)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,24 @@ if TYPE_CHECKING:  # scikit-learn is needed to train, not to predict
 log = logging.getLogger(__name__)
 
 MODELS_DIR = Path(__file__).parent / "models"
+# The model that ships with the package (trained on 2022-23 + 2023-24, docs/ml.md).
 DEFAULT_MODEL_PATH = MODELS_DIR / "current.json"
+TRAINED_MODEL_NAME = "current.json"
+
+
+def trained_model_path() -> Path:
+    """Where `invoke train` writes the operator's model: NBA_ELT_MODEL_DIR/current.json."""
+    from nba_elt.config import get_settings
+
+    return Path(get_settings().model_dir) / TRAINED_MODEL_NAME
+
+
+def current_model_path() -> Path:
+    """The model predict uses: the operator's trained one if any, else the shipped default."""
+    trained = trained_model_path()
+    return trained if trained.is_file() else DEFAULT_MODEL_PATH
+
+
 FORMAT = "nba-elt-logreg/1"
 
 
@@ -165,7 +182,7 @@ class ModelArtifact:
 
 def load_model(path: str | Path | None = None) -> ModelArtifact:
     """Read an artifact; BadInput when missing or not an artifact of this format."""
-    path = Path(path) if path else DEFAULT_MODEL_PATH
+    path = Path(path) if path else current_model_path()
     if not path.is_file():
         raise BadInput(f"no model at {path}: train one with `invoke train`")
     try:

@@ -28,7 +28,7 @@ from ml.features import (
     with_pregame_elo,
 )
 from ml.metrics import score
-from ml.model import DEFAULT_MODEL_PATH, ModelArtifact, build_pipeline
+from ml.model import ModelArtifact, build_pipeline, trained_model_path
 from nba_elt.cli import TaskResult
 from nba_elt.errors import BadInput
 
@@ -137,7 +137,8 @@ def train_task(
     test_season: str | int | None = None,
     output: str | None = None,
 ) -> TaskResult:
-    """`invoke train`: fit, evaluate, write the artifact (default: the installed current model)."""
+    """`invoke train`: fit, evaluate, write the artifact (default: NBA_ELT_MODEL_DIR/current.json,
+    which predict then prefers to the model shipped with the package)."""
     from nba_elt.cli import console
     from nba_elt.db import get_engine
 
@@ -148,7 +149,7 @@ def train_task(
     test = tests[0] if tests else None
     past = read_past_games(get_engine())
     artifact, evaluation = fit(past, seasons, test)
-    path = artifact.save(Path(output) if output else DEFAULT_MODEL_PATH)
+    path = artifact.save(Path(output) if output else trained_model_path())
     summary: dict[str, Any] = {
         "status": "ok",
         "model_version": artifact.version,

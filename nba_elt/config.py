@@ -89,6 +89,7 @@ class Settings:
     ecs_service: str = "nba_elt_dashboard"
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None
+    model_dir: str = str(PROJECT_ROOT / ".nba_elt" / "models")
     localdb_dir: str = str(PROJECT_ROOT / ".nba_elt" / "localdb")
     localdb_port: int = 54329
     max_backfill_days: int = 31
@@ -137,6 +138,7 @@ def get_settings() -> Settings:
         ecs_service=_env("NBA_ELT_ECS_SERVICE", Settings.ecs_service),
         aws_region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", "us-east-1")),
         aws_endpoint_url=_env("NBA_ELT_AWS_ENDPOINT_URL"),
+        model_dir=_env("NBA_ELT_MODEL_DIR", Settings.model_dir),
         localdb_dir=_env("NBA_ELT_LOCALDB_DIR", Settings.localdb_dir),
         localdb_port=_positive_int("NBA_ELT_LOCALDB_PORT", 54329),
         max_backfill_days=_positive_int("NBA_ELT_MAX_BACKFILL_DAYS", 31),

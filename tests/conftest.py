@@ -91,6 +91,7 @@ def _isolated_env(monkeypatch, tmp_path):
         if key.startswith("NBA_ELT_") or key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("NBA_ELT_ARCHIVE_DIR", str(tmp_path / "archive"))
+    monkeypatch.setenv("NBA_ELT_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("NBA_ELT_LOCALDB_DIR", str(tmp_path / "no-localdb"))
     monkeypatch.setattr("nba_elt.config._load_dotenv", lambda: None)
 

@@ -204,6 +204,17 @@ def test_train_and_evaluate_from_the_warehouse(warehouse_engine, tmp_path):
     assert predict_task(date=str(TONIGHT), model_path=output).summary["games"] == 5
 
 
+def test_train_writes_the_operators_model_and_predict_prefers_it(warehouse_engine, tmp_path):
+    shipped_before = DEFAULT_MODEL_PATH.read_bytes()
+    result = train_task(train_seasons="2023")
+    trained = tmp_path / "models" / "current.json"  # NBA_ELT_MODEL_DIR (tests/conftest.py)
+    assert result.summary["model_path"] == str(trained) and trained.is_file()
+    assert DEFAULT_MODEL_PATH.read_bytes() == shipped_before  # the package is never edited
+    predicted = predict_task(date=str(TONIGHT))
+    assert predicted.summary["model_version"] == load_model(trained).version
+    assert predicted.summary["model_version"] != load_model(DEFAULT_MODEL_PATH).version
+
+
 def test_train_refuses_a_season_the_warehouse_does_not_have(warehouse_engine, tmp_path):
     from nba_elt.errors import BadInput
 
