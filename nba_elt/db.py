@@ -6,7 +6,7 @@ import logging
 from functools import lru_cache
 
 from sqlalchemy import create_engine
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from nba_elt import localdb
@@ -19,6 +19,12 @@ log = logging.getLogger(__name__)
 def redacted(url: str) -> str:
     """The URL with its password hidden, for anything printed or logged."""
     return mask_url(url) or ""
+
+
+def display_url(url: str | URL) -> str:
+    """The warehouse URL as psql takes it (no SQLAlchemy driver suffix), password hidden."""
+    parsed = make_url(str(url)) if not isinstance(url, URL) else url
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=True)
 
 
 def resolve_url(settings: Settings) -> str:

@@ -29,6 +29,7 @@ from sqlalchemy import create_engine, text
 
 from nba_elt.cli import TaskResult, console
 from nba_elt.config import PROJECT_ROOT, get_settings
+from nba_elt.db import display_url
 from nba_elt.errors import EXIT_OK, ConfigError
 
 log = logging.getLogger(__name__)
@@ -181,6 +182,6 @@ def demo_task() -> TaskResult:
     return TaskResult(
         EXIT_OK,
         f"backfill -> refresh -> predict -> verify passed offline on recorded pages; {COVERS}. "
-        f"Look at the result: psql {database_url.replace('+psycopg2', '')}",
+        f"Look at the result: psql {display_url(database_url)}",
         summary,
     )

@@ -118,7 +118,8 @@ class LocalDb:
         return self.home / "postgres.log"
 
     def url(self, database: str = DATABASE_NAME) -> str:
-        return f"postgresql+psycopg2://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+        # libpq form, so the same URL works for psql and for SQLAlchemy (psycopg2 default)
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
     # -- process plumbing -------------------------------------------------------------
 

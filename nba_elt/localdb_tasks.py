@@ -5,7 +5,7 @@ from __future__ import annotations
 from nba_elt import localdb
 from nba_elt.cli import TaskResult
 from nba_elt.config import get_settings
-from nba_elt.db import get_engine, redacted
+from nba_elt.db import display_url, get_engine, redacted
 
 
 def up_task() -> TaskResult:
@@ -52,7 +52,7 @@ def migrate_task() -> TaskResult:
     engine = get_engine(migrate=False)
     applied = migrate(engine)
     versions = sorted(applied_versions(engine))
-    url = redacted(engine.url.render_as_string(hide_password=False))
+    url = display_url(engine.url)
     print(url)
     if applied:
         names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied)

@@ -86,9 +86,7 @@ def test_get_engine_uses_configured_url_and_migrates(pg_cluster, monkeypatch):
     with admin.connect() as conn:
         conn.exec_driver_sql("drop database if exists via_settings")
         conn.exec_driver_sql("create database via_settings")
-    monkeypatch.setenv(
-        "NBA_ELT_DATABASE_URL", pg_cluster.url("via_settings").replace("+psycopg2", "")
-    )
+    monkeypatch.setenv("NBA_ELT_DATABASE_URL", pg_cluster.url("via_settings"))
     from nba_elt.db import _engine_for, get_engine
 
     engine = get_engine()

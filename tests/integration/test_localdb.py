@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -116,6 +117,13 @@ def test_invoke_db_tasks_end_to_end(tmp_path):
             )
             assert cur.fetchone()[0] >= 6
         conn.close()
+        printed_url = first.stdout.strip().splitlines()[0]
+        if shutil.which("psql"):  # the printed URL is the one an operator pastes into psql
+            psql = subprocess.run(
+                ["psql", printed_url, "-Atc", "select to_regclass('ops.backfill_units')"],
+                capture_output=True, text=True, timeout=30,
+            )  # fmt: skip
+            assert psql.stdout.strip() == "ops.backfill_units", psql.stderr
         status = run("db.status")
         assert status.returncode == 0 and "running" in status.stderr
     finally:
