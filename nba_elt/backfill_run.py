@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,17 +30,14 @@ from nba_elt.errors import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LOCK_WAIT_S = 300.0
 MAX_ERROR_CHARS = 1000
 
 
 def lock_wait_seconds() -> float:
     """How long a unit waits for another backfill writing it (NBA_ELT_BACKFILL_LOCK_WAIT)."""
-    raw = os.environ.get("NBA_ELT_BACKFILL_LOCK_WAIT", "").strip()
-    try:
-        return max(0.0, float(raw)) if raw else DEFAULT_LOCK_WAIT_S
-    except ValueError:
-        return DEFAULT_LOCK_WAIT_S
+    from nba_elt.config import get_settings
+
+    return get_settings().backfill_lock_wait
 
 
 @dataclass

@@ -48,6 +48,19 @@ def _positive_float(name: str, default: float) -> float:
     return value
 
 
+def _non_negative_float(name: str, default: float) -> float:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {raw!r}")
+    return value
+
+
 def _positive_int(name: str, default: int) -> int:
     raw = _env(name)
     if raw is None:
@@ -93,6 +106,8 @@ class Settings:
     localdb_dir: str = str(PROJECT_ROOT / ".nba_elt" / "localdb")
     localdb_port: int = 54329
     max_backfill_days: int = 31
+    backfill_lock_wait: float = 300.0
+    dbt_target_path: str = str(PROJECT_ROOT / "dbt" / "target")
 
     def __repr__(self) -> str:
         parts = []
@@ -142,4 +157,6 @@ def get_settings() -> Settings:
         localdb_dir=_env("NBA_ELT_LOCALDB_DIR", Settings.localdb_dir),
         localdb_port=_positive_int("NBA_ELT_LOCALDB_PORT", 54329),
         max_backfill_days=_positive_int("NBA_ELT_MAX_BACKFILL_DAYS", 31),
+        backfill_lock_wait=_non_negative_float("NBA_ELT_BACKFILL_LOCK_WAIT", 300.0),
+        dbt_target_path=_env("NBA_ELT_DBT_TARGET_PATH", Settings.dbt_target_path),
     )

@@ -195,7 +195,7 @@ def profile_env(url: URL, target: str) -> dict[str, str]:
 
 def target_path() -> Path:
     """Where dbt writes target/ (NBA_ELT_DBT_TARGET_PATH, default dbt/target)."""
-    return Path(os.environ.get("NBA_ELT_DBT_TARGET_PATH") or DBT_DIR / "target")
+    return Path(get_settings().dbt_target_path)
 
 
 def dbt_executable() -> str:
