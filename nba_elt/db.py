@@ -60,7 +60,7 @@ def get_engine(settings: Settings | None = None, *, migrate: bool = True) -> Eng
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
         raise LoadError(
-            f"cannot connect to the warehouse at {redacted(url)}: {reason}. "
+            f"cannot connect to the warehouse at {display_url(url)}: {reason}. "
             "Check NBA_ELT_DATABASE_URL, or unset it to use the embedded local Postgres."
         ) from None
     if migrate:
