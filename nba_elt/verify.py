@@ -457,15 +457,15 @@ def run_checks(engine: Engine, dates: list[dt.date]) -> list[Check]:
 def _print_table(results: list[Check], label: str) -> None:
     from rich.table import Table
 
-    table = Table(title=f"verify {label}", show_lines=False)
-    table.add_column("check")
-    table.add_column("status")
-    table.add_column("numbers")
-    table.add_column("detail", overflow="fold")
+    table = Table(title=f"verify {label}", show_lines=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("detail", overflow="fold", ratio=1)
+    table.add_column("numbers", overflow="fold", ratio=1)
     for check in results:
         style = "green" if check.passed else "red"
-        numbers = ", ".join(f"{k}={v}" for k, v in check.numbers.items())
-        table.add_row(check.name, f"[{style}]{check.status}[/]", numbers, check.detail)
+        numbers = "\n".join(f"{k}={v}" for k, v in check.numbers.items())
+        table.add_row(check.name, f"[{style}]{check.status}[/]", check.detail, numbers)
     console.print(table)
 
 
