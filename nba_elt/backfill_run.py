@@ -2,20 +2,22 @@
 
 The unit's data is written by `nba_elt.sources.run_unit` in one transaction. Around it,
 the ledger moves the unit pending -> running -> outcome in short transactions of its
-own, and an advisory lock on (source, unit_key), held on a separate connection, keeps a
+own; a unit that writes rows is marked succeeded inside its data's transaction too, so the
+two commit together even if the process dies right after. An advisory lock on (source, unit_key), held on a separate connection, keeps a
 second backfill from writing the same unit at the same time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from nba_elt import ledger
 from nba_elt.backfill_plan import Plan, days_with_schedule, dedupe, is_listing, unit_sort_key
@@ -28,9 +30,16 @@ from nba_elt.errors import (
     SiteBlocked,
 )
 
+if TYPE_CHECKING:
+    from nba_elt.sources import Unit
+
 log = logging.getLogger(__name__)
 
 MAX_ERROR_CHARS = 1000
+
+
+def _record_written(conn: Connection, rows: int, *, run_id: int, unit: Unit) -> None:
+    ledger.record_unit_written(conn, run_id, unit.source, unit.unit_key, rows)
 
 
 def lock_wait_seconds() -> float:
@@ -271,7 +280,13 @@ class BackfillRunner:
                         outcome.status = "skipped"
                     else:
                         ledger.mark_unit_running(self.engine, run_id, unit.source, unit.unit_key)
-                        outcome.rows_written = int(run_unit(unit, self.ctx) or 0)
+                        self.ctx.on_write = functools.partial(
+                            _record_written, run_id=run_id, unit=unit
+                        )
+                        try:
+                            outcome.rows_written = int(run_unit(unit, self.ctx) or 0)
+                        finally:
+                            self.ctx.on_write = None
                         outcome.status = "succeeded"
         except DataNotAvailable as exc:
             outcome.status, outcome.error = "not_available", _short(exc)

@@ -308,6 +308,20 @@ def mark_unit_running(engine: Engine, run_id: int, source: str, unit_key: str) -
         )
 
 
+def record_unit_written(
+    conn: Connection, run_id: int, source: str, unit_key: str, rows_written: int
+) -> None:
+    """Mark a unit succeeded on the unit's own connection: it commits with the unit's data."""
+    conn.execute(
+        text(
+            "update ops.backfill_units set status = 'succeeded', rows_written = :n, "
+            "started_at = coalesce(started_at, now()), finished_at = now(), error = null "
+            "where run_id = :r and source = :s and unit_key = :k"
+        ),
+        {"r": run_id, "s": source, "k": unit_key, "n": rows_written},
+    )
+
+
 def finish_unit(
     engine: Engine,
     run_id: int,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -50,6 +50,16 @@ class Unit:
 class SourceContext:
     engine: Engine
     client: HttpClient
+    # Called inside a unit's transaction, once its rows are written and before it commits,
+    # with (connection, rows written): the backfill records the unit's outcome there, so the
+    # ledger and the data commit together, even if the process dies right after.
+    on_write: Callable[[Connection, int], None] | None = None
+
+
+def _recorded(ctx: SourceContext, conn: Connection, rows: int) -> int:
+    if ctx.on_write is not None:
+        ctx.on_write(conn, rows)
+    return rows
 
 
 def _check_source(source: str) -> None:
@@ -219,7 +229,7 @@ def _run_schedule(unit: Unit, ctx: SourceContext) -> int:
         log.info("schedule %s: no games that day", unit.unit_key)
         return 0
     with ctx.engine.begin() as conn:
-        return upsert(conn, "schedule", frame)
+        return _recorded(ctx, conn, upsert(conn, "schedule", frame))
 
 
 def _games_expected(day: dt.date, ctx: SourceContext, known: pd.DataFrame) -> list[str]:
@@ -252,7 +262,7 @@ def _run_boxscores(unit: Unit, ctx: SourceContext) -> int:
     frame = boxscores.parse_boxscores(html, day, page=client.url_for(path))
     _check_box_against_schedule(unit, frame, known)
     with ctx.engine.begin() as conn:
-        return upsert(conn, "boxscores", frame)
+        return _recorded(ctx, conn, upsert(conn, "boxscores", frame))
 
 
 def _check_box_against_schedule(unit: Unit, frame: pd.DataFrame, known: pd.DataFrame) -> None:
@@ -305,7 +315,7 @@ def _run_pbp(unit: Unit, ctx: SourceContext) -> int:
                     f"pbp {game_id}: the last score is {last[0]}-{last[1]} (away-home) but the "
                     f"schedule's final score is {row[0]}-{row[1]}"
                 )
-        return replace_game_events(conn, game_id, frame)
+        return _recorded(ctx, conn, replace_game_events(conn, game_id, frame))
 
 
 __all__ = [

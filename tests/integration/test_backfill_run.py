@@ -365,3 +365,31 @@ def test_refresh_and_predict_after_a_successful_backfill(bbref_site, engine):
     failed = backfill_task(date="2018-01-01", sources="pbp", refresh=True)
     assert failed.exit_code == 1 and "refresh" not in failed.summary
     assert "refresh not run" in failed.message
+
+
+def test_the_ledger_commits_with_the_units_data(bbref_site, engine, monkeypatch):
+    """A process that dies right after a unit's commit leaves a ledger that says succeeded."""
+    after_commit = []
+    monkeypatch.setattr(  # the outcome write after the unit: as if the process died there
+        "nba_elt.backfill_run.ledger.finish_unit",
+        lambda engine, run_id, source, key, status, *a, **k: after_commit.append((source, status)),
+    )
+    result = backfill_task(date="2018-01-01", sources="boxscores")
+    assert after_commit == [("boxscores", "succeeded")]
+    unit = _ledger(engine, result.summary["run_id"])[("boxscores", "2018-01-01")]
+    assert (unit["status"], unit["rows_written"]) == ("succeeded", 82)
+    assert _count(engine, "select count(*) from nba_source.boxscores") == 82
+
+
+def test_a_failing_ledger_write_rolls_the_unit_back(bbref_site, engine, monkeypatch):
+    """Data and ledger are one transaction: if recording fails, no rows stay behind."""
+
+    def broken(conn, run_id, source, unit_key, rows_written):
+        raise RuntimeError("ledger unavailable")
+
+    monkeypatch.setattr("nba_elt.backfill_run.ledger.record_unit_written", broken)
+    result = backfill_task(date="2018-01-01", sources="boxscores")
+    assert result.exit_code == 1
+    assert _count(engine, "select count(*) from nba_source.boxscores") == 0
+    unit = _ledger(engine, result.summary["run_id"])[("boxscores", "2018-01-01")]
+    assert unit["status"] == "failed" and "ledger unavailable" in unit["error"]
