@@ -16,15 +16,14 @@ import os
 from pathlib import Path
 
 import pandas as pd
-import psycopg2
 import pytest
 from sqlalchemy import create_engine, text
 
 from nba_elt.cli import TaskResult
+from tests.conftest import TEMPLATE_DB, _admin_sql
 
 pytestmark = pytest.mark.slow
 
-TEMPLATE_DB = "nba_elt_template"
 PBP_GAMES = "201901010DEN,201810160GSW,201810270MIL"
 RUN_DATE = "2018-01-15"
 
@@ -38,16 +37,6 @@ class Warehouse:
     second: TaskResult
     past_games_after_april: pd.DataFrame
     third: TaskResult
-
-
-def _admin(cluster, sql: str) -> None:
-    conn = psycopg2.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres")
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
 
 
 def _read(url: str, sql: str, **params) -> pd.DataFrame:
@@ -74,7 +63,7 @@ def warehouse(pg_cluster, tmp_path_factory):
     from tests.recorded_site import RecordedSite
 
     name = f"dbt_build_{os.getpid()}"
-    _admin(pg_cluster, f'create database "{name}" template "{TEMPLATE_DB}"')
+    _admin_sql(pg_cluster, f'create database "{name}" template "{TEMPLATE_DB}"')
     url = pg_cluster.url(name)
     server = HTTPServer(host="127.0.0.1")
     server.start()
@@ -111,7 +100,7 @@ def warehouse(pg_cluster, tmp_path_factory):
     finally:
         server.stop()
         _engine_for.cache_clear()
-        _admin(pg_cluster, f'drop database if exists "{name}" with (force)')
+        _admin_sql(pg_cluster, f'drop database if exists "{name}" with (force)')
 
 
 @pytest.fixture
