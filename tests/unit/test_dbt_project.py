@@ -118,10 +118,16 @@ def test_only_staging_reads_sources_and_layers_carry_their_prefix():
 def test_ml_tables_have_exactly_the_documented_feature_columns():
     from ml.features import ID_COLUMNS, OUTCOME_COLUMNS, TABLE_FEATURE_COLUMNS
 
+    macro = (DBT / "macros" / "ml_feature_columns.sql").read_text()
+    body = macro[macro.index("{% macro ml_feature_columns() %}") :].split("%}", 1)[1]
+    shared = [c.strip() for c in body.split("{%-")[0].split(",")]
+    assert shared == ID_COLUMNS + TABLE_FEATURE_COLUMNS
+
     def final_columns(name: str) -> list[str]:
         text = (DBT / "models" / "ml_models" / f"{name}.sql").read_text()
         body = text[text.index("final as (") :]
         select = body[body.index("select") + 6 : body.index("from game_features")]
+        select = select.replace("{{ ml_feature_columns() }}", ",\n".join(shared))
         return [c.split(" as ")[-1].strip() for c in select.split(",\n")]
 
     assert final_columns("ml_tonights_games") == ID_COLUMNS + TABLE_FEATURE_COLUMNS
