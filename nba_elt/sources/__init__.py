@@ -173,7 +173,7 @@ def planned_urls(unit: Unit, ctx: SourceContext) -> list[str]:
 
 
 def is_complete(unit: Unit, ctx: SourceContext) -> bool:
-    """Loaded and final: a backfill skips it unless --force."""
+    """Loaded, final and consistent with the schedule: a backfill skips it unless --force."""
     _check_source(unit.source)
     if not is_final_day(unit.game_date):
         return False
@@ -191,11 +191,42 @@ def is_complete(unit: Unit, ctx: SourceContext) -> bool:
                 )
             }
             finals = set(games.loc[games["status"] == "final", "game_id"])
-            return bool(loaded) and finals <= loaded
-        count = conn.execute(
-            sql("select count(*) from nba_source.pbp where game_id = :g"), {"g": unit.unit_key}
-        ).scalar_one()
-        return count > 0
+            if not (loaded and finals <= loaded):
+                return False
+            # loaded but inconsistent (e.g. rows lost since): not complete, so a plain
+            # backfill repairs it without --force
+            return not conn.execute(_BOX_MISMATCHES, {"d": unit.game_date}).first()
+        last = conn.execute(_LAST_PBP_EVENT, {"g": unit.unit_key}).first()
+        if last is None:
+            return False
+        final = conn.execute(_FINAL_SCORE, {"g": unit.unit_key}).first()
+        return final is None or (last.away_score, last.home_score) == (final[0], final[1])
+
+
+# A final game of the date whose players' points per team differ from its final score.
+_BOX_MISMATCHES = sql(
+    """
+    select s.game_id
+    from nba_source.schedule as s
+    where s.game_date = :d and s.status = 'final'
+      and (
+        coalesce((select sum(b.pts) from nba_source.boxscores as b
+                  where b.game_id = s.game_id and b.team = s.home_team), -1)
+            is distinct from s.home_pts
+        or coalesce((select sum(b.pts) from nba_source.boxscores as b
+                     where b.game_id = s.game_id and b.team = s.away_team), -1)
+            is distinct from s.away_pts
+      )
+    limit 1
+    """
+)
+_LAST_PBP_EVENT = sql(
+    "select away_score, home_score from nba_source.pbp where game_id = :g "
+    "order by event_idx desc limit 1"
+)
+_FINAL_SCORE = sql(
+    "select away_pts, home_pts from nba_source.schedule where game_id = :g and status = 'final'"
+)
 
 
 # ---------------------------------------------------------------- running

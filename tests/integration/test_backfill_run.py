@@ -393,3 +393,35 @@ def test_a_failing_ledger_write_rolls_the_unit_back(bbref_site, engine, monkeypa
     assert _count(engine, "select count(*) from nba_source.boxscores") == 0
     unit = _ledger(engine, result.summary["run_id"])[("boxscores", "2018-01-01")]
     assert unit["status"] == "failed" and "ledger unavailable" in unit["error"]
+
+
+def test_a_day_that_lost_rows_is_repaired_without_force(bbref_site, engine):
+    """One player's row deleted: the unit is no longer complete, a plain backfill restores it."""
+    assert backfill_task(date="2018-01-01", sources="schedule,boxscores").exit_code == 0
+    with engine.begin() as conn:
+        conn.execute(text("delete from nba_source.boxscores where player_id = 'derozde01'"))
+    again = backfill_task(date="2018-01-01", sources="boxscores")
+    assert again.exit_code == 0
+    unit = _ledger(engine, again.summary["run_id"])[("boxscores", "2018-01-01")]
+    assert (unit["status"], unit["rows_written"]) == ("succeeded", 82)
+    assert (
+        _count(engine, "select pts from nba_source.boxscores where player_id = 'derozde01'") == 52
+    )
+    untouched = backfill_task(date="2018-01-01", sources="boxscores")
+    assert untouched.summary["counts"]["skipped"] == 1  # complete and consistent again
+
+
+def test_a_game_whose_pbp_lost_its_last_events_is_repaired_without_force(bbref_site, engine):
+    assert backfill_task(games="201901010DEN", sources="pbp").exit_code == 0
+    with engine.begin() as conn:
+        conn.execute(  # the final score of a game that the schedule knows
+            text(
+                "insert into nba_source.schedule (game_id, game_date, season, away_team, "
+                "home_team, away_pts, home_pts, status) values ('201901010DEN', '2019-01-01', "
+                "2019, 'NYK', 'DEN', 108, 115, 'final')"
+            )
+        )
+        conn.execute(text("delete from nba_source.pbp where event_idx > 400"))
+    again = backfill_task(games="201901010DEN", sources="pbp")
+    assert again.summary["counts"]["succeeded"] == 1, again.summary
+    assert _count(engine, "select count(*) from nba_source.pbp") == 472
