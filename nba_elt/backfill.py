@@ -224,12 +224,7 @@ def _print_report(report: RunReport) -> None:
 
 
 def _summary_line(report: RunReport) -> str:
-    c = report.counts()
-    text_ = (
-        f"run {report.run_id}: {c['succeeded']} succeeded, {c['failed']} failed, "
-        f"{c['not_available']} not available, {c['skipped']} skipped "
-        f"({report.rows_written} rows written)"
-    )
+    text_ = f"run {report.run_id}: {report.counts_text()} ({report.rows_written} rows written)"
     if report.stopped:
         text_ += f"; stopped: {report.stopped}"
     if report.exit_code != EXIT_OK:

@@ -82,6 +82,14 @@ class RunReport:
         found = Counter(o.status for o in self.outcomes)
         return {s: found.get(s, 0) for s in ledger.UNIT_OUTCOMES}
 
+    def counts_text(self) -> str:
+        """ "2 succeeded, 1 failed, 0 not available, 0 skipped"."""
+        c = self.counts()
+        return (
+            f"{c['succeeded']} succeeded, {c['failed']} failed, "
+            f"{c['not_available']} not available, {c['skipped']} skipped"
+        )
+
     @property
     def not_run(self) -> list[UnitOutcome]:
         return [o for o in self.outcomes if (o.error or "").startswith(ledger.NOT_RUN_PREFIX)]
@@ -184,8 +192,13 @@ class BackfillRunner:
                 ledger.finish_run(
                     self.engine, run_id, "interrupted", f"stopped by {type(exc).__name__}"
                 )
+                log.warning(
+                    "backfill run %s interrupted; resume with: invoke backfill --resume %s",
+                    run_id,
+                    run_id,
+                )
                 raise
-            message = report.stopped or f"{len(report.outcomes)} unit(s), {report.counts()}"
+            message = report.stopped or f"{len(report.outcomes)} unit(s): {report.counts_text()}"
             ledger.finish_run(self.engine, run_id, report.status, message)
             return report
         finally:

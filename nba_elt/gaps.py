@@ -252,8 +252,9 @@ def gaps_task(
         f"-> {len(missing)} unit(s)"
     )
     if not fix:
+        selector = f"--season {season_value}" if season_value else f"--start {first} --end {last}"
         return TaskResult(
-            EXIT_FAILED, f"{found}. Backfill them with: invoke gaps --fix ({scope})", summary
+            EXIT_FAILED, f"{found}. Backfill them with: invoke gaps {selector} --fix", summary
         )
     run = _fix(engine, report, offline)
     after = find_gaps(
@@ -267,7 +268,7 @@ def gaps_task(
     }
     summary["remaining_units"] = len(after.missing_units())
     message = (
-        f"{found}; fixed by backfill run {run.run_id}: {run.counts()}; "
+        f"{found}; fixed by backfill run {run.run_id}: {run.counts_text()}; "
         f"{len(after.missing_units())} unit(s) still missing"
     )
     if run.exit_code != EXIT_OK:

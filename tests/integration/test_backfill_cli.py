@@ -338,6 +338,7 @@ def test_ctrl_c_marks_the_run_interrupted_and_resume_finishes_it(site, db_url, e
             proc.kill()
     site.delay = 0.0
     assert proc.returncode == 130, err
+    assert "invoke backfill --resume 1" in err
     with engine.connect() as conn:
         assert conn.execute(text("select status from ops.backfill_runs where id = 1")).scalar() == (
             "interrupted"
