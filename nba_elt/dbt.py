@@ -106,7 +106,12 @@ class DbtSummary:
         return self.count(("test", "unit_test"))
 
     @property
+    def tests_passed(self) -> int:
+        return self.count(("test", "unit_test"), ("pass",))
+
+    @property
     def passed(self) -> int:
+        """Every node that succeeded: models, seeds and tests."""
         return sum(1 for n in self.nodes if n.status in ("success", "pass"))
 
     @property
@@ -139,6 +144,7 @@ class DbtSummary:
             "full_refresh": self.full_refresh,
             "models": self.models,
             "tests": self.tests,
+            "tests_passed": self.tests_passed,
             "passed": self.passed,
             "warnings": [n.name for n in self.warned],
             "failures": [
@@ -433,7 +439,8 @@ def refresh_task(
         warn = f", {len(summary.warned)} warning(s)" if summary.warned else ""
         message = (
             f"dbt build of {what}{' (full refresh)' if full else ''}: {summary.models} models, "
-            f"{summary.tests} tests passed{warn} in {summary.elapsed_seconds:.1f} s"
+            f"{summary.tests_passed} of {summary.tests} tests passed{warn} "
+            f"in {summary.elapsed_seconds:.1f} s"
         )
         return TaskResult(EXIT_OK, message, payload)
     names = ", ".join(n.name for n in summary.failed) or f"dbt exit code {summary.return_code}"

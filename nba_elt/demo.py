@@ -2,7 +2,7 @@
 
 What it does (and only this; it says so when it runs):
 
-1. seeds a raw archive (``<NBA_ELT_LOCALDB_DIR>/../demo-archive``, i.e. ``.nba_elt/demo-archive``)
+1. seeds a raw archive (``<NBA_ELT_LOCALDB_DIR>/demo-archive``, by default ``.nba_elt/localdb/demo-archive``)
    with the real basketball-reference pages that ship with the tests (tests/fixtures/bbref);
 2. creates a fresh database ``nba_elt_demo`` on the embedded local Postgres (started when
    needed). It never writes to NBA_ELT_DATABASE_URL nor to the local ``nba_elt`` database;
@@ -139,7 +139,7 @@ def demo_task() -> TaskResult:
             "NBA_ELT_DATABASE_URL is set; the demo leaves that warehouse alone and uses the "
             "embedded local Postgres"
         )
-    archive_dir = Path(settings.localdb_dir).parent / "demo-archive"
+    archive_dir = Path(settings.localdb_dir) / "demo-archive"  # local state lives together
     shutil.rmtree(archive_dir, ignore_errors=True)
     pages = seed_archive(archive_dir)
     console.print(f"seeded {pages} recorded pages into the raw archive {archive_dir}")

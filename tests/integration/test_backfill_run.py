@@ -305,7 +305,7 @@ def test_gaps_in_pbp_found_and_fixed(bbref_site, engine):
     assert found.exit_code == 1
     assert found.summary["missing_pbp"] == ["201810270MIL"]
     assert found.summary["days_missing_entirely"] == ["2018-10-27"]
-    assert "invoke gaps --fix" in found.message
+    assert "invoke gaps --season 2019 --fix" in found.message
 
     fixed = gaps_task(season="2019", fix=True)
     assert fixed.exit_code == 0, fixed.message
