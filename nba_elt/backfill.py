@@ -432,6 +432,10 @@ def backfill_task(
     }
     exit_code = report.exit_code
     message = _summary_line(report)
+    if plan.days_without_games:
+        days = ", ".join(map(str, plan.days_without_games))
+        message += f"; no pbp games found on {days}"
+        summary["days_without_games"] = [str(d) for d in plan.days_without_games]
 
     if exit_code != EXIT_OK:
         from nba_elt.alerts import send_alert

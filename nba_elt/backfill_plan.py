@@ -59,6 +59,8 @@ class Plan:
     # Dates whose pbp games are not known yet (the schedule for that day is not loaded):
     # they are discovered after the day's schedule unit has run.
     pending_discovery: tuple[dt.date, ...] = ()
+    # Dates for which neither nba_source.schedule nor the site lists any game: no pbp units.
+    days_without_games: tuple[dt.date, ...] = ()
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -98,6 +100,7 @@ def build_plan(
 
     units: list[Any] = []
     pending: list[dt.date] = []
+    no_games: list[dt.date] = []
     notes: list[str] = []
     if request.game_ids:
         for source in sources:
@@ -113,7 +116,10 @@ def build_plan(
                     pending.append(day)
                     continue
                 try:
-                    units += units_for_dates("pbp", [day], ctx)
+                    found = units_for_dates("pbp", [day], ctx)
+                    if not found:
+                        no_games.append(day)
+                    units += found
                 except SiteBlocked:
                     raise
                 except NbaEltError as exc:
@@ -133,8 +139,14 @@ def build_plan(
         dates=request.dates,
         game_ids=request.game_ids,
         pending_discovery=tuple(pending),
+        days_without_games=tuple(no_games),
         notes=notes,
     )
+    if no_games:
+        plan.notes.append(
+            f"pbp: no games found on {', '.join(map(str, no_games))} "
+            "(neither nba_source.schedule nor the site lists any)"
+        )
     if not schema_ready:
         plan.notes.append(
             "the warehouse has no nba_source/ops tables yet (the first real backfill creates "

@@ -425,3 +425,11 @@ def test_a_game_whose_pbp_lost_its_last_events_is_repaired_without_force(bbref_s
     again = backfill_task(games="201901010DEN", sources="pbp")
     assert again.summary["counts"]["succeeded"] == 1, again.summary
     assert _count(engine, "select count(*) from nba_source.pbp") == 472
+
+
+def test_a_day_with_no_games_anywhere_is_said_not_hidden(bbref_site, engine):
+    """No schedule row and no scoreboard or month page: the summary says no pbp games."""
+    result = backfill_task(date="2018-02-15", sources="pbp")
+    assert result.exit_code == 0, result.message
+    assert result.summary["days_without_games"] == ["2018-02-15"]
+    assert "no pbp games found on 2018-02-15" in result.message
