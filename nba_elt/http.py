@@ -149,6 +149,11 @@ class HttpClient:
                     f"offline: {url} is not in the raw archive at {self.archive.location}; "
                     "run without --offline to fetch it"
                 )
+        return self._fetch_and_keep(path)
+
+    def _fetch_and_keep(self, path: str) -> str:
+        """Fetch from the site; archive the body and remember it for this client."""
+        url = self.url_for(path)
         body, status = self._fetch(url)
         self.archive.put(path, body, status, url=url)
         self._remember(path, body)
@@ -164,10 +169,13 @@ class HttpClient:
         self._seen.pop(path, None)
         if self.offline:
             return self.get(path)
-        body, status = self._fetch(self.url_for(path))
-        self.archive.put(path, body, status, url=self.url_for(path))
-        self._remember(path, body)
-        return body
+        return self._fetch_and_keep(path)
+
+    def _before_retry(self, url: str, problem: str, attempt: int, wait: float) -> None:
+        """Log a failed attempt and wait before the next one (none after the last)."""
+        log.warning("GET %s: %s (attempt %d/%d)", url, problem, attempt, self.max_attempts)
+        if attempt < self.max_attempts:
+            self.sleep(wait)
 
     def _fetch(self, url: str) -> tuple[str, int]:
         if self.blocked:
@@ -181,11 +189,7 @@ class HttpClient:
                 response = self.session.get(url, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last_problem = f"{type(exc).__name__}"
-                log.warning(
-                    "GET %s: %s (attempt %d/%d)", url, last_problem, attempt, self.max_attempts
-                )
-                if attempt < self.max_attempts:
-                    self.sleep(backoff)
+                self._before_retry(url, last_problem, attempt, backoff)
                 continue
             status = response.status_code
             log.info("GET %s -> %d", url, status)
@@ -208,19 +212,11 @@ class HttpClient:
             if status == 429:
                 wait = _retry_after_seconds(response.headers.get("Retry-After"), backoff)
                 last_problem = f"429 Too Many Requests (Retry-After {wait:.0f}s)"
-                log.warning(
-                    "GET %s: %s (attempt %d/%d)", url, last_problem, attempt, self.max_attempts
-                )
-                if attempt < self.max_attempts:
-                    self.sleep(wait)
+                self._before_retry(url, last_problem, attempt, wait)
                 continue
             if status >= 500:
                 last_problem = f"HTTP {status}"
-                log.warning(
-                    "GET %s: %s (attempt %d/%d)", url, last_problem, attempt, self.max_attempts
-                )
-                if attempt < self.max_attempts:
-                    self.sleep(backoff)
+                self._before_retry(url, last_problem, attempt, backoff)
                 continue
             raise SourceError(f"{url} answered HTTP {status}; not retried")
         raise SourceError(
