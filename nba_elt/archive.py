@@ -64,6 +64,11 @@ def key_for(path: str) -> str:
     return key
 
 
+def _meta(path: str, status: int, url: str | None, fetched_at: str | None) -> dict:
+    """The sidecar kept beside each page: where it came from, its status, when."""
+    return {"url": url or path, "path": path, "status": status, "fetched_at": fetched_at or _now()}
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -107,12 +112,7 @@ class LocalArchive:
     ) -> None:
         target = self._file(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        meta = {
-            "url": url or path,
-            "path": path,
-            "status": status,
-            "fetched_at": fetched_at or _now(),
-        }
+        meta = _meta(path, status, url, fetched_at)
         tmp = target.with_name(target.name + ".tmp")
         tmp.write_text(body, encoding="utf-8")
         tmp.replace(target)
@@ -186,12 +186,7 @@ class S3Archive:
         fetched_at: str | None = None,
     ) -> None:
         key = self._key(path)
-        meta = {
-            "url": url or path,
-            "path": path,
-            "status": status,
-            "fetched_at": fetched_at or _now(),
-        }
+        meta = _meta(path, status, url, fetched_at)
         self._call(
             f"writing {key}",
             self._s3.put_object,
