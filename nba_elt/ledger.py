@@ -308,18 +308,18 @@ def mark_unit_running(engine: Engine, run_id: int, source: str, unit_key: str) -
         )
 
 
+_FINISH_UNIT = text(
+    "update ops.backfill_units set status = :st, rows_written = :n, "
+    "started_at = coalesce(started_at, now()), finished_at = now(), error = :e "
+    "where run_id = :r and source = :s and unit_key = :k"
+)
+
+
 def record_unit_written(
     conn: Connection, run_id: int, source: str, unit_key: str, rows_written: int
 ) -> None:
     """Mark a unit succeeded on the unit's own connection: it commits with the unit's data."""
-    conn.execute(
-        text(
-            "update ops.backfill_units set status = 'succeeded', rows_written = :n, "
-            "started_at = coalesce(started_at, now()), finished_at = now(), error = null "
-            "where run_id = :r and source = :s and unit_key = :k"
-        ),
-        {"r": run_id, "s": source, "k": unit_key, "n": rows_written},
-    )
+    _finish_unit_on(conn, run_id, source, unit_key, "succeeded", rows_written, None)
 
 
 def finish_unit(
@@ -331,17 +331,25 @@ def finish_unit(
     rows_written: int = 0,
     error: str | None = None,
 ) -> None:
+    with engine.begin() as conn:
+        _finish_unit_on(conn, run_id, source, unit_key, status, rows_written, error)
+
+
+def _finish_unit_on(
+    conn: Connection,
+    run_id: int,
+    source: str,
+    unit_key: str,
+    status: str,
+    rows_written: int,
+    error: str | None,
+) -> None:
     if status not in UNIT_OUTCOMES:
         raise ValueError(f"unknown unit outcome {status!r}")
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "update ops.backfill_units set status = :st, rows_written = :n, "
-                "started_at = coalesce(started_at, now()), finished_at = now(), error = :e "
-                "where run_id = :r and source = :s and unit_key = :k"
-            ),
-            {"r": run_id, "s": source, "k": unit_key, "st": status, "n": rows_written, "e": error},
-        )
+    conn.execute(
+        _FINISH_UNIT,
+        {"r": run_id, "s": source, "k": unit_key, "st": status, "n": rows_written, "e": error},
+    )
 
 
 def finish_run(engine: Engine, run_id: int, status: str, message: str | None = None) -> None:
