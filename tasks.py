@@ -55,7 +55,7 @@ def backfill(
     )  # fmt: skip
 
     def body():
-        from nba_elt.backfill import backfill_task
+        from nba_elt.ingest.backfill import backfill_task
 
         return backfill_task(**options)
 
@@ -77,7 +77,7 @@ def refresh(c, sources=None, select=None, full=False, run_date=None, json=False,
     options = dict(sources=sources, select=select, full=full, run_date=run_date)
 
     def body():
-        from nba_elt.dbt import refresh_task
+        from nba_elt.transform.dbt import refresh_task
 
         return refresh_task(**options)
 
@@ -138,7 +138,7 @@ def verify(c, date=None, start=None, end=None, json=False, docker=False):
     options = dict(date=date, start=start, end=end)
 
     def body():
-        from nba_elt.verify import verify_task
+        from nba_elt.checks.verify import verify_task
 
         return verify_task(**options)
 
@@ -176,7 +176,7 @@ def reboot_dashboard(
     )  # fmt: skip
 
     def body():
-        from nba_elt.dashboard import reboot_task
+        from nba_elt.ops.dashboard import reboot_task
 
         return reboot_task(**options)
 
@@ -199,7 +199,7 @@ def gaps(c, season=None, start=None, end=None, fix=False, offline=False, json=Fa
     options = dict(season=season, start=start, end=end, fix=fix, offline=offline)
 
     def body():
-        from nba_elt.gaps import gaps_task
+        from nba_elt.checks.gaps import gaps_task
 
         return gaps_task(**options)
 
@@ -220,7 +220,7 @@ def daily(c, date=None, no_reboot=False, offline=False, json=False, docker=False
     options = dict(date=date, no_reboot=no_reboot, offline=offline)
 
     def body():
-        from nba_elt.daily import daily_task
+        from nba_elt.pipelines.daily import daily_task
 
         return daily_task(**options)
 
@@ -232,7 +232,7 @@ def demo(c, json=False, docker=False):
     """Replay recorded real pages through backfill, refresh, predict, verify, offline."""
 
     def body():
-        from nba_elt.demo import demo_task
+        from nba_elt.pipelines.demo import demo_task
 
         return demo_task()
 
@@ -251,7 +251,7 @@ def test(c, json=False, docker=False):
 @task(name="up", help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def db_up(c, json=False, docker=False):
     """Start the embedded local Postgres (harmless when it runs)."""
-    from nba_elt.localdb_tasks import up_task
+    from nba_elt.cli.db import up_task
 
     run_task("db.up", up_task, as_json=json, docker=docker, options={})
 
@@ -259,7 +259,7 @@ def db_up(c, json=False, docker=False):
 @task(name="down", help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def db_down(c, json=False, docker=False):
     """Stop the embedded local Postgres."""
-    from nba_elt.localdb_tasks import down_task
+    from nba_elt.cli.db import down_task
 
     run_task("db.down", down_task, as_json=json, docker=docker, options={})
 
@@ -267,7 +267,7 @@ def db_down(c, json=False, docker=False):
 @task(name="status", help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def db_status(c, json=False, docker=False):
     """Show the warehouse in use and whether the embedded Postgres runs."""
-    from nba_elt.localdb_tasks import status_task
+    from nba_elt.cli.db import status_task
 
     run_task("db.status", status_task, as_json=json, docker=docker, options={})
 
@@ -275,7 +275,7 @@ def db_status(c, json=False, docker=False):
 @task(name="migrate", help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def db_migrate(c, json=False, docker=False):
     """Create or upgrade the nba_source and ops schemas (idempotent)."""
-    from nba_elt.localdb_tasks import migrate_task
+    from nba_elt.cli.db import migrate_task
 
     run_task("db.migrate", migrate_task, as_json=json, docker=docker, options={})
 

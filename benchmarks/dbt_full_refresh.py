@@ -2,7 +2,7 @@
 
 Loads 1,230 games, ~29,500 player rows and ~550,000 play-by-play events into nba_source of
 a scratch database (TRUNCATED first), then times the same build `invoke refresh --full`
-runs (nba_elt.dbt.run_build), and an incremental build after one older date is re-loaded.
+runs (nba_elt.transform.dbt.run_build), and an incremental build after one older date is re-loaded.
 
     python -m benchmarks.dbt_full_refresh                       # scratch db on the embedded Postgres
     python -m benchmarks.dbt_full_refresh --database-url postgresql://.../scratch --write-docs
@@ -34,8 +34,8 @@ def scratch_url(explicit: str | None) -> str:
     """The database to use: --database-url, or a scratch db on the embedded local Postgres."""
     if explicit:
         return explicit
-    from nba_elt import localdb
     from nba_elt.config import get_settings
+    from nba_elt.warehouse import localdb
 
     settings = get_settings()
     base = make_url(localdb.ensure_running(settings))
@@ -55,8 +55,8 @@ def _libpq(url: str) -> str:
 
 
 def run(url: str) -> dict:
-    from nba_elt.db import get_engine
-    from nba_elt.dbt import run_build
+    from nba_elt.transform.dbt import run_build
+    from nba_elt.warehouse.db import get_engine
 
     os.environ["NBA_ELT_DATABASE_URL"] = url
     engine = get_engine()  # applies migrations

@@ -4,7 +4,7 @@
 
 Compares, on the warehouse of NBA_ELT_DATABASE_URL (or the embedded local Postgres),
 inside a scratch schema that is dropped afterwards:
-  (a) nba_elt.load.upsert: COPY -> temp table -> INSERT ... ON CONFLICT DO UPDATE
+  (a) nba_elt.warehouse.load.upsert: COPY -> temp table -> INSERT ... ON CONFLICT DO UPDATE
       (into an empty table, then again over the same keys: the re-run / update path)
   (b) a raw COPY into an empty table of the same shape (the ceiling)
   (c) pandas DataFrame.to_sql into a temp table + INSERT ... ON CONFLICT (the approach of
@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
-from nba_elt.db import get_engine
-from nba_elt.load import copy_buffer, upsert
+from nba_elt.warehouse.db import get_engine
+from nba_elt.warehouse.load import copy_buffer, upsert
 
 SCRATCH = "bench_upsert"
 

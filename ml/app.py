@@ -156,7 +156,7 @@ def write_predictions(engine: Engine, day: dt.date, predictions: pd.DataFrame) -
 
 def predict_task(date: str | None = None, model_path: str | Path | None = None) -> TaskResult:
     """`invoke predict`: predict the date's games (default today, US Eastern)."""
-    from nba_elt.db import get_engine
+    from nba_elt.warehouse.db import get_engine
 
     day = parse_date(date, allow_future=True) if date else today_eastern()
     model = load_model(model_path)

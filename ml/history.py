@@ -142,7 +142,7 @@ def read_team_games(path: str | Path) -> pd.DataFrame:
 
 
 def _upsert_sql(conn: Connection, frame: pd.DataFrame) -> int:
-    """Plain INSERT ... ON CONFLICT, used when nba_elt.load.upsert is not available."""
+    """Plain INSERT ... ON CONFLICT, used when nba_elt.warehouse.load.upsert is not available."""
     cols = SCHEDULE_COLUMNS
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "game_id")
     stmt = text(
@@ -158,7 +158,7 @@ def _upsert_sql(conn: Connection, frame: pd.DataFrame) -> int:
 def load_schedule(engine: Engine, frame: pd.DataFrame) -> int:
     """Upsert schedule rows into nba_source.schedule in one transaction; rows written."""
     try:
-        from nba_elt.load import upsert
+        from nba_elt.warehouse.load import upsert
     except ImportError:
         upsert = None
     with engine.begin() as conn:
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("csv", nargs="*", help="league game log CSVs (default: the shipped ones)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from nba_elt.db import get_engine
+    from nba_elt.warehouse.db import get_engine
 
     try:
         loaded = load_files(get_engine(), args.csv or SHIPPED_FILES)

@@ -140,7 +140,7 @@ def train_task(
     """`invoke train`: fit, evaluate, write the artifact (default: NBA_ELT_MODEL_DIR/current.json,
     which predict then prefers to the model shipped with the package)."""
     from nba_elt.cli import console
-    from nba_elt.db import get_engine
+    from nba_elt.warehouse.db import get_engine
 
     seasons = parse_seasons(train_seasons, flag="--train-seasons")
     tests = parse_seasons(test_season, flag="--test-season")

@@ -1,6 +1,6 @@
 """Shared fixtures: one real PostgreSQL cluster per test session, a clean database per test.
 
-The cluster is the project's own embedded Postgres (nba_elt.localdb) in a temporary folder
+The cluster is the project's own embedded Postgres (nba_elt.warehouse.localdb) in a temporary folder
 on a free port, so it works as root (the server runs as an unprivileged user) and as a
 normal user. A template database holds the migrated schema; each test that asks for
 `db_url` gets a fresh copy of it (CREATE DATABASE ... TEMPLATE), which takes milliseconds.
@@ -19,7 +19,7 @@ import psycopg2
 import pytest
 from sqlalchemy import create_engine
 
-from nba_elt.localdb import LocalDb
+from nba_elt.warehouse.localdb import LocalDb
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TEMPLATE_DB = "nba_elt_template"
@@ -53,7 +53,7 @@ def pg_cluster():
     with engine.connect() as conn:
         conn.exec_driver_sql(f'create database "{TEMPLATE_DB}"')
     engine.dispose()
-    from nba_elt.schema import migrate
+    from nba_elt.warehouse.schema import migrate
 
     template_engine = create_engine(cluster.url(TEMPLATE_DB))
     migrate(template_engine)
@@ -71,7 +71,7 @@ def db_url(pg_cluster, monkeypatch) -> str:
     url = pg_cluster.url(name)
     monkeypatch.setenv("NBA_ELT_DATABASE_URL", url)
     yield url
-    from nba_elt.db import _engine_for
+    from nba_elt.warehouse.db import _engine_for
 
     _engine_for.cache_clear()
     _admin_sql(pg_cluster, f'drop database if exists "{name}" with (force)')
@@ -108,5 +108,5 @@ def bbref_site(httpserver, monkeypatch):
     site = RecordedSite(httpserver)
     monkeypatch.setenv("NBA_ELT_BBREF_URL", site.url)
     monkeypatch.setenv("NBA_ELT_REQUESTS_PER_MINUTE", "60000")
-    monkeypatch.setattr("nba_elt.http.default_sleep", site.sleep)
+    monkeypatch.setattr("nba_elt.extract.http.default_sleep", site.sleep)
     return site

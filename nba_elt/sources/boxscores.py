@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 
 import pandas as pd
+from sqlalchemy import text as sql
 
 from nba_elt import teams
-from nba_elt.errors import SchemaDrift, SiteBlocked, SourceError
-from nba_elt.http import HttpClient
-from nba_elt.sources.html import (
+from nba_elt.dates import today_eastern
+from nba_elt.errors import (
+    ConsistencyError,
+    DataNotAvailable,
+    PageNotFound,
+    SchemaDrift,
+    SiteBlocked,
+    SourceError,
+)
+from nba_elt.extract.html import (
     GAME_LINK,
     body_rows,
     cells,
+    date_of_game,
     find_table,
     is_header_row,
     parse_document,
@@ -27,6 +37,18 @@ from nba_elt.sources.html import (
     to_float,
     to_int,
 )
+from nba_elt.extract.http import HttpClient
+from nba_elt.sources.base import (
+    SourceContext,
+    Unit,
+    date_units,
+    final_since,
+    is_final_day,
+    playable,
+    record_written,
+    scheduled_games,
+)
+from nba_elt.warehouse.load import upsert
 
 log = logging.getLogger(__name__)
 
@@ -158,3 +180,109 @@ def team_points(frame: pd.DataFrame) -> dict[tuple[str, str], int]:
     """{(game_id, team): sum of player points}."""
     sums = frame.groupby(["game_id", "team"])["pts"].sum()
     return {key: int(value) for key, value in sums.items()}
+
+
+# A final game of the date whose players' points per team differ from its final score.
+_BOX_MISMATCHES = sql(
+    """
+    select s.game_id
+    from nba_source.schedule as s
+    where s.game_date = :d and s.status = 'final'
+      and (
+        coalesce((select sum(b.pts) from nba_source.boxscores as b
+                  where b.game_id = s.game_id and b.team = s.home_team), -1)
+            is distinct from s.home_pts
+        or coalesce((select sum(b.pts) from nba_source.boxscores as b
+                     where b.game_id = s.game_id and b.team = s.away_team), -1)
+            is distinct from s.away_pts
+      )
+    limit 1
+    """
+)
+
+
+def check_against_schedule(unit_key: str, frame: pd.DataFrame, known: pd.DataFrame) -> None:
+    """Every final game of the schedule is on the page and its players add up to its score."""
+    finals = known[known["status"] == "final"]
+    missing = sorted(set(finals["game_id"]) - set(frame["game_id"]))
+    if missing:
+        raise DataNotAvailable(
+            f"boxscores {unit_key}: the daily page lacks final game(s) {', '.join(missing)} "
+            "of the schedule; retry later"
+        )
+    sums = team_points(frame)
+    for game in finals.itertuples():
+        for team, final_pts in ((game.away_team, game.away_pts), (game.home_team, game.home_pts)):
+            players = sums.get((game.game_id, team))
+            if players is None or int(players) != int(final_pts):
+                raise ConsistencyError(
+                    f"boxscores {unit_key}: {team}'s players score {players} points in "
+                    f"{game.game_id} but the schedule's final score is {final_pts}"
+                )
+
+
+class BoxscoresSource:
+    """Every player's box score of one date, from the daily leaders page."""
+
+    name = "boxscores"
+
+    def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
+        return date_units(self.name, dates)
+
+    def units_for_games(self, game_ids: Iterable[str], ctx: SourceContext) -> list[Unit]:
+        return date_units(self.name, (date_of_game(g) for g in game_ids))
+
+    def planned_urls(self, unit: Unit, ctx: SourceContext) -> list[str]:
+        return [ctx.client.url_for(daily_path(unit.game_date))]
+
+    def is_complete(self, unit: Unit, ctx: SourceContext) -> bool:
+        if not is_final_day(unit.game_date):
+            return False
+        with ctx.engine.connect() as conn:
+            games = scheduled_games(conn, unit.game_date)
+            loaded = {
+                r[0]
+                for r in conn.execute(
+                    sql("select distinct game_id from nba_source.boxscores where game_date = :d"),
+                    {"d": unit.game_date},
+                )
+            }
+            finals = set(games.loc[games["status"] == "final", "game_id"])
+            if not (loaded and finals <= loaded):
+                return False
+            # loaded but inconsistent (e.g. rows lost since): not complete, so a plain
+            # backfill repairs it without --force
+            return not conn.execute(_BOX_MISMATCHES, {"d": unit.game_date}).first()
+
+    def run(self, unit: Unit, ctx: SourceContext) -> int:
+        from nba_elt.sources.games import games_from_site
+
+        day, client = unit.game_date, ctx.client
+        try:
+            path, html = fetch_daily(client, day, final=final_since(day))
+        except PageNotFound as exc:
+            if not is_final_day(day):
+                raise DataNotAvailable(
+                    f"boxscores {day}: the daily page is not published yet"
+                ) from exc
+            raise
+        if not has_stats_table(html, client.url_for(path)):
+            html = client.refetch(path)  # an archived copy may predate publication
+        with ctx.engine.connect() as conn:
+            known = scheduled_games(conn, day)
+        if not has_stats_table(html, client.url_for(path)):
+            expected = playable(known) if not known.empty else games_from_site(day, ctx)
+            if expected or day >= today_eastern():
+                raise DataNotAvailable(
+                    f"boxscores {day}: {client.url_for(path)} has no player table yet although "
+                    f"{len(expected)} game(s) were scheduled; retry later"
+                )
+            log.info("boxscores %s: no games that day", day)
+            return 0
+        frame = parse_boxscores(html, day, page=client.url_for(path))
+        check_against_schedule(unit.unit_key, frame, known)
+        with ctx.engine.begin() as conn:
+            return record_written(ctx, conn, upsert(conn, "boxscores", frame))
+
+
+SOURCE = BoxscoresSource()

@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Iterable
 
 import pandas as pd
+from sqlalchemy import text as sql
 
 from nba_elt import teams
-from nba_elt.errors import SchemaDrift
-from nba_elt.http import HttpClient
-from nba_elt.sources.html import (
+from nba_elt.errors import ConsistencyError, DataNotAvailable, PageNotFound, SchemaDrift
+from nba_elt.extract.html import (
     GAME_ID,
     TEAM_LINK,
     clock_seconds,
@@ -26,6 +27,16 @@ from nba_elt.sources.html import (
     require_table,
     text,
 )
+from nba_elt.extract.http import HttpClient
+from nba_elt.sources.base import (
+    SourceContext,
+    Unit,
+    check_game_id,
+    final_since,
+    is_final_day,
+    record_written,
+)
+from nba_elt.warehouse.load import replace_game_events
 
 log = logging.getLogger(__name__)
 
@@ -174,3 +185,69 @@ def final_score(frame: pd.DataFrame) -> tuple[int, int]:
 
 def game_date_of(game_id: str) -> dt.date:
     return date_of_game(game_id)
+
+
+_LAST_PBP_EVENT = sql(
+    "select away_score, home_score from nba_source.pbp where game_id = :g "
+    "order by event_idx desc limit 1"
+)
+_FINAL_SCORE = sql(
+    "select away_pts, home_pts from nba_source.schedule where game_id = :g and status = 'final'"
+)
+
+
+class PbpSource:
+    """Every event of one game, from its play-by-play page."""
+
+    name = "pbp"
+
+    def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
+        from nba_elt.sources.games import games_on
+
+        return [Unit(self.name, g, day) for day in sorted(set(dates)) for g in games_on(day, ctx)]
+
+    def units_for_games(self, game_ids: Iterable[str], ctx: SourceContext) -> list[Unit]:
+        return [Unit(self.name, g, date_of_game(g)) for g in game_ids]
+
+    def planned_urls(self, unit: Unit, ctx: SourceContext) -> list[str]:
+        return [ctx.client.url_for(pbp_path(unit.unit_key))]
+
+    def is_complete(self, unit: Unit, ctx: SourceContext) -> bool:
+        if not is_final_day(unit.game_date):
+            return False
+        with ctx.engine.connect() as conn:
+            last = conn.execute(_LAST_PBP_EVENT, {"g": unit.unit_key}).first()
+            if last is None:
+                return False
+            final = conn.execute(_FINAL_SCORE, {"g": unit.unit_key}).first()
+        return final is None or (last.away_score, last.home_score) == (final[0], final[1])
+
+    def run(self, unit: Unit, ctx: SourceContext) -> int:
+        game_id = check_game_id(unit.unit_key)
+        client = ctx.client
+        page = client.url_for(pbp_path(game_id))
+        recent = not is_final_day(unit.game_date)
+        try:
+            html = fetch_pbp(client, game_id, final=final_since(unit.game_date))
+        except PageNotFound as exc:
+            if recent:
+                raise DataNotAvailable(
+                    f"pbp {game_id}: {page} is not published yet; retry later"
+                ) from exc
+            raise
+        frame = parse_pbp(html, game_id, page=page)
+        if recent and not str(frame["description"].iloc[-1]).startswith("End of"):
+            raise DataNotAvailable(f"pbp {game_id}: the game is still being played; retry later")
+        with ctx.engine.begin() as conn:
+            row = conn.execute(_FINAL_SCORE, {"g": game_id}).first()
+            if row is not None:
+                last = final_score(frame)
+                if last != (row[0], row[1]):
+                    raise ConsistencyError(
+                        f"pbp {game_id}: the last score is {last[0]}-{last[1]} (away-home) but "
+                        f"the schedule's final score is {row[0]}-{row[1]}"
+                    )
+            return record_written(ctx, conn, replace_game_events(conn, game_id, frame))
+
+
+SOURCE = PbpSource()

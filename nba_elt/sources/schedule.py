@@ -13,25 +13,37 @@ import calendar
 import datetime as dt
 import logging
 import re
+from collections.abc import Iterable
 
 import pandas as pd
 
 from nba_elt import teams
 from nba_elt.dates import season_of
 from nba_elt.errors import PageNotFound, SchemaDrift, SiteBlocked, SourceError
-from nba_elt.http import HttpClient
-from nba_elt.sources.html import (
+from nba_elt.extract.html import (
     GAME_ID,
     GAME_LINK,
     TEAM_LINK,
     body_rows,
     cells,
+    date_of_game,
     parse_document,
     require_columns,
     require_table,
     text,
     to_int,
 )
+from nba_elt.extract.http import HttpClient
+from nba_elt.sources.base import (
+    SourceContext,
+    Unit,
+    date_units,
+    is_final_day,
+    month_final_since,
+    record_written,
+    scheduled_games,
+)
+from nba_elt.warehouse.load import upsert
 
 log = logging.getLogger(__name__)
 
@@ -279,3 +291,39 @@ def fetch_schedule_for_date(
 
 def parse_schedule_empty() -> pd.DataFrame:
     return pd.DataFrame(columns=COLUMNS)
+
+
+class ScheduleSource:
+    """One date's games and final scores, from the season's month page."""
+
+    name = "schedule"
+
+    def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
+        return date_units(self.name, dates)
+
+    def units_for_games(self, game_ids: Iterable[str], ctx: SourceContext) -> list[Unit]:
+        return date_units(self.name, (date_of_game(g) for g in game_ids))
+
+    def planned_urls(self, unit: Unit, ctx: SourceContext) -> list[str]:
+        day = unit.game_date
+        return [ctx.client.url_for(month_path(season_of(day), month_name(day)))]
+
+    def is_complete(self, unit: Unit, ctx: SourceContext) -> bool:
+        if not is_final_day(unit.game_date):
+            return False
+        with ctx.engine.connect() as conn:
+            games = scheduled_games(conn, unit.game_date)
+        return not games.empty and bool(games["status"].isin(["final", "postponed"]).all())
+
+    def run(self, unit: Unit, ctx: SourceContext) -> int:
+        frame = fetch_schedule_for_date(
+            ctx.client, unit.game_date, final=month_final_since(unit.game_date)
+        )
+        if frame.empty:
+            log.info("schedule %s: no games that day", unit.unit_key)
+            return 0
+        with ctx.engine.begin() as conn:
+            return record_written(ctx, conn, upsert(conn, "schedule", frame))
+
+
+SOURCE = ScheduleSource()

@@ -11,8 +11,8 @@ import datetime as dt
 import pandas as pd
 
 from nba_elt import teams
-from nba_elt.http import HttpClient
-from nba_elt.sources.html import GAME_LINK, TEAM_LINK, parse_document, text, to_int
+from nba_elt.extract.html import GAME_LINK, TEAM_LINK, parse_document, text, to_int
+from nba_elt.extract.http import HttpClient
 
 COLUMNS = ["game_id", "game_date", "away_team", "home_team", "away_pts", "home_pts"]
 

@@ -96,7 +96,7 @@ def test_offline_backfill_and_verify_inside_compose(compose):
     seeded = _ok(
         compose(
             "run", "--rm", "-T", "--entrypoint", "python", "app", "-c",
-            "from nba_elt.demo import seed_archive; print(seed_archive('/data/archive'))",
+            "from nba_elt.pipelines.demo import seed_archive; print(seed_archive('/data/archive'))",
         )
     )  # fmt: skip
     assert seeded.stdout.strip().splitlines()[-1] == "7"

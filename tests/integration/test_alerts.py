@@ -1,4 +1,4 @@
-"""nba_elt.alerts against a real local HTTP server standing in for Slack's webhook."""
+"""nba_elt.ops.alerts against a real local HTTP server standing in for Slack's webhook."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import time
 
 from werkzeug.wrappers import Response
 
-from nba_elt.alerts import send_alert
 from nba_elt.config import Settings
+from nba_elt.ops.alerts import send_alert
 
 SECRET_PATH = "/services/T000/B000/s3cr3tw3bh00k"
 

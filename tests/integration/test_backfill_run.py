@@ -12,8 +12,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import text
 
-from nba_elt.backfill import backfill_task
 from nba_elt.errors import BadInput
+from nba_elt.ingest.backfill import backfill_task
 
 DAILY_JAN1 = "/friv/dailyleaders.fcgi?month=1&day=1&year=2018"
 PBP_GAMES = "201901010DEN,201810160GSW,201810270MIL"
@@ -226,7 +226,7 @@ def test_json_summary_has_the_run(bbref_site, engine):
 def test_dry_run_on_an_empty_database_creates_nothing(bbref_site, pg_cluster, monkeypatch):
     from sqlalchemy import create_engine
 
-    from nba_elt.db import _engine_for
+    from nba_elt.warehouse.db import _engine_for
 
     admin = create_engine(pg_cluster.url("postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -258,7 +258,7 @@ def test_dry_run_on_an_empty_database_creates_nothing(bbref_site, pg_cluster, mo
 
 
 def test_a_unit_held_by_another_backfill_is_reported_clearly(bbref_site, engine, monkeypatch):
-    from nba_elt.ledger import UNIT_LOCK_CLASS
+    from nba_elt.ingest.ledger import UNIT_LOCK_CLASS
 
     monkeypatch.setenv("NBA_ELT_BACKFILL_LOCK_WAIT", "0.5")
     holder = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -279,7 +279,7 @@ def test_a_unit_held_by_another_backfill_is_reported_clearly(bbref_site, engine,
 
 
 def test_gaps_in_pbp_found_and_fixed(bbref_site, engine):
-    from nba_elt.gaps import gaps_task
+    from nba_elt.checks.gaps import gaps_task
 
     with engine.begin() as conn:
         conn.execute(
@@ -371,7 +371,7 @@ def test_the_ledger_commits_with_the_units_data(bbref_site, engine, monkeypatch)
     """A process that dies right after a unit's commit leaves a ledger that says succeeded."""
     after_commit = []
     monkeypatch.setattr(  # the outcome write after the unit: as if the process died there
-        "nba_elt.backfill_run.ledger.finish_unit",
+        "nba_elt.ingest.runner.ledger.finish_unit",
         lambda engine, run_id, source, key, status, *a, **k: after_commit.append((source, status)),
     )
     result = backfill_task(date="2018-01-01", sources="boxscores")
@@ -387,7 +387,7 @@ def test_a_failing_ledger_write_rolls_the_unit_back(bbref_site, engine, monkeypa
     def broken(conn, run_id, source, unit_key, rows_written):
         raise RuntimeError("ledger unavailable")
 
-    monkeypatch.setattr("nba_elt.backfill_run.ledger.record_unit_written", broken)
+    monkeypatch.setattr("nba_elt.ingest.runner.ledger.record_unit_written", broken)
     result = backfill_task(date="2018-01-01", sources="boxscores")
     assert result.exit_code == 1
     assert _count(engine, "select count(*) from nba_source.boxscores") == 0

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import text
 
 from nba_elt.config import PROJECT_ROOT
-from nba_elt.daily import daily_task
-from nba_elt.demo import seed_archive
+from nba_elt.pipelines.daily import daily_task
+from nba_elt.pipelines.demo import seed_archive
 from tests.ecs_fixtures import ecs_service, moto_endpoint  # noqa: F401
 
 DAY = "2018-01-01"
@@ -87,8 +87,8 @@ def _invoke_daily(args: list[str]) -> subprocess.CompletedProcess:
 
 
 def test_data_not_published_yet_exits_75_with_one_alert_naming_the_backfill(engine, archive, slack):
-    from nba_elt.archive import open_archive
     from nba_elt.config import get_settings
+    from nba_elt.extract.archive import open_archive
 
     pbp_off(engine)
     # the daily leaders page as the site serves it before the box scores are up

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from nba_elt.dashboard import reboot_task
 from nba_elt.errors import BadInput, ExternalError
+from nba_elt.ops.dashboard import reboot_task
 from tests import ecs_fixtures
 from tests.ecs_fixtures import ecs_service, moto_endpoint  # noqa: F401
 
@@ -76,7 +76,7 @@ def test_service_that_never_becomes_stable_times_out(ecs_service, monkeypatch):
     ecs.create_service(
         cluster=cluster, serviceName="slow", taskDefinition="nba_elt_dashboard", desiredCount=3
     )
-    monkeypatch.setattr("nba_elt.dashboard.POLL_SECONDS", 0.2)
+    monkeypatch.setattr("nba_elt.ops.dashboard.POLL_SECONDS", 0.2)
 
     result = reboot_task(service="slow", timeout=1)
 

@@ -57,9 +57,9 @@ def _ok(result: TaskResult) -> TaskResult:
 def warehouse(pg_cluster, tmp_path_factory):
     from pytest_httpserver import HTTPServer
 
-    from nba_elt.backfill import backfill_task
-    from nba_elt.db import _engine_for
-    from nba_elt.dbt import refresh_task
+    from nba_elt.ingest.backfill import backfill_task
+    from nba_elt.transform.dbt import refresh_task
+    from nba_elt.warehouse.db import _engine_for
     from tests.recorded_site import RecordedSite
 
     name = f"dbt_build_{os.getpid()}"
@@ -85,7 +85,7 @@ def warehouse(pg_cluster, tmp_path_factory):
             for key, value in env.items():
                 mp.setenv(key, value)
             mp.setattr("nba_elt.config._load_dotenv", lambda: None)
-            mp.setattr("nba_elt.http.default_sleep", site.sleep)
+            mp.setattr("nba_elt.extract.http.default_sleep", site.sleep)
             _ok(backfill_task(start="2018-01-01", end="2018-01-31", sources="schedule"))
             _ok(backfill_task(date="2018-01-01", sources="boxscores"))
             _ok(backfill_task(games=PBP_GAMES, sources="pbp"))
@@ -227,8 +227,8 @@ def test_backfilled_older_date_reaches_facts_incrementally(use_warehouse):
     """A game of Christmas 2017 loaded after the facts hold April 2018 comes in on an
     incremental build (the filter is on _loaded_at, not on the game date), and a full
     refresh then gives exactly the same fact rows."""
-    from nba_elt.dbt import run_build
-    from nba_elt.load import upsert
+    from nba_elt.transform.dbt import run_build
+    from nba_elt.warehouse.load import upsert
 
     url = use_warehouse.url
     schedule = pd.DataFrame(
@@ -291,7 +291,7 @@ def test_backfilled_older_date_reaches_facts_incrementally(use_warehouse):
 
 
 def test_changed_player_points_fail_the_team_sum_test(use_warehouse):
-    from nba_elt.dbt import refresh_task
+    from nba_elt.transform.dbt import refresh_task
 
     url = use_warehouse.url
     engine = create_engine(url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from nba_elt import refresh_ledger
+from nba_elt.transform import ledger as refresh_ledger
 
 
 def _backfill(conn, source: str, rows: int, finished: str, status: str = "succeeded") -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, text
 
-from nba_elt.schema import applied_versions, available_migrations, migrate
+from nba_elt.warehouse.schema import applied_versions, available_migrations, migrate
 
 EXPECTED_KEYS = {
     ("nba_source", "schedule"): ["game_id"],
@@ -87,7 +87,7 @@ def test_get_engine_uses_configured_url_and_migrates(pg_cluster, monkeypatch):
         conn.exec_driver_sql("drop database if exists via_settings")
         conn.exec_driver_sql("create database via_settings")
     monkeypatch.setenv("NBA_ELT_DATABASE_URL", pg_cluster.url("via_settings"))
-    from nba_elt.db import _engine_for, get_engine
+    from nba_elt.warehouse.db import _engine_for, get_engine
 
     engine = get_engine()
     try:
@@ -103,8 +103,8 @@ def test_get_engine_uses_configured_url_and_migrates(pg_cluster, monkeypatch):
 
 def test_unreachable_database_is_a_clear_error_without_password(monkeypatch):
     monkeypatch.setenv("NBA_ELT_DATABASE_URL", "postgresql://bob:hunter2@127.0.0.1:1/nope")
-    from nba_elt.db import get_engine
     from nba_elt.errors import LoadError
+    from nba_elt.warehouse.db import get_engine
 
     with pytest.raises(LoadError) as err:
         get_engine()

@@ -6,10 +6,10 @@ import socket
 
 import pytest
 
-from nba_elt import http
 from nba_elt.config import get_settings
 from nba_elt.errors import PageNotFound, SourceError
-from nba_elt.http import HttpClient, RequestBudget, _retry_after_seconds
+from nba_elt.extract import http
+from nba_elt.extract.http import HttpClient, RequestBudget, _retry_after_seconds
 
 PBP = "/boxscores/pbp/201810270MIL.html"
 JANUARY = "/leagues/NBA_2018_games-january.html"

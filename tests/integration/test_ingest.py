@@ -19,7 +19,7 @@ from nba_elt.errors import (
     SiteBlocked,
     SourceError,
 )
-from nba_elt.http import USER_AGENT, HttpClient
+from nba_elt.extract.http import USER_AGENT, HttpClient
 from nba_elt.sources import (
     SourceContext,
     is_complete,

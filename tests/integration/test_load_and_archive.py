@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from nba_elt.archive import LocalArchive, S3Archive, key_for, open_archive
 from nba_elt.config import get_settings
 from nba_elt.errors import LoadError, SourceError
-from nba_elt.http import HttpClient
-from nba_elt.load import replace_game_events, upsert
+from nba_elt.extract.archive import LocalArchive, S3Archive, key_for, open_archive
+from nba_elt.extract.http import HttpClient
+from nba_elt.warehouse.load import replace_game_events, upsert
 
 
 def schedule_rows(home_pts: int | None = 98) -> pd.DataFrame:
@@ -183,7 +183,7 @@ def test_concurrent_writers_of_the_same_key_both_succeed(engine, caplog):
     import logging
     import threading
 
-    caplog.set_level(logging.INFO, logger="nba_elt.load")
+    caplog.set_level(logging.INFO, logger="nba_elt.warehouse.load")
     first, second = schedule_rows(home_pts=98), schedule_rows(home_pts=99)
     outcome: dict[str, object] = {}
     with engine.begin() as conn_a:

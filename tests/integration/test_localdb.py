@@ -16,7 +16,7 @@ import psycopg2
 import pytest
 
 from nba_elt.errors import LocalDbError
-from nba_elt.localdb import LocalDb, find_pg_bin
+from nba_elt.warehouse.localdb import LocalDb, find_pg_bin
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,7 +78,7 @@ def test_stale_pid_file_after_a_crash_is_recovered(cluster):
 
 def test_missing_server_binaries_say_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("NBA_ELT_PG_BIN", str(tmp_path / "nowhere"))
-    monkeypatch.setattr("nba_elt.localdb.Path.glob", lambda self, pattern: iter(()))
+    monkeypatch.setattr("nba_elt.warehouse.localdb.Path.glob", lambda self, pattern: iter(()))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(LocalDbError) as err:
         find_pg_bin()

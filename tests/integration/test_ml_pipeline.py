@@ -38,7 +38,7 @@ TONIGHT = dt.date(2022, 11, 15)
 
 def _dbt_build(url: str, run_date: dt.date) -> None:
     """`dbt build --full-refresh` (what `invoke refresh --full` runs) for run_date, against url."""
-    from nba_elt.dbt import run_build
+    from nba_elt.transform.dbt import run_build
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBA_ELT_DATABASE_URL", url)

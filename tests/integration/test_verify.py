@@ -1,7 +1,7 @@
 """invoke verify on a real Postgres, with the real 2018-01-01 box scores of the recorded page.
 
 The box scores go through the product's parser and loader (nba_elt.sources.boxscores +
-nba_elt.load.upsert); the schedule rows are the real results of that night (recorded
+nba_elt.warehouse.load.upsert); the schedule rows are the real results of that night (recorded
 schedule page NBA_2018_games-january.html). The dbt-built checks (facts, ml_models) are
 exercised end to end in test_demo.py; here they must fail with "run invoke refresh".
 """
@@ -13,10 +13,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
+from nba_elt.checks.verify import run_checks, verify_task
 from nba_elt.errors import BadInput
-from nba_elt.load import upsert
 from nba_elt.sources.boxscores import parse_boxscores
-from nba_elt.verify import run_checks, verify_task
+from nba_elt.warehouse.load import upsert
 from tests.conftest import FIXTURES
 
 DAY = dt.date(2018, 1, 1)

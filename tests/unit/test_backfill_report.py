@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from nba_elt.backfill import alert_text
-from nba_elt.backfill_run import RunReport, UnitOutcome
+from nba_elt.checks.gaps import DayGaps, GapReport, parse_scope
 from nba_elt.errors import BadInput
-from nba_elt.gaps import DayGaps, GapReport, parse_scope
+from nba_elt.ingest.backfill import alert_text
+from nba_elt.ingest.runner import RunReport, UnitOutcome
 
 DAY = dt.date(2018, 1, 1)
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from nba_elt.backfill_request import parse_request
 from nba_elt.dates import today_eastern
 from nba_elt.errors import EXIT_BAD_INPUT, BadInput
+from nba_elt.ingest.request import parse_request
 
 VALID = ("schedule", "boxscores", "pbp")
 

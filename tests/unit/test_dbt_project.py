@@ -1,4 +1,4 @@
-"""nba_elt.dbt's pure parts and the dbt project's conventions (no database, no dbt run)."""
+"""nba_elt.transform.dbt's pure parts and the dbt project's conventions (no database, no dbt run)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from nba_elt.dbt import (
+from nba_elt.errors import BadInput
+from nba_elt.transform.dbt import (
     SOURCE_SELECTORS,
     DbtSummary,
     profile_env,
     read_run_results,
     selection_for_sources,
 )
-from nba_elt.errors import BadInput
 
 DBT = Path(__file__).resolve().parents[2] / "dbt"
 

@@ -1,8 +1,8 @@
 """`invoke backfill`: plan, run, resume; the progress bar, the final table, the alert.
 
-The library pieces are nba_elt.backfill_request (flags -> a validated request),
-nba_elt.backfill_plan (units in run order; the dry-run description),
-nba_elt.backfill_run (unit-by-unit execution) and nba_elt.ledger (ops.backfill_*).
+The library pieces are nba_elt.ingest.request (flags -> a validated request),
+nba_elt.ingest.plan (units in run order; the dry-run description),
+nba_elt.ingest.runner (unit-by-unit execution) and nba_elt.ingest.ledger (ops.backfill_*).
 This module is the edge: it wires them together and talks to the operator.
 """
 
@@ -26,8 +26,11 @@ from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from nba_elt import ledger
-from nba_elt.backfill_plan import (
+from nba_elt.cli import TaskResult, console
+from nba_elt.config import Settings, get_settings
+from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, NbaEltError
+from nba_elt.ingest import ledger
+from nba_elt.ingest.plan import (
     Plan,
     build_plan,
     days_with_schedule,
@@ -36,11 +39,8 @@ from nba_elt.backfill_plan import (
     site_path,
     unit_sort_key,
 )
-from nba_elt.backfill_request import BackfillRequest, parse_request
-from nba_elt.backfill_run import BackfillRunner, RunReport, UnitOutcome
-from nba_elt.cli import TaskResult, console
-from nba_elt.config import Settings, get_settings
-from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, NbaEltError
+from nba_elt.ingest.request import BackfillRequest, parse_request
+from nba_elt.ingest.runner import BackfillRunner, RunReport, UnitOutcome
 
 log = logging.getLogger(__name__)
 
@@ -282,9 +282,13 @@ def _refresh_and_predict(
         notes.append("refresh: nothing was written, nothing to refresh")
         return EXIT_OK, notes, summary
     try:
-        from nba_elt.dbt import refresh_task
+        from nba_elt.transform.dbt import refresh_task
     except ImportError as exc:
-        return EXIT_FAILED, [f"refresh: cannot run, nba_elt.dbt is not available ({exc})"], summary
+        return (
+            EXIT_FAILED,
+            [f"refresh: cannot run, nba_elt.transform.dbt is not available ({exc})"],
+            summary,
+        )
     first = dates[0].isoformat() if request.predict and dates else None
     refresh_sources = ",".join(sources)
     log.info("refresh: dbt build for %s", refresh_sources)
@@ -331,7 +335,7 @@ def _refresh_and_predict(
 
 
 def _context(engine: Engine, settings: Settings, offline: bool) -> Any:
-    from nba_elt.http import HttpClient
+    from nba_elt.extract.http import HttpClient
     from nba_elt.sources import SourceContext
 
     return SourceContext(engine, HttpClient(settings, offline=offline))
@@ -352,8 +356,8 @@ def backfill_task(
     yes: bool = False,
 ) -> TaskResult:
     """Plan and run (or, with dry_run, only print) a backfill. See `invoke backfill --help`."""
-    from nba_elt.db import get_engine
     from nba_elt.sources import SOURCES
+    from nba_elt.warehouse.db import get_engine
 
     settings = get_settings()
     request = parse_request(
@@ -438,7 +442,7 @@ def backfill_task(
         summary["days_without_games"] = [str(d) for d in plan.days_without_games]
 
     if exit_code != EXIT_OK:
-        from nba_elt.alerts import send_alert
+        from nba_elt.ops.alerts import send_alert
 
         summary["alert"] = send_alert(settings, alert_text(report)).as_dict()
 

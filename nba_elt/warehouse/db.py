@@ -9,9 +9,9 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from nba_elt import localdb
 from nba_elt.config import Settings, get_settings, mask_url
 from nba_elt.errors import ConfigError, LoadError
+from nba_elt.warehouse import localdb
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def get_engine(settings: Settings | None = None, *, migrate: bool = True) -> Eng
             "Check NBA_ELT_DATABASE_URL, or unset it to use the embedded local Postgres."
         ) from None
     if migrate:
-        from nba_elt.schema import migrate as apply_migrations
+        from nba_elt.warehouse.schema import migrate as apply_migrations
 
         apply_migrations(engine)
     return engine

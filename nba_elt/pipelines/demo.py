@@ -29,8 +29,8 @@ from sqlalchemy import create_engine, text
 
 from nba_elt.cli import TaskResult, console
 from nba_elt.config import PROJECT_ROOT, get_settings
-from nba_elt.db import display_url
 from nba_elt.errors import EXIT_OK, ConfigError
+from nba_elt.warehouse.db import display_url
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ COVERS = (
 
 def seed_archive(archive_dir: str | Path, pages_dir: Path = RECORDED_PAGES) -> int:
     """Put the recorded pages into the raw archive at `archive_dir`; pages written."""
-    from nba_elt.archive import open_archive
+    from nba_elt.extract.archive import open_archive
 
     missing = [name for name in PAGES if not (pages_dir / name).is_file()]
     if missing:
@@ -75,7 +75,7 @@ def seed_archive(archive_dir: str | Path, pages_dir: Path = RECORDED_PAGES) -> i
 
 def fresh_demo_database() -> str:
     """(Re)create nba_elt_demo on the embedded local Postgres; its URL."""
-    from nba_elt import localdb
+    from nba_elt.warehouse import localdb
 
     cluster = localdb.from_settings(get_settings())
     cluster.up()
@@ -128,10 +128,10 @@ def _disable_pbp_flag(database_url: str) -> TaskResult:
 def demo_task() -> TaskResult:
     """Replay the recorded pages through backfill -> refresh -> predict -> verify, offline."""
     from ml.app import predict_task
-    from nba_elt.backfill import backfill_task
-    from nba_elt.daily import run_step
-    from nba_elt.dbt import refresh_task
-    from nba_elt.verify import verify_task
+    from nba_elt.checks.verify import verify_task
+    from nba_elt.ingest.backfill import backfill_task
+    from nba_elt.pipelines.daily import run_step
+    from nba_elt.transform.dbt import refresh_task
 
     settings = get_settings()
     if settings.database_url:

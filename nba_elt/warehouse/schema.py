@@ -1,6 +1,6 @@
 """Versioned SQL migrations for the schemas nba_elt owns (nba_source, ops).
 
-Each file in nba_elt/migrations/ (NNNN_name.sql) runs once, in its own transaction,
+Each file in nba_elt/warehouse/migrations/ (NNNN_name.sql) runs once, in its own transaction,
 and is recorded in ops.schema_migrations. Applying twice is harmless; two processes
 migrating at once are serialised by an advisory lock.
 """
@@ -27,7 +27,7 @@ class Migration:
 
 
 def available_migrations() -> list[Migration]:
-    folder = resources.files("nba_elt") / "migrations"
+    folder = resources.files("nba_elt.warehouse") / "migrations"
     found = []
     for entry in folder.iterdir():
         if not entry.name.endswith(".sql"):

@@ -122,10 +122,10 @@ def daily_task(
     console.print(f"[bold]daily {day}[/] (predicting {day_after}; offline={offline})")
 
     from ml.app import predict_task
-    from nba_elt.backfill import backfill_task
-    from nba_elt.dashboard import reboot_task
-    from nba_elt.dbt import refresh_task
-    from nba_elt.verify import verify_task
+    from nba_elt.checks.verify import verify_task
+    from nba_elt.ingest.backfill import backfill_task
+    from nba_elt.ops.dashboard import reboot_task
+    from nba_elt.transform.dbt import refresh_task
 
     steps: list[StepOutcome] = []
     exit_code = EXIT_OK
@@ -154,7 +154,7 @@ def daily_task(
                 )
                 break
 
-    from nba_elt.alerts import send_alert
+    from nba_elt.ops.alerts import send_alert
 
     alert = send_alert(settings, summary_text(day, steps, exit_code))
     summary = {

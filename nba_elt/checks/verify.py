@@ -482,7 +482,7 @@ def verify_task(
     dates = resolve_dates(date, start, end, default=yesterday_eastern())
     if len(dates) > MAX_DAYS:
         raise BadInput(f"verify covers at most {MAX_DAYS} days at once, got {len(dates)}")
-    from nba_elt.db import get_engine
+    from nba_elt.warehouse.db import get_engine
 
     engine = get_engine()
     label = _label(dates)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from nba_elt import localdb
 from nba_elt.cli import TaskResult
 from nba_elt.config import get_settings
-from nba_elt.db import display_url, get_engine, redacted
+from nba_elt.warehouse import localdb
+from nba_elt.warehouse.db import display_url, get_engine, redacted
 
 
 def up_task() -> TaskResult:
@@ -47,7 +47,7 @@ def status_task() -> TaskResult:
 
 
 def migrate_task() -> TaskResult:
-    from nba_elt.schema import applied_versions, migrate
+    from nba_elt.warehouse.schema import applied_versions, migrate
 
     engine = get_engine(migrate=False)
     applied = migrate(engine)

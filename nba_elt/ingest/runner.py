@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import Connection, Engine
 
-from nba_elt import ledger
-from nba_elt.backfill_plan import Plan, days_with_schedule, dedupe, is_listing, unit_sort_key
 from nba_elt.errors import (
     EXIT_FAILED,
     EXIT_NOT_AVAILABLE,
@@ -29,6 +27,8 @@ from nba_elt.errors import (
     NbaEltError,
     SiteBlocked,
 )
+from nba_elt.ingest import ledger
+from nba_elt.ingest.plan import Plan, days_with_schedule, dedupe, is_listing, unit_sort_key
 
 if TYPE_CHECKING:
     from nba_elt.sources import Unit

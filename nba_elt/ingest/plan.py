@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from nba_elt.backfill_request import BackfillRequest
+from nba_elt.ingest.request import BackfillRequest
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ def describe_plan(
 def dbt_selection(sources: Iterable[str]) -> tuple[str | None, str]:
     """The dbt selection a --refresh would build, or why it is unknown."""
     try:
-        from nba_elt.dbt import selection_for_sources
+        from nba_elt.transform.dbt import selection_for_sources
     except ImportError:
-        return None, "nba_elt.dbt is not installed in this checkout"
+        return None, "nba_elt.transform.dbt is not installed in this checkout"
     return selection_for_sources(list(sources)), ""

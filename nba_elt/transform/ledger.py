@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 if TYPE_CHECKING:
-    from nba_elt.dbt import DbtSummary
+    from nba_elt.transform.dbt import DbtSummary
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def changed_sources(engine: Engine) -> list[str] | None:
 
     None when no refresh ever succeeded on this warehouse (then build everything).
     """
-    from nba_elt.dbt import SOURCE_SELECTORS
+    from nba_elt.transform.dbt import SOURCE_SELECTORS
 
     if not any_succeeded(engine):
         return None

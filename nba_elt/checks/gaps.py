@@ -178,11 +178,11 @@ def _print_gaps(report: GapReport) -> None:
 
 def _fix(engine: Engine, report: GapReport, offline: bool) -> Any:
     """Backfill exactly the missing units (forced: they are known to be missing)."""
-    from nba_elt.backfill import RichProgress, _print_report
-    from nba_elt.backfill_plan import Plan, unit_sort_key
-    from nba_elt.backfill_run import BackfillRunner
     from nba_elt.config import get_settings
-    from nba_elt.http import HttpClient
+    from nba_elt.extract.http import HttpClient
+    from nba_elt.ingest.backfill import RichProgress, _print_report
+    from nba_elt.ingest.plan import Plan, unit_sort_key
+    from nba_elt.ingest.runner import BackfillRunner
     from nba_elt.sources import SourceContext, units_for_dates, units_for_games
 
     ctx = SourceContext(engine, HttpClient(get_settings(), offline=offline))
@@ -219,7 +219,7 @@ def gaps_task(
     offline: bool = False,
 ) -> TaskResult:
     """List final games missing box scores or pbp; with fix, backfill exactly those units."""
-    from nba_elt.db import get_engine
+    from nba_elt.warehouse.db import get_engine
 
     scope, season_value, first, last = parse_scope(season, start, end)
     engine = get_engine()

@@ -6,13 +6,13 @@
 - 429: wait Retry-After (capped), retry. 5xx / connection errors: bounded retries with
   exponential backoff. 403: SiteBlocked (the whole run stops; later calls fail at once).
   404: PageNotFound.
-- Every 2xx body goes to the raw archive (nba_elt.archive) with URL, status and time.
+- Every 2xx body goes to the raw archive (nba_elt.extract.archive) with URL, status and time.
   ``final=True`` pages (finished games, past days) are served from the archive when it
   holds them and never fetched twice; within one client a page is fetched at most once.
 - ``offline=True``: only the archive is read; a missing page is a SourceError naming it.
 
 Tests avoid real waiting by setting a high NBA_ELT_REQUESTS_PER_MINUTE and by passing
-``sleep=`` (or monkeypatching ``nba_elt.http.default_sleep``).
+``sleep=`` (or monkeypatching ``nba_elt.extract.http.default_sleep``).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from collections.abc import Callable
 
 import requests
 
-from nba_elt.archive import ArchivedPage, PageArchive, open_archive
 from nba_elt.config import Settings
 from nba_elt.errors import PageNotFound, SiteBlocked, SourceError
+from nba_elt.extract.archive import ArchivedPage, PageArchive, open_archive
 
 log = logging.getLogger(__name__)
 

@@ -298,7 +298,7 @@ def run_build(
     Raises DbtError when dbt could not run at all (no run_results). A build that ran with
     failing tests returns a summary whose `ok` is False.
     """
-    from nba_elt.db import get_engine
+    from nba_elt.warehouse.db import get_engine
 
     settings = settings or get_settings()
     engine = get_engine(settings)
@@ -387,10 +387,10 @@ def refresh_task(
     run_date: str | None = None,
 ) -> TaskResult:
     """`invoke refresh`: dbt build of what changed (or of --sources / --select / --full)."""
-    from nba_elt import refresh_ledger
     from nba_elt.cli import TaskResult, console
     from nba_elt.dates import parse_date, today_eastern
-    from nba_elt.db import get_engine
+    from nba_elt.transform import ledger as refresh_ledger
+    from nba_elt.warehouse.db import get_engine
 
     day = (
         parse_date(run_date, flag="--run-date", allow_future=True) if run_date else today_eastern()

@@ -1,0 +1,1 @@
+"""Is the warehouse right? verify and gaps."""

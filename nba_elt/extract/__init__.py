@@ -1,0 +1,1 @@
+"""Getting pages: the polite HTTP client, the raw page archive, HTML helpers."""

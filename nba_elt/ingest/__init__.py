@@ -1,0 +1,1 @@
+"""Backfill runs: the request, the plan, the unit runner and the ops ledger."""

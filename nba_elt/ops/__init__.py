@@ -1,0 +1,1 @@
+"""Operations outside the warehouse: the ECS dashboard and Slack alerts."""

@@ -1,0 +1,1 @@
+"""Whole flows built from the pieces: the morning run and the offline demo."""

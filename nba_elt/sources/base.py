@@ -1,0 +1,132 @@
+"""What every source shares: the unit of work, its context, the Source protocol.
+
+A unit is one source x one date (schedule, boxscores) or one game (pbp). A Source turns
+dates or games into units, says what a unit would fetch and whether it is already complete,
+and runs it: fetch, parse, cross-check and write in ONE transaction, so that on any error
+nothing of the unit is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+import pandas as pd
+from sqlalchemy import text as sql
+from sqlalchemy.engine import Connection, Engine
+
+from nba_elt.dates import today_eastern
+from nba_elt.errors import BadInput
+from nba_elt.extract.html import GAME_ID, date_of_game
+from nba_elt.extract.http import HttpClient
+
+FINAL_AFTER_DAYS = 2  # a page of a day this many days ago is final: never fetched twice
+
+
+@dataclass(frozen=True)
+class Unit:
+    source: str
+    unit_key: str  # "YYYY-MM-DD" (schedule, boxscores) or a game id (pbp)
+    game_date: dt.date
+
+
+@dataclass
+class SourceContext:
+    engine: Engine
+    client: HttpClient
+    # Called inside a unit's transaction, once its rows are written and before it commits,
+    # with (connection, rows written): the backfill records the unit's outcome there, so the
+    # ledger and the data commit together, even if the process dies right after.
+    on_write: Callable[[Connection, int], None] | None = None
+
+
+class Source(Protocol):
+    """One dataset the backfill loads into nba_source, unit by unit."""
+
+    name: str
+
+    def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
+        """The units covering these dates (sorted, without duplicates)."""
+        ...
+
+    def units_for_games(self, game_ids: Iterable[str], ctx: SourceContext) -> list[Unit]:
+        """The units covering these (already checked) game ids."""
+        ...
+
+    def planned_urls(self, unit: Unit, ctx: SourceContext) -> list[str]:
+        """What ``run`` would fetch first (fallbacks are tried only when that fails)."""
+        ...
+
+    def is_complete(self, unit: Unit, ctx: SourceContext) -> bool:
+        """Loaded, final and consistent: a backfill skips it unless --force."""
+        ...
+
+    def run(self, unit: Unit, ctx: SourceContext) -> int:
+        """Fetch, parse, cross-check and write the unit in one transaction; rows written.
+
+        Raises DataNotAvailable (not published yet), SourceError (SiteBlocked,
+        PageNotFound, SchemaDrift, ConsistencyError ...) or LoadError; nothing is written then.
+        """
+        ...
+
+
+def record_written(ctx: SourceContext, conn: Connection, rows: int) -> int:
+    """Hand the unit's row count to the backfill's ledger, inside the unit's transaction."""
+    if ctx.on_write is not None:
+        ctx.on_write(conn, rows)
+    return rows
+
+
+def date_units(source: str, dates: Iterable[dt.date]) -> list[Unit]:
+    return [Unit(source, day.isoformat(), day) for day in sorted(set(dates))]
+
+
+def check_game_id(game_id: str) -> str:
+    game_id = game_id.strip()
+    if not GAME_ID.match(game_id):
+        raise BadInput(
+            f"{game_id!r} is not a basketball-reference game id "
+            "(YYYYMMDD0 + home team code, e.g. 201901010DEN)"
+        )
+    try:
+        date_of_game(game_id)
+    except ValueError:
+        raise BadInput(f"{game_id!r} does not start with a real date") from None
+    return game_id
+
+
+def is_final_day(day: dt.date) -> bool:
+    """Pages about this day no longer change (games finished, corrections made)."""
+    return day <= today_eastern() - dt.timedelta(days=FINAL_AFTER_DAYS)
+
+
+def final_since(day: dt.date) -> dt.date | bool:
+    """For HttpClient.get(final=...): pages about ``day`` are final once it is old enough,
+    and an archived copy counts only if fetched after the day ended."""
+    return day + dt.timedelta(days=1) if is_final_day(day) else False
+
+
+def month_final_since(day: dt.date) -> dt.date | bool:
+    next_month = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return final_since(next_month - dt.timedelta(days=1))
+
+
+def scheduled_games(conn: Connection, day: dt.date) -> pd.DataFrame:
+    """The day's games as nba_source.schedule holds them (empty when not loaded)."""
+    rows = conn.execute(
+        sql(
+            "select game_id, away_team, home_team, away_pts, home_pts, status "
+            "from nba_source.schedule where game_date = :d order by game_id"
+        ),
+        {"d": day},
+    ).fetchall()
+    return pd.DataFrame(
+        rows, columns=["game_id", "away_team", "home_team", "away_pts", "home_pts", "status"]
+    )
+
+
+def playable(games: pd.DataFrame) -> list[str]:
+    """Game ids of a schedule frame, postponed games left out."""
+    return games.loc[games["status"] != "postponed", "game_id"].tolist()

@@ -1,0 +1,1 @@
+"""dbt: builds and the refresh ledger."""

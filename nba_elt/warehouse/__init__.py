@@ -1,0 +1,1 @@
+"""Postgres: engine and URLs, migrations, the COPY loader, the embedded local server."""
