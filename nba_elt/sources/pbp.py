@@ -103,10 +103,7 @@ def _cell_text(cell) -> str:
 
     Most cells have no child element: their .text is all there is, no tree walk needed.
     """
-    if len(cell):
-        raw = "".join(cell.itertext())
-    else:
-        raw = cell.text or ""
+    raw = "".join(cell.itertext()) if len(cell) else cell.text or ""
     return " ".join(raw.split())
 
 

@@ -215,3 +215,35 @@ def test_fetched_pages_go_to_the_s3_archive(moto_s3, bbref_site, monkeypatch):
     assert page.body == body and page.status == 200 and page.url == bbref_site.url + path
     assert HttpClient(get_settings()).get(path, final=True) == body
     assert bbref_site.hits(path) == 1  # the second client read S3, not the site
+
+
+def test_reupsert_replaces_only_the_frames_keys_and_stamps_them(engine):
+    """Full rows go through delete + COPY: other keys keep their rows and their _loaded_at."""
+    with engine.begin() as conn:
+        upsert(conn, "pbp", pbp_rows(4))
+        upsert(
+            conn, "pbp", pbp_rows(3, game_id="201901010MIL").assign(game_date=dt.date(2019, 1, 1))
+        )
+    before = table(engine, "pbp").set_index(["game_id", "event_idx"])
+    changed = pbp_rows(2).assign(description=["tip", "made shot"], points=[0, 2])
+    with engine.begin() as conn:
+        assert upsert(conn, "pbp", changed) == 2
+    after = table(engine, "pbp").set_index(["game_id", "event_idx"])
+    assert len(after) == 7
+    den = ("201901010DEN", 1)
+    assert after.loc[den, "description"] == "made shot" and after.loc[den, "points"] == 2
+    assert after.loc[den, "_loaded_at"] > before.loc[den, "_loaded_at"]
+    untouched = [("201901010DEN", 3), ("201901010MIL", 0)]
+    assert (after.loc[untouched, "_loaded_at"] == before.loc[untouched, "_loaded_at"]).all()
+
+
+def test_upsert_of_some_columns_keeps_the_others(engine):
+    """A frame without every column is merged (UPDATE), never delete + insert."""
+    with engine.begin() as conn:
+        upsert(conn, "schedule", schedule_rows(home_pts=98))
+        partial = schedule_rows(home_pts=101).drop(columns=["arena", "attendance"])
+        assert upsert(conn, "schedule", partial) == 2
+    rows = table(engine, "schedule")
+    assert rows.loc[0, "home_pts"] == 101
+    assert rows.loc[0, "arena"] == 'Barclays "Center", Brooklyn'
+    assert rows.loc[0, "attendance"] == 16164

@@ -13,7 +13,9 @@ from tests.pbp_reference import parse_pbp_reference
 
 PBP_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "bbref" / "pbp"
 SHARED_PBP = Path("/work/shared/fixtures/bbref/pbp")
-PAGES = sorted({p.name: p for d in (SHARED_PBP, PBP_DIR) if d.is_dir() for p in d.glob("*.html")}.values())
+PAGES = sorted(
+    {p.name: p for d in (SHARED_PBP, PBP_DIR) if d.is_dir() for p in d.glob("*.html")}.values()
+)
 
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p.stem)
