@@ -296,8 +296,19 @@ def add_units(engine: Engine, run_id: int, units: list[tuple[str, str, dt.date |
         )
 
 
-def mark_unit_running(engine: Engine, run_id: int, source: str, unit_key: str) -> None:
-    with engine.begin() as conn:
+@contextmanager
+def _writing(where: Engine | Connection) -> Iterator[Connection]:
+    """A short transaction of its own on an engine, or an autocommit connection as it is
+    (the run's guard connection: no pool checkout per ledger write)."""
+    if isinstance(where, Engine):
+        with where.begin() as conn:
+            yield conn
+    else:
+        yield where
+
+
+def mark_unit_running(where: Engine | Connection, run_id: int, source: str, unit_key: str) -> None:
+    with _writing(where) as conn:
         conn.execute(
             text(
                 "update ops.backfill_units set status = 'running', started_at = now(), "
@@ -323,7 +334,7 @@ def record_unit_written(
 
 
 def finish_unit(
-    engine: Engine,
+    where: Engine | Connection,
     run_id: int,
     source: str,
     unit_key: str,
@@ -331,7 +342,7 @@ def finish_unit(
     rows_written: int = 0,
     error: str | None = None,
 ) -> None:
-    with engine.begin() as conn:
+    with _writing(where) as conn:
         _finish_unit_on(conn, run_id, source, unit_key, status, rows_written, error)
 
 

@@ -38,8 +38,11 @@ log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 1000
 
 
-def _record_written(conn: Connection, rows: int, *, run_id: int, unit: Unit) -> None:
+def _record_written(
+    conn: Connection, rows: int, *, run_id: int, unit: Unit, recorded: list[int]
+) -> None:
     ledger.record_unit_written(conn, run_id, unit.source, unit.unit_key, rows)
+    recorded.append(rows)
 
 
 def lock_wait_seconds() -> float:
@@ -277,6 +280,7 @@ class BackfillRunner:
 
         run_id = guard.run_id
         started = time.monotonic()
+        recorded: list[int] = []  # rows the unit's own transaction recorded in the ledger
         outcome = UnitOutcome(unit.source, unit.unit_key, unit.game_date, "failed")
         self.progress.unit_started(unit)
         try:
@@ -284,17 +288,15 @@ class BackfillRunner:
                 ledger.mark_unit_running(self.engine, run_id, unit.source, unit.unit_key)
                 outcome.rows_written = self._list_games(unit)
                 outcome.status = "succeeded"
-            elif not self.force and is_complete(unit, self.ctx):
-                outcome.status = "skipped"
             else:
                 with guard.unit_lock(unit.source, unit.unit_key, self.lock_wait):
-                    # Another run may have finished this unit while we waited for it.
+                    # Checked once, under the lock: another run may have just finished it.
                     if not self.force and is_complete(unit, self.ctx):
                         outcome.status = "skipped"
                     else:
-                        ledger.mark_unit_running(self.engine, run_id, unit.source, unit.unit_key)
+                        ledger.mark_unit_running(guard.conn, run_id, unit.source, unit.unit_key)
                         self.ctx.on_write = functools.partial(
-                            _record_written, run_id=run_id, unit=unit
+                            _record_written, run_id=run_id, unit=unit, recorded=recorded
                         )
                         try:
                             outcome.rows_written = int(run_unit(unit, self.ctx) or 0)
@@ -326,16 +328,20 @@ class BackfillRunner:
             )
             raise
         outcome.seconds = time.monotonic() - started
-        ledger.finish_unit(
-            self.engine,
-            run_id,
-            unit.source,
-            unit.unit_key,
-            outcome.status,
-            outcome.rows_written,
-            outcome.error,
-        )
-        level = logging.INFO if outcome.status in ("succeeded", "skipped") else logging.WARNING
+        if not (outcome.status == "succeeded" and recorded == [outcome.rows_written]):
+            # (a unit whose rows were written was marked succeeded in their transaction)
+            ledger.finish_unit(
+                guard.conn,
+                run_id,
+                unit.source,
+                unit.unit_key,
+                outcome.status,
+                outcome.rows_written,
+                outcome.error,
+            )
+        # One line per unit would cost more than the unit at re-ingest speed: DEBUG for the
+        # units that went well (the progress bar and the summary count them).
+        level = logging.DEBUG if outcome.status in ("succeeded", "skipped") else logging.WARNING
         log.log(
             level,
             "%s %s: %s (%d rows, %.1fs)%s",
