@@ -121,6 +121,10 @@ class RunGuard:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.conn: Connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        # The 'running' marks and failed outcomes written here need no wait for the disk:
+        # lost in a crash, the unit stays 'running' and the next sweep marks it failed
+        # (a unit's rows and its 'succeeded' commit durably in the unit's transaction).
+        self.conn.exec_driver_sql("set synchronous_commit = off")
         self.run_id: int | None = None
 
     def reserve_run_id(self) -> int:

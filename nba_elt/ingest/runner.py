@@ -27,7 +27,8 @@ from nba_elt.errors import (
     NbaEltError,
     SiteBlocked,
 )
-from nba_elt.ingest import ledger
+from nba_elt.ingest import ledger, parallel
+from nba_elt.ingest.parallel import ParsedAhead
 from nba_elt.ingest.plan import Plan, days_with_schedule, dedupe, is_listing, unit_sort_key
 
 if TYPE_CHECKING:
@@ -189,6 +190,7 @@ class BackfillRunner:
             )
             log.info("backfill run %s: %d unit(s) planned", run_id, len(plan.units))
             report = RunReport(run_id=run_id, resumed_from=resumed_from)
+            ahead = self._parse_ahead(plan)
             try:
                 self._run_units(plan, guard, report)
             except BaseException as exc:  # Ctrl-C or a bug: the ledger must say so
@@ -201,11 +203,24 @@ class BackfillRunner:
                     run_id,
                 )
                 raise
+            finally:
+                if ahead is not None:
+                    self.ctx.parsed_ahead = None
+                    ahead.close()
             message = report.stopped or f"{len(report.outcomes)} unit(s): {report.counts_text()}"
             ledger.finish_run(self.engine, run_id, report.status, message)
             return report
         finally:
             guard.close()
+
+    def _parse_ahead(self, plan: Plan) -> ParsedAhead | None:
+        """Worker processes parse the pages of a long offline re-ingest (ingest/parallel.py)."""
+        client = getattr(self.ctx, "client", None)
+        units = parallel.wanted(plan.units, client)
+        if not units:
+            return None
+        self.ctx.parsed_ahead = ParsedAhead(units, client.settings)
+        return self.ctx.parsed_ahead
 
     def _run_units(self, plan: Plan, guard: ledger.RunGuard, report: RunReport) -> None:
         queue = list(plan.units)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 from sqlalchemy import text as sql
@@ -40,6 +40,10 @@ class SourceContext:
     # with (connection, rows written): the backfill records the unit's outcome there, so the
     # ledger and the data commit together, even if the process dies right after.
     on_write: Callable[[Connection, int], None] | None = None
+    # Set by the backfill when it parses pages in worker processes: what the source's
+    # parse gave for the unit (the worker's exception is raised), None when the unit was
+    # not handed to a worker (nba_elt.ingest.parallel).
+    parsed_ahead: Callable[[Unit], Any] | None = None
 
 
 class Source(Protocol):

@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ from nba_elt.sources.base import (
     is_final_day,
     record_written,
 )
-from nba_elt.warehouse.load import replace_game_events
+from nba_elt.warehouse.load import copy_buffer, replace_game_events
 
 log = logging.getLogger(__name__)
 
@@ -271,20 +272,11 @@ class PbpSource:
 
     def run(self, unit: Unit, ctx: SourceContext) -> int:
         game_id = check_game_id(unit.unit_key)
-        client = ctx.client
-        page = client.url_for(pbp_path(game_id))
-        recent = not is_final_day(unit.game_date)
-        try:
-            html = fetch_pbp(client, game_id, final=final_since(unit.game_date))
-        except PageNotFound as exc:
-            if recent:
-                raise DataNotAvailable(
-                    f"pbp {game_id}: {page} is not published yet; retry later"
-                ) from exc
-            raise
-        frame = parse_pbp(html, game_id, page=page)
-        if recent and not str(frame["description"].iloc[-1]).startswith("End of"):
-            raise DataNotAvailable(f"pbp {game_id}: the game is still being played; retry later")
+        ahead: ParsedPage | None = None
+        if ctx.parsed_ahead is not None:
+            ahead = ctx.parsed_ahead(unit)
+        frame = ahead.frame if ahead is not None else fetch_and_parse(unit, ctx.client)
+        rows_csv = ahead.rows_csv if ahead is not None else None
         with ctx.engine.begin() as conn:
             row = conn.execute(_FINAL_SCORE, {"g": game_id}).first()
             if row is not None:
@@ -294,7 +286,41 @@ class PbpSource:
                         f"pbp {game_id}: the last score is {last[0]}-{last[1]} (away-home) but "
                         f"the schedule's final score is {row[0]}-{row[1]}"
                     )
-            return record_written(ctx, conn, replace_game_events(conn, game_id, frame))
+            written = replace_game_events(conn, game_id, frame, rows_csv)
+            return record_written(ctx, conn, written)
+
+
+@dataclass(frozen=True)
+class ParsedPage:
+    """What a parsing worker hands back: the rows, and the same rows as COPY's CSV."""
+
+    frame: pd.DataFrame
+    rows_csv: bytes
+
+
+def parse_for_copy(unit: Unit, client: HttpClient) -> ParsedPage:
+    frame = fetch_and_parse(unit, client)
+    return ParsedPage(frame, copy_buffer(frame).getvalue())
+
+
+def fetch_and_parse(unit: Unit, client: HttpClient) -> pd.DataFrame:
+    """The unit's page, fetched (or read from the archive) and parsed; no database needed,
+    so a worker process can run it (nba_elt.ingest.parallel)."""
+    game_id = check_game_id(unit.unit_key)
+    page = client.url_for(pbp_path(game_id))
+    recent = not is_final_day(unit.game_date)
+    try:
+        html = fetch_pbp(client, game_id, final=final_since(unit.game_date))
+    except PageNotFound as exc:
+        if recent:
+            raise DataNotAvailable(
+                f"pbp {game_id}: {page} is not published yet; retry later"
+            ) from exc
+        raise
+    frame = parse_pbp(html, game_id, page=page)
+    if recent and not str(frame["description"].iloc[-1]).startswith("End of"):
+        raise DataNotAvailable(f"pbp {game_id}: the game is still being played; retry later")
+    return frame
 
 
 SOURCE = PbpSource()

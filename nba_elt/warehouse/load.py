@@ -241,11 +241,14 @@ def upsert(conn: Connection, table: str, frame: pd.DataFrame) -> int:
     return written
 
 
-def replace_game_events(conn: Connection, game_id: str, frame: pd.DataFrame) -> int:
+def replace_game_events(
+    conn: Connection, game_id: str, frame: pd.DataFrame, rows_csv: bytes | None = None
+) -> int:
     """Replace every pbp event of one game: delete, then COPY the new events straight in.
 
     Runs in the caller's transaction, so a failure keeps the old events. After the
     delete no key can conflict, so no staging table is needed. Returns rows written.
+    ``rows_csv``: ``copy_buffer(frame)`` made beforehand (by a parsing worker process).
     """
     if not frame.empty and set(frame["game_id"].unique()) != {game_id}:
         raise LoadError(f"pbp rows for {game_id} contain other game ids")
@@ -259,7 +262,7 @@ def replace_game_events(conn: Connection, game_id: str, frame: pd.DataFrame) -> 
             columns = ", ".join(_quote(c) for c in frame.columns)
             cursor.copy_expert(
                 f"copy {SCHEMA}.pbp ({columns}) from stdin with (format csv)",
-                copy_buffer(frame, types),
+                io.BytesIO(rows_csv) if rows_csv is not None else copy_buffer(frame, types),
             )
     except LoadError:
         raise

@@ -434,3 +434,62 @@ def test_a_day_with_no_games_anywhere_is_said_not_hidden(bbref_site, engine):
     assert result.exit_code == 0, result.message
     assert result.summary["days_without_games"] == ["2018-02-15"]
     assert "no pbp games found on 2018-02-15" in result.message
+
+
+def _pbp_rows(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "select game_id, event_idx, period, clock_secs, team, description, away_score, "
+                "home_score, points from nba_source.pbp order by game_id, event_idx"
+            )
+        ).all()
+
+
+def test_parsing_in_worker_processes_writes_what_the_runner_alone_writes(
+    bbref_site, engine, monkeypatch
+):
+    """An offline re-ingest parsed by workers: same rows, each unit in the ledger, in order."""
+    games = "201810160GSW,201810270MIL,201901010DEN"
+    assert backfill_task(games=games, sources="pbp").exit_code == 0  # fills the archive
+    inline = _pbp_rows(engine)
+    assert len(inline) > 1400
+    monkeypatch.setattr("nba_elt.ingest.parallel.MIN_UNITS", 2)
+    from nba_elt.ingest.parallel import ParsedAhead
+
+    handed_over = []
+
+    class Spy(ParsedAhead):
+        def __call__(self, unit):
+            parsed = super().__call__(unit)
+            handed_over.append((unit.unit_key, parsed is not None))
+            return parsed
+
+    monkeypatch.setattr("nba_elt.ingest.runner.ParsedAhead", Spy)
+    with engine.begin() as conn:
+        conn.execute(text("delete from nba_source.pbp"))
+    result = backfill_task(games=games, sources="pbp", offline=True, force=True)
+    assert result.exit_code == 0
+    assert handed_over == [(g, True) for g in games.split(",")]  # parsed by the workers
+    assert _pbp_rows(engine) == inline
+    units = _ledger(engine, result.summary["run_id"])
+    assert [units[("pbp", g)]["status"] for g in games.split(",")] == ["succeeded"] * 3
+    assert sum(units[("pbp", g)]["rows_written"] for g in games.split(",")) == len(inline)
+
+
+def test_a_page_a_worker_cannot_parse_fails_only_its_unit(bbref_site, engine, monkeypatch):
+    from nba_elt.config import get_settings
+    from nba_elt.extract.archive import open_archive
+
+    games = "201810160GSW,201810270MIL,201901010DEN"
+    assert backfill_task(games=games, sources="pbp").exit_code == 0
+    archive = open_archive(get_settings().archive_dir, get_settings())
+    path = "/boxscores/pbp/201810270MIL.html"
+    archive.put(path, archive.get(path).body.replace("<td>11:", "<td>soon", 1), 200)
+    monkeypatch.setattr("nba_elt.ingest.parallel.MIN_UNITS", 2)
+    result = backfill_task(games=games, sources="pbp", offline=True, force=True)
+    assert result.exit_code == 1
+    units = _ledger(engine, result.summary["run_id"])
+    assert units[("pbp", "201810270MIL")]["status"] == "failed"
+    assert "no clock" in units[("pbp", "201810270MIL")]["error"]
+    assert units[("pbp", "201901010DEN")]["status"] == "succeeded"
