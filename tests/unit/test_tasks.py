@@ -45,3 +45,21 @@ def test_invoke_list_shows_the_tasks():
     assert out.returncode == 0, out.stderr
     for name in CONTRACT_TASKS:
         assert name in out.stdout
+
+
+def test_bench_refuses_an_unknown_benchmark_before_running_anything():
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", "bench", "--only", "upsert,nonsense"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "unknown benchmark(s) nonsense" in done.stderr
+    assert "==" not in done.stdout  # nothing ran
+
+
+def test_bench_lists_one_script_per_benchmark():
+    for name in tasks.BENCHMARKS:
+        assert (ROOT / "benchmarks" / f"{name}.py").is_file()
