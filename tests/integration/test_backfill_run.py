@@ -12,8 +12,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import text
 
-from nba_elt.errors import BadInput
 from nba_elt.cli.backfill import backfill_task
+from nba_elt.errors import BadInput
 
 DAILY_JAN1 = "/friv/dailyleaders.fcgi?month=1&day=1&year=2018"
 PBP_GAMES = "201901010DEN,201810160GSW,201810270MIL"

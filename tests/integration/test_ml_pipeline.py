@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from nba_elt.cli.predict import predict_task
 from ml.features import FeaturesNotReady
 from ml.history import load_schedule, read_team_games
 from ml.model import DEFAULT_MODEL_PATH, ModelMismatch, load_model
+from nba_elt.cli.predict import predict_task
 from nba_elt.cli.train import train_task
 from tests.conftest import TEMPLATE_DB, _admin_sql
 
