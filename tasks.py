@@ -200,13 +200,19 @@ def demo(c, json=False, docker=False):
     run_task("demo", demo_task, **flags)
 
 
-@task(help={"json": JSON_HELP, "docker": DOCKER_HELP})
-def test(c, json=False, docker=False):
+@task(
+    help={
+        "fast": "skip the tests marked slow (real dbt builds) or docker: under 3 minutes",
+        "json": JSON_HELP,
+        "docker": DOCKER_HELP,
+    }
+)
+def test(c, fast=False, json=False, docker=False):
     """Run the README's test command: ruff check, ruff format --check, pytest."""
-    if docker:
-        run_task("test", lambda: None, docker=True)
-        return
-    c.run("ruff check . && ruff format --check . && pytest -q", pty=False)
+    flags = task_flags(locals())
+    from nba_elt.cli.selftest import test_task
+
+    run_task("test", test_task, **flags)
 
 
 @task(name="up", help={"json": JSON_HELP, "docker": DOCKER_HELP})

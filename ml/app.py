@@ -133,25 +133,18 @@ def predict_games(games: pd.DataFrame, past: pd.DataFrame, model: ModelArtifact)
 
 
 def write_predictions(engine: Engine, day: dt.date, predictions: pd.DataFrame) -> int:
-    """Replace the day's predictions in one transaction; rows written."""
-    records = predictions.to_dict("records")
+    """Replace the day's predictions in one transaction; rows written.
+
+    Through the warehouse's one upsert (COPY -> merge by game_id), after deleting the
+    day's earlier predictions (a game no longer on the day leaves none behind).
+    """
+    from nba_elt.warehouse.load import upsert
+
+    frame = predictions.assign(predicted_at=pd.Timestamp.now(tz="UTC"))
     with engine.begin() as conn:
         conn.execute(text(f"delete from {PREDICTIONS_TABLE} where game_date = :day"), {"day": day})
-        if records:
-            conn.execute(
-                text(
-                    f"insert into {PREDICTIONS_TABLE} (game_id, game_date, home_team, away_team, "
-                    "home_win_prob, away_win_prob, model_version, predicted_at) values "
-                    "(:game_id, :game_date, :home_team, :away_team, :home_win_prob, "
-                    ":away_win_prob, :model_version, now()) on conflict (game_id) do update set "
-                    "game_date = excluded.game_date, home_team = excluded.home_team, "
-                    "away_team = excluded.away_team, home_win_prob = excluded.home_win_prob, "
-                    "away_win_prob = excluded.away_win_prob, "
-                    "model_version = excluded.model_version, predicted_at = excluded.predicted_at"
-                ),
-                records,
-            )
-    return len(records)
+        upsert(conn, PREDICTIONS_TABLE, frame)
+    return len(frame)
 
 
 @dataclass

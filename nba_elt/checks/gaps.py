@@ -103,12 +103,9 @@ def parse_scope(
 
 
 def enabled_checked_sources(engine: Engine) -> tuple[str, ...]:
-    with engine.connect() as conn:
-        enabled = set(
-            conn.execute(
-                text("select flag from nba_source.feature_flags where is_enabled")
-            ).scalars()
-        )
+    from nba_elt.warehouse.queries import enabled_flags
+
+    enabled = enabled_flags(engine)
     return tuple(s for s in CHECKED_SOURCES if s in enabled)
 
 

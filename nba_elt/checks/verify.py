@@ -91,8 +91,9 @@ def _missing(name: str, relation: str) -> Check:
 
 
 def _enabled_sources(conn: Connection) -> set[str]:
-    rows = conn.execute(text("select flag from nba_source.feature_flags where is_enabled"))
-    return {row.flag for row in rows}
+    from nba_elt.warehouse.queries import enabled_flags
+
+    return enabled_flags(conn)
 
 
 def _sample(items: list[str], limit: int = 5) -> str:

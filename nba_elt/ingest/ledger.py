@@ -15,7 +15,6 @@ separate connection, so two backfills can never write one unit at the same time.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 import logging
 import os
@@ -30,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from nba_elt.config import PROJECT_ROOT
+from nba_elt.config import PROJECT_ROOT, current_user
 from nba_elt.errors import NbaEltError
 
 log = logging.getLogger(__name__)
@@ -85,13 +84,6 @@ class LedgerRun:
     host: str | None
     message: str | None
     units: list[LedgerUnit]
-
-
-def current_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid-{os.getuid()}"
 
 
 def git_sha() -> str | None:

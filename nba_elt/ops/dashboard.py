@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,49 +64,38 @@ def _ecs_client(target: Target) -> Any:
     return session.client("ecs", endpoint_url=target.endpoint_url, config=config)
 
 
+def _raise(error: DashboardError) -> Callable[[str], Any]:
+    def handler(message: str) -> Any:
+        raise error
+
+    return handler
+
+
 def _aws_call(what: str, target: Target, call, **kwargs) -> dict:
     """One ECS call; AWS failures become a DashboardError with a plain sentence."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from nba_elt.extract.aws import aws_call
 
-    try:
-        return call(**kwargs)
-    except NoCredentialsError:
-        raise DashboardError(
-            "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-            "or AWS_PROFILE"
-        ) from None
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code == "ClusterNotFoundException":
-            raise DashboardError(
-                f"ECS cluster {target.cluster!r} not found in {target.region}; "
-                "check --cluster / NBA_ELT_ECS_CLUSTER and --region / AWS_REGION"
-            ) from None
-        if code in ("ServiceNotFoundException", "ServiceNotActiveException"):
-            raise DashboardError(
-                f"ECS service {target.service!r} not found (or not active) on cluster "
-                f"{target.cluster!r}; check --service / NBA_ELT_ECS_SERVICE"
-            ) from None
-        if code in (
-            "UnrecognizedClientException",
-            "InvalidClientTokenId",
-            "InvalidSignatureException",
-            "ExpiredTokenException",
-            "AccessDeniedException",
-        ):
-            raise DashboardError(
-                f"AWS rejected the request to {what} ({code}): check the credentials and "
-                "their permissions (ecs:DescribeServices, ecs:UpdateService, ecs:ListTasks, "
-                "ecs:StopTask)"
-            ) from None
-        message = exc.response.get("Error", {}).get("Message", "")
-        raise DashboardError(
-            f"AWS call {what} failed for {target.describe()}: {code} {message}"
-        ) from None
-    except BotoCoreError as exc:
-        raise DashboardError(
-            f"AWS call {what} failed for {target.describe()}: {type(exc).__name__}: {exc}"
-        ) from None
+    cluster_missing = DashboardError(
+        f"ECS cluster {target.cluster!r} not found in {target.region}; "
+        "check --cluster / NBA_ELT_ECS_CLUSTER and --region / AWS_REGION"
+    )
+    service_missing = DashboardError(
+        f"ECS service {target.service!r} not found (or not active) on cluster "
+        f"{target.cluster!r}; check --service / NBA_ELT_ECS_SERVICE"
+    )
+    return aws_call(
+        what,
+        call,
+        where=target.describe(),
+        permissions="ecs:DescribeServices, ecs:UpdateService, ecs:ListTasks, ecs:StopTask",
+        error=DashboardError,
+        on_code={
+            "ClusterNotFoundException": _raise(cluster_missing),
+            "ServiceNotFoundException": _raise(service_missing),
+            "ServiceNotActiveException": _raise(service_missing),
+        },
+        **kwargs,
+    )
 
 
 def _describe_service(client: Any, target: Target) -> dict:
