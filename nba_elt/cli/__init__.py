@@ -68,6 +68,15 @@ def setup_logging(verbose: bool = False) -> None:
     )
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from nba_elt.transform.dbt import set_output_sink
+
+    set_output_sink(_to_stderr)
+
+
+def _to_stderr(line: str) -> None:
+    """dbt's output as it comes, on stderr (stdout stays for --json)."""
+    sys.stderr.write(line)
+    sys.stderr.flush()
 
 
 def docker_command(task_name: str, options: dict[str, Any]) -> list[str]:

@@ -20,7 +20,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,8 +263,29 @@ def build_lock(engine: Engine, target_dir: Path) -> Iterator[None]:
 # ---------------------------------------------------------------- running
 
 
+# Where dbt's own output goes, line by line. The library only logs it (at DEBUG); the CLI
+# sets a sink (stderr) so that an operator watches the build as it runs.
+_output_sink: Callable[[str], object] | None = None
+
+
+def set_output_sink(sink: Callable[[str], object] | None) -> None:
+    """Send dbt's output lines to `sink` (e.g. sys.stderr.write); None: log them only."""
+    global _output_sink
+    _output_sink = sink
+
+
+_last_lines: deque[str] = deque(maxlen=15)
+
+
+def _where_output_is() -> str:
+    """Where to read dbt's output after a failure: above (CLI), or its last lines here."""
+    if _output_sink is not None:
+        return "see its output above"
+    return "its last lines:\n" + "".join(_last_lines)
+
+
 def _stream(argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
-    """Run argv, copying its output to stderr line by line; its return code."""
+    """Run argv, handing its output to the sink (or the log) line by line; its return code."""
     log.debug("running %s", " ".join(argv))
     try:
         proc = subprocess.Popen(
@@ -281,9 +303,13 @@ def _stream(argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
             "so dbt-core and dbt-postgres are in the same environment"
         ) from None
     assert proc.stdout is not None
+    _last_lines.clear()
     for line in proc.stdout:
-        sys.stderr.write(line)
-    sys.stderr.flush()
+        _last_lines.append(line)
+        if _output_sink is not None:
+            _output_sink(line)
+        else:
+            log.debug("dbt: %s", line.rstrip())
     return proc.wait()
 
 
@@ -323,7 +349,7 @@ def run_build(
         if packages_missing():
             log.info("dbt packages are declared but not installed: running dbt deps")
             if _stream([dbt_executable(), "deps", *common], env, DBT_DIR) != 0:
-                raise DbtError("dbt deps failed; see its output above")
+                raise DbtError(f"dbt deps failed; {_where_output_is()}")
         results_file = target_dir / "run_results.json"
         results_file.unlink(missing_ok=True)
         started = time.monotonic()
@@ -333,8 +359,8 @@ def run_build(
         if not results_file.exists():
             raise DbtError(
                 f"dbt build exited with code {code} before running anything (no "
-                "run_results.json); see its output above (a YAML/SQL error in dbt/ or no "
-                "connection to the warehouse)"
+                "run_results.json): a YAML/SQL error in dbt/ or no connection to the "
+                f"warehouse; {_where_output_is()}"
             )
         nodes = read_run_results(results_file)
         dbt_seconds = json.loads(results_file.read_text()).get("elapsed_time")

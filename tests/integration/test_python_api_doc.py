@@ -43,7 +43,9 @@ def test_fast_examples_run(bbref_site, engine, capfd):
 
 
 @pytest.mark.slow
-def test_all_examples_run_with_dbt(bbref_site, engine, tmp_path, monkeypatch):
+def test_all_examples_run_with_dbt(bbref_site, engine, tmp_path, monkeypatch, capfd):
     monkeypatch.setenv("NBA_ELT_DBT_TARGET_PATH", str(tmp_path / "dbt-target"))
     namespace = _run(blocks(slow=True))
     assert namespace["seen"].ok
+    # refresh, predict, verify, daily: dbt's output is logged, nothing is printed
+    assert capfd.readouterr() == ("", "")
