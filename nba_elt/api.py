@@ -10,6 +10,7 @@ shows each one at work.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
@@ -28,23 +29,7 @@ if TYPE_CHECKING:
     from nba_elt.pipelines.daily import DailyReport
     from nba_elt.transform.dbt import RefreshResult
 
-__all__ = [
-    "backfill",
-    "daily",
-    "get_boxscores",
-    "get_pbp",
-    "get_schedule",
-    "predict",
-    "reboot_dashboard",
-    "refresh",
-    "verify",
-    "write_upsert",
-]
-
-MONTHS = (
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december",
-)  # fmt: skip
+MONTHS = tuple(name.lower() for name in calendar.month_name[1:])  # january .. december
 _TABLE = re.compile(r"^(?:[a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$")
 
 
@@ -123,8 +108,6 @@ def _month_name(month: str | int) -> str:
 
 def _last_day_of(path: str, season: int) -> dt.date | None:
     """The last day a month page covers (its year: the season's, by the month's place)."""
-    import calendar
-
     match = re.search(r"games-([a-z]+)(?:-(\d{4}))?\.html$", path)
     if not match or match.group(1) not in MONTHS:
         return None

@@ -180,3 +180,14 @@ def test_settings_object_is_the_one_from_config():
     assert nba_elt.Settings is dataclasses.replace(get_settings()).__class__
     with pytest.raises(AttributeError):
         nba_elt.no_such_function  # noqa: B018
+
+
+def test_get_pbp_of_a_date_lists_its_games_from_the_scoreboard(bbref_site):
+    from nba_elt.errors import PageNotFound
+
+    # the recorded scoreboard of 2018-01-01 lists 4 games; their pbp pages are not
+    # recorded, so the first one the API asks for is a 404, named in the error
+    with pytest.raises(PageNotFound, match="201801010BRK"):
+        nba_elt.get_pbp(date="2018-01-01")
+    assert bbref_site.hits("/boxscores/?month=1&day=1&year=2018") == 1
+    assert bbref_site.hits("/boxscores/pbp/201801010BRK.html") >= 1
