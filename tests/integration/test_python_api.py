@@ -191,3 +191,17 @@ def test_get_pbp_of_a_date_lists_its_games_from_the_scoreboard(bbref_site):
         nba_elt.get_pbp(date="2018-01-01")
     assert bbref_site.hits("/boxscores/?month=1&day=1&year=2018") == 1
     assert bbref_site.hits("/boxscores/pbp/201801010BRK.html") >= 1
+
+
+def test_get_schedule_of_a_season_reads_every_month_page_it_links(bbref_site):
+    # SYNTHETIC index page (the season page is not recorded): it links two real month pages
+    bbref_site.override(
+        "/leagues/NBA_2018_games.html",
+        '<html><body><a href="/leagues/NBA_2018_games-january.html">January</a>'
+        '<a href="/leagues/NBA_2018_games-april.html">April</a></body></html>',
+    )
+    april = nba_elt.get_schedule(2018, "april")
+    season = nba_elt.get_schedule(2018)
+    assert len(season) == 216 + len(april)
+    assert season["game_id"].is_unique
+    assert set(april["game_type"]) >= {"regular", "playoffs"}
