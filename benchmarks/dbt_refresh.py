@@ -4,12 +4,12 @@
 
 Loads 1,230 games, ~29,500 player rows and ~550,000 play-by-play events
 (benchmarks/synthetic.py) into nba_source of a scratch database (TRUNCATED first), dated
-a day back. Each round then times, through `nba_elt.transform.dbt.refresh_task` (what
+a day back. Each round then times, through `nba_elt.transform.dbt.refresh` (what
 `invoke refresh` runs, minus Python's start-up):
 
-  full         refresh_task(full=True)   = dbt build --full-refresh of everything
+  full         refresh(full=True)   = dbt build --full-refresh of everything
   one date     one older date re-loaded (its rows get _loaded_at = now(), as a backfill
-               writes them), then refresh_task(sources=<the three>), what `invoke backfill
+               writes them), then refresh(sources=<the three>), what `invoke backfill
                --refresh` runs: the sources' facts+ (incremental) and tonight's models
 
 Each round uses a different run date, as each day's refresh does: the log must not say dbt
@@ -47,12 +47,12 @@ def _dbt_log():
 
 def _timed_refresh(**kwargs) -> tuple[float, bool, bool]:
     """(wall seconds, build ok, dbt re-parsed the whole project)."""
-    from nba_elt.transform.dbt import refresh_task
+    from nba_elt.transform.dbt import refresh
 
     log_file = _dbt_log()
     offset = log_file.stat().st_size if log_file.exists() else 0
     started = time.monotonic()
-    result = refresh_task(**kwargs)
+    result = refresh(**kwargs)
     seconds = time.monotonic() - started
     with open(log_file, "rb") as handle:
         handle.seek(offset)

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from sqlalchemy.engine import Connection
 
-from nba_elt.errors import LoadError
+from nba_elt.errors import BadInput, LoadError
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +91,25 @@ def _cached_shape(cursor, schema: str, name: str) -> tuple[dict[str, str], list[
     return shape
 
 
-def _checked_shape(cursor, schema: str, name: str, frame: pd.DataFrame):
-    """The target's column types and key, after checking the frame fits them."""
+def _checked_shape(cursor, schema: str, name: str, frame: pd.DataFrame, key=None):
+    """The target's column types and key, after checking the frame fits them.
+
+    `key` names the columns that identify a row when the table has no primary key; for a
+    table with one it must name the same columns.
+    """
     types, pk = _cached_shape(cursor, schema, name)
+    if key:
+        if pk and sorted(key) != sorted(pk):
+            raise BadInput(
+                f"{schema}.{name} has the primary key ({', '.join(pk)}); primary_keys "
+                f"({', '.join(key)}) must name the same columns or be left out"
+            )
+        pk = pk or list(key)
+    if not pk:
+        raise BadInput(
+            f"{schema}.{name} has no primary key: say which columns identify a row "
+            "(primary_keys=[...])"
+        )
     unknown = [c for c in frame.columns if c not in types]
     if unknown:
         raise LoadError(f"{schema}.{name} has no column(s) {', '.join(unknown)}")
@@ -208,9 +224,12 @@ def _replace_rows(cursor, target: str, frame: pd.DataFrame, types, pk: list[str]
         return None
 
 
-def upsert(conn: Connection, table: str, frame: pd.DataFrame) -> int:
+def upsert(
+    conn: Connection, table: str, frame: pd.DataFrame, *, primary_keys: list[str] | None = None
+) -> int:
     """Insert or update ``frame`` into ``table`` (nba_source.<table> by default) by its key.
 
+    The key is the table's primary key (``primary_keys`` names it for a table without one).
     COPY into a temp table, then merge with ``INSERT ... ON CONFLICT (pk) DO UPDATE SET
     ..., _loaded_at = now()`` semantics (see `_merge` for the faster equivalent it tries
     first). Returns the number of rows written. Raises LoadError.
@@ -222,17 +241,19 @@ def upsert(conn: Connection, table: str, frame: pd.DataFrame) -> int:
     raw = conn.connection.dbapi_connection
     try:
         with raw.cursor() as cursor:
-            types, pk = _checked_shape(cursor, schema, name, frame)
+            types, pk = _checked_shape(cursor, schema, name, frame, primary_keys)
             columns = [c for c in frame.columns if c != "_loaded_at"]
             stamp = "_loaded_at" in types
             written = None
-            if set(types) - {"_loaded_at"} <= set(columns):
+            # delete + COPY only where a primary key stops a second writer's duplicates
+            has_pk = bool(_cached_shape(cursor, schema, name)[1])
+            if has_pk and set(types) - {"_loaded_at"} <= set(columns):
                 written = _replace_rows(cursor, target, frame[columns], types, pk)
             if written is None:
                 stage = _copy_into_stage(cursor, target, frame, types)
                 written = _merge(cursor, target, stage, columns, pk, stamp)
                 cursor.execute(f"drop table {stage}")
-    except LoadError:
+    except (LoadError, BadInput):
         raise
     except Exception as exc:  # noqa: BLE001 - any driver error becomes a LoadError
         reason = str(getattr(exc, "pgerror", None) or exc).strip().splitlines()[0]
