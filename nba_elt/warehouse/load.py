@@ -262,6 +262,21 @@ def upsert(
     return written
 
 
+def _checked_game_events(cursor, game_id: str, frame: pd.DataFrame) -> dict[str, str]:
+    """`_checked_shape` for one game's events, without pandas' general key checks: the key
+    is (game_id, event_idx) and game_id is one value, so event_idx must be whole and unique."""
+    types, _ = _cached_shape(cursor, SCHEMA, "pbp")
+    unknown = [c for c in frame.columns if c not in types]
+    if unknown:
+        raise LoadError(f"{SCHEMA}.pbp has no column(s) {', '.join(unknown)}")
+    if "event_idx" not in frame.columns:
+        raise LoadError(f"rows for {SCHEMA}.pbp lack key column(s) ['event_idx']")
+    events = frame["event_idx"]
+    if events.isna().any() or not events.is_unique:
+        raise LoadError(f"pbp rows for {game_id} have an empty or repeated event_idx")
+    return types
+
+
 def replace_game_events(
     conn: Connection, game_id: str, frame: pd.DataFrame, rows_csv: bytes | None = None
 ) -> int:
@@ -276,7 +291,7 @@ def replace_game_events(
     raw = conn.connection.dbapi_connection
     try:
         with raw.cursor() as cursor:
-            types, _ = _checked_shape(cursor, SCHEMA, "pbp", frame)
+            types = _checked_game_events(cursor, game_id, frame)
             cursor.execute(f"delete from {SCHEMA}.pbp where game_id = %s", (game_id,))
             if frame.empty:
                 return 0

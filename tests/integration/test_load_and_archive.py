@@ -247,3 +247,12 @@ def test_upsert_of_some_columns_keeps_the_others(engine):
     assert rows.loc[0, "home_pts"] == 101
     assert rows.loc[0, "arena"] == 'Barclays "Center", Brooklyn'
     assert rows.loc[0, "attendance"] == 16164
+
+
+def test_replacing_a_games_events_refuses_a_repeated_event_and_keeps_the_old_ones(engine):
+    with engine.begin() as conn:
+        replace_game_events(conn, "201901010DEN", pbp_rows(3))
+    repeated = pbp_rows(3).assign(event_idx=[0, 1, 1])
+    with pytest.raises(LoadError, match="repeated event_idx"), engine.begin() as conn:
+        replace_game_events(conn, "201901010DEN", repeated)
+    assert table(engine, "pbp")["event_idx"].tolist() == [0, 1, 2]
