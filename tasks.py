@@ -107,21 +107,55 @@ def predict(c, date=None, json=False, docker=False):
     help={
         "train_seasons": "comma-separated seasons to fit on (season = year it ends), e.g. 2023",
         "test_season": "season to evaluate on, e.g. 2024",
-        "output": "where to write the model (default: NBA_ELT_MODEL_DIR/current.json, which predict uses)",
+        "activate": "make the new model the one predict uses (default: keep it as a candidate)",
+        "min_games": "fit even on fewer games than the safe minimum of 200 (give the count)",
+        "output": "write the model to exactly this file instead (e.g. ml/models/current.json)",
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
 )
-def train(c, train_seasons=None, test_season=None, output=None, json=False, docker=False):
-    """Fit the game-winner model on ml_models.ml_past_games and report its metrics."""
-    options = dict(train_seasons=train_seasons, test_season=test_season, output=output)
+def train(
+    c,
+    train_seasons=None,
+    test_season=None,
+    activate=False,
+    min_games=None,
+    output=None,
+    json=False,
+    docker=False,
+):
+    """Fit the game-winner model on ml_models.ml_past_games; compare it with the active one."""
+    options = dict(
+        train_seasons=train_seasons, test_season=test_season, activate=activate,
+        min_games=min_games, output=output,
+    )  # fmt: skip
 
     def body():
         from ml.train import train_task
 
-        return train_task(**options)
+        return train_task(train_seasons, test_season, output, activate=activate,
+                          min_games=min_games)  # fmt: skip
 
     run_task("train", body, as_json=json, docker=docker, options=options)
+
+
+@task(
+    help={
+        "activate": "the model predict should use: shipped, candidate or a version (prefix)",
+        "json": JSON_HELP,
+        "docker": DOCKER_HELP,
+    }
+)
+def model(c, activate=None, json=False, docker=False):
+    """List the models (shipped, active, candidate, trained before); --activate switches."""
+    options = dict(activate=activate)
+
+    def body():
+        from nba_elt.cli.model import model_task
+
+        return model_task(**options)
+
+    run_task("model", body, as_json=json, docker=docker, options=options)
 
 
 @task(
@@ -282,5 +316,5 @@ def db_migrate(c, json=False, docker=False):
 
 db = Collection("db", db_up, db_down, db_status, db_migrate)
 ns = Collection(
-    backfill, refresh, predict, train, verify, reboot_dashboard, gaps, daily, demo, test, db
+    backfill, refresh, predict, train, model, verify, reboot_dashboard, gaps, daily, demo, test, db
 )

@@ -1,6 +1,12 @@
 """Fit the game-winner model on ml_models.ml_past_games; evaluate it against two baselines.
 
-    invoke train [--train-seasons 2023,2024] [--test-season 2025] [--output PATH] [--json]
+    invoke train [--train-seasons 2023,2024] [--test-season 2025] [--activate]
+                 [--min-games N] [--output PATH] [--json]
+
+A model fitted on fewer than MIN_TRAIN_GAMES games is refused unless --min-games says
+otherwise (on a handful of games every probability comes out the same). The new model is a
+candidate (NBA_ELT_MODEL_DIR/candidate.json, ml/registry.py) compared with the active one on
+the same games; only --activate makes predict use it.
 
 Elo ratings are computed over the WHOLE ordered history in ml_past_games (every game counts
 toward later games' ratings, training seasons or not); rows are then split by season.
@@ -28,11 +34,15 @@ from ml.features import (
     with_pregame_elo,
 )
 from ml.metrics import score
-from ml.model import ModelArtifact, build_pipeline, trained_model_path
+from ml.model import ModelArtifact, ModelMismatch, build_pipeline
+from ml.registry import active_model, save_trained
 from nba_elt.cli import TaskResult
 from nba_elt.errors import BadInput
 
 log = logging.getLogger(__name__)
+
+# A sixth of a regular season: below it the six coefficients are mostly noise.
+MIN_TRAIN_GAMES = 200
 
 
 def parse_seasons(value: str | int | None, *, flag: str) -> list[int]:
@@ -66,8 +76,13 @@ def fit(
     train_seasons: list[int],
     test_season: int | None = None,
     params: EloParams | None = None,
+    *,
+    min_games: int = MIN_TRAIN_GAMES,
 ) -> tuple[ModelArtifact, dict[str, Any] | None]:
-    """Fit on the train seasons' rows; evaluate on the test season's if given."""
+    """Fit on the train seasons' rows; evaluate on the test season's if given.
+
+    BadInput when the train seasons hold fewer than `min_games` completed games.
+    """
     params = params or EloParams()
     rated = with_pregame_elo(past, params)
     available = sorted(int(s) for s in rated["season"].unique())
@@ -84,6 +99,18 @@ def fit(
     if test_season in train_seasons:
         raise BadInput(f"the test season {test_season} is also a training season")
     train_rows = rated[rated["season"].isin(train_seasons)]
+    if len(train_rows) < min_games:
+        raise BadInput(
+            f"only {len(train_rows)} completed game(s) in {PAST_TABLE} for season(s) "
+            f"{train_seasons}; a model needs at least {min_games} (a sixth of a season) to "
+            "learn anything. Load more results (python -m ml.history, invoke backfill) and "
+            f"`invoke refresh --full`, or pass --min-games {len(train_rows)} to fit it anyway"
+        )
+    if train_rows["home_win"].nunique() < 2:
+        raise BadInput(
+            f"the {len(train_rows)} training game(s) all have the same winner (home or away); "
+            "a model cannot be fitted on them"
+        )
     pipeline = build_pipeline().fit(model_matrix(train_rows), train_rows["home_win"].astype(int))
     evaluation = None
     metrics: dict[str, Any] = {
@@ -112,6 +139,36 @@ def fit(
     return artifact, evaluation
 
 
+def compare_with_active(
+    past: pd.DataFrame, candidate: ModelArtifact, test_season: int | None
+) -> dict[str, Any]:
+    """The candidate and the model predict uses now, scored on the same games.
+
+    The games are the test season's when there is one, else the candidate's training games
+    (in-sample for the candidate: say so rather than pretend it is a fair race).
+    """
+    active, role = active_model()
+    seasons = [test_season] if test_season else candidate.train_seasons
+    games = "test" if test_season else "training (in-sample for the candidate)"
+    comparison: dict[str, Any] = {
+        "games": games,
+        "seasons": seasons,
+        "candidate": {"version": candidate.version},
+        "active": {"version": active.version, "role": role},
+    }
+    for key, model in (("candidate", candidate), ("active", active)):
+        rated = with_pregame_elo(past, model.elo_params)
+        rows = rated[rated["season"].isin(seasons)]
+        try:
+            prob = model.predict_home_prob(model_matrix(rows))
+        except ModelMismatch as exc:
+            comparison[key]["error"] = str(exc)
+            continue
+        scores = score(rows["home_win"].to_numpy(dtype=int), prob)
+        comparison[key] |= {k: scores[k] for k in ("n", "accuracy", "log_loss", "brier")}
+    return comparison
+
+
 def render(evaluation: dict[str, Any], test_season: int) -> list[Table]:
     scores = Table(title=f"Test season {test_season}: P(home win)")
     for column in ("predictor", "n", "accuracy", "log loss", "Brier"):
@@ -136,9 +193,15 @@ def train_task(
     train_seasons: str | None = None,
     test_season: str | int | None = None,
     output: str | None = None,
+    *,
+    activate: bool = False,
+    min_games: int | str | None = None,
 ) -> TaskResult:
-    """`invoke train`: fit, evaluate, write the artifact (default: NBA_ELT_MODEL_DIR/current.json,
-    which predict then prefers to the model shipped with the package)."""
+    """`invoke train`: fit, evaluate, compare with the active model, write a candidate.
+
+    With `activate` the model becomes NBA_ELT_MODEL_DIR/current.json, which predict then
+    prefers to the shipped one; `output` writes exactly that file instead.
+    """
     from nba_elt.cli import console
     from nba_elt.warehouse.db import get_engine
 
@@ -146,17 +209,26 @@ def train_task(
     tests = parse_seasons(test_season, flag="--test-season")
     if len(tests) > 1:
         raise BadInput("--test-season takes one season")
+    minimum = parse_min_games(min_games)
     test = tests[0] if tests else None
     past = read_past_games(get_engine())
-    artifact, evaluation = fit(past, seasons, test)
-    path = artifact.save(Path(output) if output else trained_model_path())
+    artifact, evaluation = fit(past, seasons, test, min_games=minimum)
+    comparison = compare_with_active(past, artifact, test)
+    if output:
+        path = artifact.save(Path(output))
+        state = "written"
+    else:
+        path = save_trained(artifact, activate=activate)
+        state = "active: predict uses it" if activate else "a candidate"
     summary: dict[str, Any] = {
-        "status": "ok",
+        "status": "succeeded",
         "model_version": artifact.version,
         "model_path": str(path),
+        "activated": bool(activate and not output),
         "train_seasons": artifact.train_seasons,
         "n_train": artifact.n_train,
         "test_season": test,
+        "compared_with_active": comparison,
     }
     message = (
         f"model {artifact.version} fitted on {artifact.n_train} games of {artifact.train_seasons}"
@@ -181,4 +253,33 @@ def train_task(
             f"; on {test}: accuracy {model['accuracy']:.3f}, log loss {model['log_loss']:.3f} "
             f"(Elo {elo['accuracy']:.3f}, home team {home['accuracy']:.3f})"
         )
-    return TaskResult(0, message + f"; written to {path}", summary)
+    message += "; " + comparison_sentence(comparison)
+    message += f"; {state} at {path}"
+    if not activate and not output:
+        message += f" (use it: invoke model --activate {artifact.version})"
+    return TaskResult(0, message, summary)
+
+
+def parse_min_games(value: int | str | None) -> int:
+    if value is None or value == "":
+        return MIN_TRAIN_GAMES
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise BadInput(f"--min-games: {value!r} is not a positive number of games")
+    return int(text)
+
+
+def comparison_sentence(comparison: dict[str, Any]) -> str:
+    """'on the same 103 test games: candidate 0.650 / 0.61, active (shipped) 0.640 / 0.62'."""
+    parts = []
+    for key in ("candidate", "active"):
+        side = comparison[key]
+        label = key if key == "candidate" else f"active ({side['role']} {side['version']})"
+        if "accuracy" in side:
+            parts.append(
+                f"{label}: accuracy {side['accuracy']:.3f}, log loss {side['log_loss']:.3f}"
+            )
+        else:
+            parts.append(f"{label}: not comparable ({side.get('error', 'no games')})")
+    n = comparison["candidate"].get("n", 0)
+    return f"on the same {n} {comparison['games']} games, " + " vs ".join(parts)

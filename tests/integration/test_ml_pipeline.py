@@ -204,15 +204,72 @@ def test_train_and_evaluate_from_the_warehouse(warehouse_engine, tmp_path):
     assert predict_task(date=str(TONIGHT), model_path=output).summary["games"] == 5
 
 
-def test_train_writes_the_operators_model_and_predict_prefers_it(warehouse_engine, tmp_path):
+def test_train_writes_a_candidate_and_only_activate_makes_predict_use_it(
+    warehouse_engine, tmp_path
+):
+    from ml import registry
+    from nba_elt.cli.model import model_task
+
+    shipped = load_model(DEFAULT_MODEL_PATH)
     shipped_before = DEFAULT_MODEL_PATH.read_bytes()
-    result = train_task(train_seasons="2023")
-    trained = tmp_path / "models" / "current.json"  # NBA_ELT_MODEL_DIR (tests/conftest.py)
-    assert result.summary["model_path"] == str(trained) and trained.is_file()
+    models = tmp_path / "models"  # NBA_ELT_MODEL_DIR (tests/conftest.py)
+
+    candidate = train_task(train_seasons="2023")
+    assert candidate.summary["model_path"] == str(models / "candidate.json")
+    assert not (models / "current.json").exists()
+    assert candidate.summary["activated"] is False
+    # its metrics beside the active (here: shipped) model's, on the same 205 games
+    compared = candidate.summary["compared_with_active"]
+    assert compared["active"] == compared["active"] | {
+        "version": shipped.version,
+        "role": "shipped",
+    }
+    assert compared["candidate"]["n"] == compared["active"]["n"] == 205
+    assert "invoke model --activate" in candidate.message
+    assert predict_task(date=str(TONIGHT)).summary["model_version"] == shipped.version
+
+    activated = train_task(train_seasons="2023", activate=True)
+    trained = load_model(models / "current.json")
+    assert activated.summary["activated"] is True
     assert DEFAULT_MODEL_PATH.read_bytes() == shipped_before  # the package is never edited
-    predicted = predict_task(date=str(TONIGHT))
-    assert predicted.summary["model_version"] == load_model(trained).version
-    assert predicted.summary["model_version"] != load_model(DEFAULT_MODEL_PATH).version
+    assert (
+        predict_task(date=str(TONIGHT)).summary["model_version"]
+        == trained.version
+        != shipped.version
+    )
+
+    listed = model_task().summary
+    assert listed["active"] == trained.version
+    roles = {m["role"] for m in listed["models"]}
+    assert {"active", "candidate", "shipped"} <= roles
+
+    back = model_task(activate="shipped")
+    assert back.summary["active"] == shipped.version
+    assert not (models / "current.json").exists()
+    assert predict_task(date=str(TONIGHT)).summary["model_version"] == shipped.version
+    # and forth again, by version prefix, from the history
+    model_task(activate=trained.version[:-3])
+    assert registry.active_model()[0].version == trained.version
+
+
+def test_train_refuses_too_few_games_unless_told(warehouse_engine, tmp_path):
+    from nba_elt.errors import BadInput
+
+    with pytest.raises(BadInput, match=r"only 103 completed game\(s\).*--min-games 103"):
+        train_task(train_seasons="2024")
+    assert not (tmp_path / "models").exists()  # nothing written
+    result = train_task(train_seasons="2024", min_games=100)
+    assert result.exit_code == 0 and result.summary["n_train"] == 103
+
+
+def test_activating_an_unknown_model_is_bad_input(warehouse_engine):
+    from nba_elt.cli.model import model_task
+    from nba_elt.errors import BadInput
+
+    with pytest.raises(BadInput, match="no model 'nope'"):
+        model_task(activate="nope")
+    with pytest.raises(BadInput, match="no candidate model"):
+        model_task(activate="candidate")
 
 
 def test_train_refuses_a_season_the_warehouse_does_not_have(warehouse_engine, tmp_path):
