@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ml.app import predict_task
-from ml.features import FeaturesNotReady
+from ml.features import FeaturesNotReady, ScheduleMissing
 from ml.history import load_schedule, read_team_games
 from ml.model import DEFAULT_MODEL_PATH, ModelMismatch, load_model
 from ml.train import train_task
@@ -134,9 +134,10 @@ def test_a_date_without_games_exits_zero_and_writes_nothing(warehouse_engine):
     assert _predictions(warehouse_engine).empty
 
 
-def test_features_built_for_another_date_are_refused(warehouse_engine):
+def test_features_built_for_another_date_are_refused_when_told_not_to_build(warehouse_engine):
     with pytest.raises(FeaturesNotReady, match="stale") as err:
-        predict_task(date="2022-11-14")  # 2022-11-14 has games; the table holds 2022-11-15
+        # 2022-11-14 has games; the table holds 2022-11-15
+        predict_task(date="2022-11-14", build_features=False)
     assert "invoke refresh --run-date 2022-11-14" in str(err.value)
     assert _predictions(warehouse_engine).empty
 
@@ -151,7 +152,7 @@ def test_past_games_behind_the_schedule_are_refused(warehouse_engine):
     load_schedule(warehouse_engine, late)
     try:
         with pytest.raises(FeaturesNotReady, match="ml_past_games is stale: 1 final game"):
-            predict_task(date=str(TONIGHT))
+            predict_task(date=str(TONIGHT), build_features=False)
     finally:
         with warehouse_engine.begin() as conn:
             conn.execute(text("delete from nba_source.schedule where game_id = '202211140XXX'"))
@@ -170,14 +171,59 @@ def test_a_model_trained_on_other_columns_is_refused(warehouse_engine, tmp_path)
     assert _predictions(warehouse_engine).empty
 
 
-def test_missing_features_are_refused(db_url, engine):
-    """A migrated warehouse where dbt never ran: a clear error, nothing written."""
-    with pytest.raises(FeaturesNotReady, match="does not exist"):
+def test_a_date_whose_season_has_no_schedule_is_refused_without_a_build(db_url, engine):
+    """A migrated warehouse with no schedule: nobody can tell whether the day has games."""
+    with pytest.raises(ScheduleMissing, match="no game of the 2023 season") as err:
         predict_task(date=str(TONIGHT))
+    assert "invoke backfill --date 2022-11-15 --sources schedule" in str(err.value)
     with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from ops.refresh_runs")).scalar() == 0
         assert (
             conn.execute(text("select count(*) from ml_models.ml_game_predictions")).scalar() == 0
         )
+
+
+def test_predict_builds_missing_then_stale_features_itself(db_url, engine, monkeypatch, tmp_path):
+    """dbt never ran here: predict builds the features for the date, says so, predicts;
+    then for another date with games it rebuilds them for that date."""
+    monkeypatch.setenv("NBA_ELT_DBT_TARGET_PATH", str(tmp_path / "target"))
+    load_schedule(engine, _schedule(SEASON_2023))
+
+    first = predict_task(date=str(TONIGHT))
+
+    assert first.exit_code == 0, first.message
+    assert first.summary["games"] == 5
+    assert first.message.startswith(
+        "features for 2022-11-15 built first (ml_models.ml_tonights_games does not exist)"
+    )
+    built = first.summary["features_built"]
+    assert built["selection"] == "everything"  # no refresh ever ran here
+    with engine.connect() as conn:
+        run = conn.execute(
+            text("select status, run_date from ops.refresh_runs where id = :i"),
+            {"i": built["refresh_run_id"]},
+        ).one()
+    assert run == ("succeeded", TONIGHT)
+
+    again = predict_task(date=str(TONIGHT))  # fresh now: no build
+    assert again.summary["features_built"] is None and again.summary["games"] == 5
+
+    earlier = dt.date(2022, 11, 14)
+    stale = predict_task(date=str(earlier))
+    rebuilt = stale.summary["features_built"]
+    assert "is stale" in rebuilt["reason"]
+    assert rebuilt["selection"] == "ml_tonights_games+"  # nothing else changed since
+    expected = pd.read_sql_query(
+        text("select game_id from nba_source.schedule where game_date = :d order by 1"),
+        engine,
+        params={"d": earlier},
+    )["game_id"].tolist()
+    predicted = pd.read_sql_query(
+        text("select game_id from ml_models.ml_game_predictions where game_date = :d order by 1"),
+        engine,
+        params={"d": earlier},
+    )["game_id"].tolist()
+    assert predicted == expected and len(expected) == stale.summary["games"] > 0
 
 
 def test_train_and_evaluate_from_the_warehouse(warehouse_engine, tmp_path):
@@ -322,8 +368,8 @@ def test_command_line_exit_codes_and_json_line(warehouse_engine, warehouse):
     no_games = _cli(warehouse, "--date", "2022-08-01")
     assert no_games.returncode == 0
     assert json.loads(no_games.stdout.strip().splitlines()[-1])["games"] == 0
-    stale = _cli(warehouse, "--date", "2022-11-14")
-    assert stale.returncode == 1
-    assert json.loads(stale.stdout.strip().splitlines()[-1])["error_type"] == "FeaturesNotReady"
+    unknown = _cli(warehouse, "--date", "2019-01-01")  # no schedule of 2018-19: nothing to build
+    assert unknown.returncode == 1
+    assert json.loads(unknown.stdout.strip().splitlines()[-1])["error_type"] == "ScheduleMissing"
     bad = _cli(warehouse, "--date", "2022-13-40")
     assert bad.returncode == 2
