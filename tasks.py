@@ -163,13 +163,14 @@ def model(c, activate=None, json=False, docker=False):
         "date": "the date to check (default: yesterday, US Eastern)",
         "start": "first date of a range",
         "end": "last date of a range (inclusive)",
+        "run_date": "the date whose predictions to check (default: the day after the last date)",
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
 )
-def verify(c, date=None, start=None, end=None, json=False, docker=False):
+def verify(c, date=None, start=None, end=None, run_date=None, json=False, docker=False):
     """Check that the day is complete and consistent, from nba_source to predictions."""
-    options = dict(date=date, start=start, end=end)
+    options = dict(date=date, start=start, end=end, run_date=run_date)
 
     def body():
         from nba_elt.checks.verify import verify_task

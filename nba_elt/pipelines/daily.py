@@ -3,13 +3,15 @@
 For date D (default: yesterday, US Eastern):
 
 1. backfill D with the sources enabled in nba_source.feature_flags;
-2. refresh: a dbt build of what changed (the sources the backfill wrote, plus whatever the
+2. schedule: backfill the schedule of D + 1 (the games to predict), whatever the flags say;
+3. refresh: a dbt build of what changed (the sources the backfill wrote, plus whatever the
    refresh ledger says was written since the last successful refresh), and of
    ml_tonights_games for D + 1;
-3. predict the games of D + 1;
-4. verify D;
-5. reboot the dashboard (unless --no-reboot);
-6. one Slack summary.
+4. predict the games of D + 1; when the schedule lists games on D + 1 and not all of them
+   were predicted, the step fails and says which;
+5. verify D, and the predictions of D + 1;
+6. reboot the dashboard (unless --no-reboot);
+7. one Slack summary.
 
 It stops at the first step that does not succeed and says which. When the site has not
 published D yet the backfill ends with 75: daily ends with 75 too, and the alert names
@@ -32,7 +34,7 @@ from typing import Any
 
 from nba_elt.cli import TaskResult, console
 from nba_elt.config import get_settings
-from nba_elt.dates import parse_date, yesterday_eastern
+from nba_elt.dates import parse_date, today_eastern, yesterday_eastern
 from nba_elt.errors import EXIT_FAILED, EXIT_NOT_AVAILABLE, EXIT_OK, NbaEltError
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,62 @@ def summary_text(day: dt.date, steps: list[StepOutcome], exit_code: int) -> str:
     return "\n".join(lines)
 
 
+def schedule_step(day: dt.date, offline: bool) -> TaskResult:
+    """Load the schedule of `day` (the games daily predicts) before the refresh builds them."""
+    from nba_elt.ingest.backfill import backfill_task
+
+    if day > today_eastern():
+        # a backfill refuses future dates; the schedule of today (US Eastern) covers most
+        # nights, and predict then says whether it knows the day
+        return TaskResult(
+            EXIT_OK,
+            f"{day} is after today (US Eastern): its schedule is left as loaded",
+            {"status": "succeeded", "skipped": "future date"},
+        )
+    return backfill_task(date=day.isoformat(), sources="schedule", offline=offline)
+
+
+def unpredicted_games(day: dt.date) -> tuple[list[str], list[str]]:
+    """(games nba_source.schedule lists on the day, those without a prediction)."""
+    from sqlalchemy import text
+
+    from nba_elt.warehouse.db import get_engine
+
+    with get_engine().connect() as conn:
+        rows = conn.execute(
+            text(
+                """
+                select s.game_id, p.game_id is not null as predicted
+                from nba_source.schedule s
+                left join ml_models.ml_game_predictions p on p.game_id = s.game_id
+                where s.game_date = :day and s.status <> 'postponed'
+                order by s.game_id
+                """
+            ),
+            {"day": day},
+        ).all()
+    return [r.game_id for r in rows], [r.game_id for r in rows if not r.predicted]
+
+
+def predict_step(day: dt.date) -> TaskResult:
+    """Predict the day; a failure when the schedule lists games on it that were not predicted."""
+    from ml.app import predict_task
+
+    result = predict_task(date=day.isoformat())
+    if result.exit_code != EXIT_OK:
+        return result
+    scheduled, missing = unpredicted_games(day)
+    if missing:
+        return TaskResult(
+            EXIT_FAILED,
+            f"nba_source.schedule lists {len(scheduled)} game(s) on {day} but "
+            f"{len(missing)} have no prediction ({', '.join(missing[:5])}); predict said: "
+            f"{result.message}",
+            {**result.summary, "status": "failed", "unpredicted": missing},
+        )
+    return result
+
+
 def daily_task(
     date: str | None = None, no_reboot: bool = False, offline: bool = False
 ) -> TaskResult:
@@ -121,7 +179,6 @@ def daily_task(
     settings = get_settings()  # bad settings are bad input before anything runs
     console.print(f"[bold]daily {day}[/] (predicting {day_after}; offline={offline})")
 
-    from ml.app import predict_task
     from nba_elt.checks.verify import verify_task
     from nba_elt.ingest.backfill import backfill_task
     from nba_elt.ops.dashboard import reboot_task
@@ -138,9 +195,10 @@ def daily_task(
     if exit_code == EXIT_OK:
         # refresh_task builds what the ledger says changed, and always tonight's features
         plan: list[tuple[str, Callable[[], TaskResult]]] = [
+            ("schedule", lambda: schedule_step(day_after, offline)),
             ("refresh", lambda: refresh_task(run_date=day_after.isoformat())),
-            ("predict", lambda: predict_task(date=day_after.isoformat())),
-            ("verify", lambda: verify_task(date=day.isoformat())),
+            ("predict", lambda: predict_step(day_after)),
+            ("verify", lambda: verify_task(date=day.isoformat(), run_date=day_after.isoformat())),
         ]
         if not no_reboot:
             plan.append(("reboot-dashboard", lambda: reboot_task()))

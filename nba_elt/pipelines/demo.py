@@ -159,7 +159,7 @@ def demo_task() -> TaskResult:
         ("refresh (dbt build)", lambda: refresh_task(full=False, run_date=DEMO_DATE)),
         (f"predict {DEMO_DATE}", lambda: predict_task(date=DEMO_DATE)),
         ("pbp flag", lambda: _disable_pbp_flag(database_url)),
-        (f"verify {DEMO_DATE}", lambda: verify_task(date=DEMO_DATE)),
+        (f"verify {DEMO_DATE}", lambda: verify_task(date=DEMO_DATE, run_date=DEMO_DATE)),
     ]
     outcomes = []
     with _demo_environment(database_url, archive_dir):
