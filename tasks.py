@@ -262,6 +262,26 @@ def daily(c, date=None, no_reboot=False, offline=False, json=False, docker=False
     run_task("daily", body, as_json=json, docker=docker, options=options)
 
 
+@task(
+    help={
+        "enable": "comma-separated flags to switch on, e.g. pbp",
+        "disable": "comma-separated flags to switch off, e.g. pbp",
+        "json": JSON_HELP,
+        "docker": DOCKER_HELP,
+    }
+)
+def flags(c, enable=None, disable=None, json=False, docker=False):
+    """Show nba_source.feature_flags (the sources daily ingests); --enable / --disable set them."""
+    options = dict(enable=enable, disable=disable)
+
+    def body():
+        from nba_elt.cli.flags import flags_task
+
+        return flags_task(**options)
+
+    run_task("flags", body, as_json=json, docker=docker, options=options)
+
+
 @task(help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def demo(c, json=False, docker=False):
     """Replay recorded real pages through backfill, refresh, predict, verify, offline."""
@@ -301,7 +321,7 @@ def db_down(c, json=False, docker=False):
 
 @task(name="status", help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def db_status(c, json=False, docker=False):
-    """Show the warehouse in use and whether the embedded Postgres runs."""
+    """Connect to the warehouse: server version, migration level, pending migrations."""
     from nba_elt.cli.db import status_task
 
     run_task("db.status", status_task, as_json=json, docker=docker, options={})
@@ -317,5 +337,17 @@ def db_migrate(c, json=False, docker=False):
 
 db = Collection("db", db_up, db_down, db_status, db_migrate)
 ns = Collection(
-    backfill, refresh, predict, train, model, verify, reboot_dashboard, gaps, daily, demo, test, db
+    backfill,
+    refresh,
+    predict,
+    train,
+    model,
+    verify,
+    reboot_dashboard,
+    gaps,
+    daily,
+    flags,
+    demo,
+    test,
+    db,
 )
