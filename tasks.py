@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
-from invoke import Collection, task
+from invoke import Collection
 
 from nba_elt.cli import run_task
+from nba_elt.cli.invoke_task import task
 
 JSON_HELP = "print one JSON summary line last, on stdout"
 DOCKER_HELP = "run the same command inside docker/compose.yaml's app service"
