@@ -96,6 +96,28 @@ def run_in_docker(task_name: str, options: dict[str, Any]) -> int:
         return EXIT_FAILED
 
 
+# The one status vocabulary of every task's JSON line, from the exit code
+# (docs/architecture.md "Command line").
+STATUS_BY_EXIT_CODE = {0: "succeeded", 75: "not_available", 2: "bad_input"}
+
+
+def status_of(exit_code: int) -> str:
+    """succeeded / not_available / bad_input / failed (every other code, 130 included)."""
+    return STATUS_BY_EXIT_CODE.get(exit_code, "failed")
+
+
+def json_line(task_name: str, result: TaskResult) -> dict[str, Any]:
+    """task, status, exit_code, message first, in every task; then the task's own keys."""
+    own = {k: v for k, v in result.summary.items() if k not in ("task", "status", "exit_code")}
+    head = {
+        "task": task_name,
+        "status": status_of(result.exit_code),
+        "exit_code": result.exit_code,
+        "message": result.message,
+    }
+    return head | {k: v for k, v in own.items() if k != "message"}
+
+
 def emit(task_name: str, result: TaskResult, as_json: bool) -> None:
     if result.message:
         style = (
@@ -103,7 +125,7 @@ def emit(task_name: str, result: TaskResult, as_json: bool) -> None:
         )
         console.print(f"[{style}]{task_name}:[/] {result.message}")
     if as_json:
-        payload = {"task": task_name, "exit_code": result.exit_code, **result.summary}
+        payload = json_line(task_name, result)
         sys.stdout.write(json.dumps(payload, default=str, sort_keys=False) + "\n")
         sys.stdout.flush()
 
@@ -131,10 +153,10 @@ def run_task(
         result = TaskResult(
             exit_code=exc.exit_code,
             message=f"{type(exc).__name__}: {exc}",
-            summary={"status": "error", "error_type": type(exc).__name__, "error": str(exc)},
+            summary={"error_type": type(exc).__name__, "error": str(exc)},
         )
     except KeyboardInterrupt:
-        result = TaskResult(exit_code=130, message="interrupted", summary={"status": "interrupted"})
+        result = TaskResult(exit_code=130, message="interrupted", summary={"interrupted": True})
     emit(task_name, result, as_json)
     if result.exit_code:
         raise Exit(code=result.exit_code)

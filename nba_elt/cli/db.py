@@ -14,14 +14,14 @@ def up_task() -> TaskResult:
         return TaskResult(
             message="NBA_ELT_DATABASE_URL is set; the embedded Postgres is not used "
             f"(warehouse: {redacted(settings.database_url)})",
-            summary={"status": "skipped", "url": redacted(settings.database_url)},
+            summary={"state": "not used", "url": redacted(settings.database_url)},
         )
     db = localdb.from_settings(settings)
     url = db.up()
     print(url)
     return TaskResult(
         message=f"local Postgres is up at {url} (data: {db.data_dir})",
-        summary={"status": "running", "url": url, "data_dir": str(db.data_dir)},
+        summary={"state": "running", "url": url, "data_dir": str(db.data_dir)},
     )
 
 
@@ -30,7 +30,7 @@ def down_task() -> TaskResult:
     db = localdb.from_settings(settings)
     stopped = db.down()
     message = "local Postgres stopped" if stopped else "local Postgres was not running"
-    return TaskResult(message=message, summary={"status": "stopped", "was_running": stopped})
+    return TaskResult(message=message, summary={"state": "stopped", "was_running": stopped})
 
 
 def status_task() -> TaskResult:
@@ -46,7 +46,7 @@ def status_task() -> TaskResult:
             return TaskResult(
                 message=f"local Postgres stopped (data: {local['data_dir']}); "
                 "`invoke db.up` starts it (any task starts it on demand)",
-                summary={"status": "succeeded", "connected": False, "local": local},
+                summary={"connected": False, "local": local},
             )
     status = probe(resolve_url(settings))
     level = status.migration_level if status.migration_level is not None else "none"
@@ -56,12 +56,11 @@ def status_task() -> TaskResult:
         else f"migration level {level}, {len(status.pending)} pending: "
         f"{', '.join(status.pending)} (`invoke db.migrate`, or any task, applies them)"
     )
-    where = "local Postgres" if local else "warehouse (NBA_ELT_DATABASE_URL)"
+    where = "local Postgres running at" if local else "warehouse (NBA_ELT_DATABASE_URL)"
     return TaskResult(
         message=f"{where} {status.url}: PostgreSQL {status.server_version}, "
         f"database {status.database} as {status.user}; {migrations}",
-        summary={"status": "succeeded", "connected": True, **status.as_dict()}
-        | ({"local": local} if local else {}),
+        summary={"connected": True, **status.as_dict()} | ({"local": local} if local else {}),
     )
 
 

@@ -208,7 +208,7 @@ def _print_plan(description: dict[str, Any]) -> None:
 
 def _print_report(report: RunReport) -> None:
     table = Table(title=f"backfill run {report.run_id}")
-    for column in ("source", "date/game", "outcome", "rows", "seconds", "error"):
+    for column in ("source", "date/game", "outcome", "rows", "seconds", "error / reason"):
         table.add_column(column, justify="right" if column in ("rows", "seconds") else "left")
     for o in report.outcomes:
         style = OUTCOME_STYLE.get(o.status, "")
@@ -218,7 +218,7 @@ def _print_report(report: RunReport) -> None:
             f"[{style}]{o.status}[/]",
             str(o.rows_written),
             f"{o.seconds:.1f}",
-            escape(o.error or ""),
+            escape(o.error or o.reason or ""),
         )
     console.print(table)
 

@@ -49,6 +49,11 @@ def lock_wait_seconds() -> float:
     return get_settings().backfill_lock_wait
 
 
+SKIPPED_COMPLETE = (
+    "already complete and final (loaded, final, cross-checked); --force runs it again"
+)
+
+
 @dataclass
 class UnitOutcome:
     source: str
@@ -58,6 +63,7 @@ class UnitOutcome:
     rows_written: int = 0
     seconds: float = 0.0
     error: str | None = None
+    reason: str | None = None  # why a unit was skipped, and how to run it anyway
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +74,7 @@ class UnitOutcome:
             "rows_written": self.rows_written,
             "seconds": round(self.seconds, 3),
             "error": self.error,
+            "reason": self.reason,
         }
 
 
@@ -219,6 +226,7 @@ class BackfillRunner:
                     unit.game_date,
                     "skipped",
                     error=f"{ledger.NOT_RUN_PREFIX}{report.stopped}",
+                    reason=f"{ledger.NOT_RUN_PREFIX}{report.stopped}; --resume runs it",
                 )
                 ledger.finish_unit(
                     self.engine,
@@ -285,12 +293,12 @@ class BackfillRunner:
                 outcome.rows_written = self._list_games(unit)
                 outcome.status = "succeeded"
             elif not self.force and is_complete(unit, self.ctx):
-                outcome.status = "skipped"
+                outcome.status, outcome.reason = "skipped", SKIPPED_COMPLETE
             else:
                 with guard.unit_lock(unit.source, unit.unit_key, self.lock_wait):
                     # Another run may have finished this unit while we waited for it.
                     if not self.force and is_complete(unit, self.ctx):
-                        outcome.status = "skipped"
+                        outcome.status, outcome.reason = "skipped", SKIPPED_COMPLETE
                     else:
                         ledger.mark_unit_running(self.engine, run_id, unit.source, unit.unit_key)
                         self.ctx.on_write = functools.partial(
@@ -333,7 +341,7 @@ class BackfillRunner:
             unit.unit_key,
             outcome.status,
             outcome.rows_written,
-            outcome.error,
+            outcome.error or outcome.reason,
         )
         level = logging.INFO if outcome.status in ("succeeded", "skipped") else logging.WARNING
         log.log(
@@ -344,6 +352,6 @@ class BackfillRunner:
             outcome.status,
             outcome.rows_written,
             outcome.seconds,
-            f": {outcome.error}" if outcome.error else "",
+            f": {outcome.error or outcome.reason}" if outcome.error or outcome.reason else "",
         )
         return outcome

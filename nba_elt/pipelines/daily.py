@@ -50,8 +50,11 @@ class StepOutcome:
     seconds: float
 
     def as_dict(self) -> dict[str, Any]:
+        from nba_elt.cli import status_of
+
         return {
             "step": self.name,
+            "status": status_of(self.exit_code),
             "exit_code": self.exit_code,
             "message": self.message,
             "seconds": round(self.seconds, 1),

@@ -432,7 +432,7 @@ def refresh_task(
     finally:
         refresh_ledger.finish(engine, run_id, summary)
     _print_summary(summary)
-    payload = {"status": "ok" if summary.ok else "failed", "run_date": day.isoformat(),
+    payload = {"status": "succeeded" if summary.ok else "failed", "run_date": day.isoformat(),
                "refresh_run_id": run_id, **summary.to_dict()}  # fmt: skip
     what = selection or "everything"
     if summary.ok:

@@ -108,6 +108,11 @@ def test_run_loads_the_day_and_records_the_ledger(bbref_site, engine):
     snapshot = _table_rows(engine)
     again = backfill_task(date="2018-01-01", sources="schedule,boxscores")
     assert again.exit_code == 0 and again.summary["counts"]["skipped"] == 2
+    for unit in again.summary["units"]:  # each says why, and how to run it anyway
+        assert unit["reason"].startswith("already complete and final"), unit
+        assert "--force" in unit["reason"]
+    skipped = _ledger(engine, again.summary["run_id"])
+    assert all("--force" in (u["error"] or "") for u in skipped.values())
     forced = backfill_task(date="2018-01-01", sources="schedule,boxscores", force=True)
     assert forced.exit_code == 0 and forced.summary["counts"]["succeeded"] == 2
     assert _table_rows(engine) == snapshot
