@@ -12,6 +12,7 @@ from nba_elt.cli.invoke_task import task
 
 JSON_HELP = "print one JSON summary line last, on stdout"
 DOCKER_HELP = "run the same command inside docker/compose.yaml's app service"
+VERBOSE_HELP = "stream dbt's own output (default: a progress line, problems and the summary)"
 
 
 @task(
@@ -28,6 +29,7 @@ DOCKER_HELP = "run the same command inside docker/compose.yaml's app service"
         "refresh": "after a successful backfill, run the dbt refresh for what it touched",
         "predict": "after --refresh, re-run predictions for the dates touched",
         "yes": "allow a range longer than NBA_ELT_MAX_BACKFILL_DAYS",
+        "verbose": VERBOSE_HELP,
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
@@ -46,6 +48,7 @@ def backfill(
     refresh=False,
     predict=False,
     yes=False,
+    verbose=False,
     json=False,
     docker=False,
 ):
@@ -60,7 +63,8 @@ def backfill(
 
         return backfill_task(**options)
 
-    run_task("backfill", body, as_json=json, docker=docker, options=options)
+    run_task("backfill", body, as_json=json, docker=docker, options=options | {"verbose": verbose},
+             verbose=verbose)  # fmt: skip
 
 
 @task(
@@ -69,11 +73,14 @@ def backfill(
         "select": "a dbt selection, e.g. 'fact_schedule_data+'",
         "full": "dbt build --full-refresh (of everything unless --select/--sources)",
         "run_date": "the date ml_tonights_games is built for (default: today, US Eastern)",
+        "verbose": VERBOSE_HELP,
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
 )
-def refresh(c, sources=None, select=None, full=False, run_date=None, json=False, docker=False):
+def refresh(
+    c, sources=None, select=None, full=False, run_date=None, verbose=False, json=False, docker=False
+):
     """dbt build of what the last backfill touched (+ downstream); --full rebuilds all."""
     options = dict(sources=sources, select=select, full=full, run_date=run_date)
 
@@ -82,17 +89,19 @@ def refresh(c, sources=None, select=None, full=False, run_date=None, json=False,
 
         return refresh_task(**options)
 
-    run_task("refresh", body, as_json=json, docker=docker, options=options)
+    run_task("refresh", body, as_json=json, docker=docker, options=options | {"verbose": verbose},
+             verbose=verbose)  # fmt: skip
 
 
 @task(
     help={
         "date": "the game date to predict (default: today, US Eastern)",
+        "verbose": VERBOSE_HELP + "; predict builds missing or stale features with dbt",
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
 )
-def predict(c, date=None, json=False, docker=False):
+def predict(c, date=None, verbose=False, json=False, docker=False):
     """Predict the date's games into ml_models.ml_game_predictions."""
     options = dict(date=date)
 
@@ -101,7 +110,8 @@ def predict(c, date=None, json=False, docker=False):
 
         return predict_task(**options)
 
-    run_task("predict", body, as_json=json, docker=docker, options=options)
+    run_task("predict", body, as_json=json, docker=docker, options=options | {"verbose": verbose},
+             verbose=verbose)  # fmt: skip
 
 
 @task(
@@ -247,11 +257,12 @@ def gaps(c, season=None, start=None, end=None, fix=False, offline=False, json=Fa
         "date": "the date to ingest (default: yesterday, US Eastern)",
         "no_reboot": "do not restart the dashboard at the end",
         "offline": "read pages only from the raw archive",
+        "verbose": VERBOSE_HELP,
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
 )
-def daily(c, date=None, no_reboot=False, offline=False, json=False, docker=False):
+def daily(c, date=None, no_reboot=False, offline=False, verbose=False, json=False, docker=False):
     """The morning pipeline: backfill, refresh, predict, verify, reboot, one alert."""
     options = dict(date=date, no_reboot=no_reboot, offline=offline)
 
@@ -260,7 +271,8 @@ def daily(c, date=None, no_reboot=False, offline=False, json=False, docker=False
 
         return daily_task(**options)
 
-    run_task("daily", body, as_json=json, docker=docker, options=options)
+    run_task("daily", body, as_json=json, docker=docker, options=options | {"verbose": verbose},
+             verbose=verbose)  # fmt: skip
 
 
 @task(
@@ -283,8 +295,8 @@ def flags(c, enable=None, disable=None, json=False, docker=False):
     run_task("flags", body, as_json=json, docker=docker, options=options)
 
 
-@task(help={"json": JSON_HELP, "docker": DOCKER_HELP})
-def demo(c, json=False, docker=False):
+@task(help={"verbose": VERBOSE_HELP, "json": JSON_HELP, "docker": DOCKER_HELP})
+def demo(c, verbose=False, json=False, docker=False):
     """Replay recorded real pages through backfill, refresh, predict, verify, offline."""
 
     def body():
@@ -292,7 +304,8 @@ def demo(c, json=False, docker=False):
 
         return demo_task()
 
-    run_task("demo", body, as_json=json, docker=docker, options={})
+    run_task("demo", body, as_json=json, docker=docker, options={"verbose": verbose},
+             verbose=verbose)  # fmt: skip
 
 
 @task(help={"json": JSON_HELP, "docker": DOCKER_HELP})

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
+from nba_elt.cli.output import logging_handler, make_console
 from nba_elt.config import PROJECT_ROOT
 from nba_elt.errors import EXIT_FAILED, NbaEltError
 
@@ -26,7 +25,8 @@ COMPOSE_FILE = Path("docker") / "compose.yaml"
 COMPOSE_SERVICE = "app"
 
 # Human output goes to stderr so that stdout carries only what a machine reads (--json).
-console = Console(stderr=True, highlight=False)
+# On a terminal: colours and fitted tables; otherwise plain, unwrapped lines (cli/output.py).
+console = make_console()
 
 
 @dataclass
@@ -39,13 +39,11 @@ class TaskResult:
 
 
 def setup_logging(verbose: bool = False) -> None:
-    from rich.logging import RichHandler
-
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",
         datefmt="[%X]",
-        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
+        handlers=[logging_handler(console)],
         force=True,
     )
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
@@ -137,9 +135,16 @@ def run_task(
     as_json: bool = False,
     docker: bool = False,
     options: dict[str, Any] | None = None,
+    verbose: bool = False,
 ) -> None:
-    """Run one task body; print its summary; exit with its code (invoke.Exit)."""
+    """Run one task body; print its summary; exit with its code (invoke.Exit).
+
+    dbt's own output is shown as progress (cli/output.py), or streamed with `verbose`.
+    """
     from invoke import Exit
+
+    from nba_elt.cli.output import DbtLines
+    from nba_elt.transform.dbt import dbt_output
 
     if docker:
         code = run_in_docker(task_name, {**(options or {}), "json": as_json})
@@ -147,8 +152,10 @@ def run_task(
             raise Exit(code=code)
         return
     setup_logging()
+    dbt_lines = DbtLines(console, verbose=verbose)
     try:
-        result = body()
+        with dbt_output(dbt_lines):
+            result = body()
     except NbaEltError as exc:
         result = TaskResult(
             exit_code=exc.exit_code,
@@ -157,6 +164,8 @@ def run_task(
         )
     except KeyboardInterrupt:
         result = TaskResult(exit_code=130, message="interrupted", summary={"interrupted": True})
+    finally:
+        dbt_lines.close()
     emit(task_name, result, as_json)
     if result.exit_code:
         raise Exit(code=result.exit_code)

@@ -20,8 +20,9 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,26 @@ DBT_LOCK_KEY = 0x6E6261_646274  # "nba" "dbt"
 LOCK_WAIT_SECONDS = 1800
 
 TONIGHT_SELECTOR = "ml_tonights_games+"
+
+# Where dbt's own output lines go: the CLI shows progress / streams them (--verbose); the
+# library alone logs them at DEBUG. dbt's full log is always in DbtSummary.log_path.
+_line_sink: ContextVar[Callable[[str], None] | None] = ContextVar("dbt_line_sink", default=None)
+
+
+@contextmanager
+def dbt_output(sink: Callable[[str], None]) -> Iterator[None]:
+    """Send every line dbt prints, while in this block, to `sink` (one call per line)."""
+    token = _line_sink.set(sink)
+    try:
+        yield
+    finally:
+        _line_sink.reset(token)
+
+
+def _log_line(line: str) -> None:
+    log.debug("dbt: %s", line.rstrip())
+
+
 SOURCE_SELECTORS: dict[str, str] = {
     "schedule": "fact_schedule_data+",
     "boxscores": "fact_boxscores+",
@@ -91,6 +112,7 @@ class DbtSummary:
     full_refresh: bool
     nodes: list[DbtNodeResult] = field(default_factory=list)
     dbt_seconds: float | None = None  # dbt's own timer (run_results.json elapsed_time)
+    log_path: str | None = None  # dbt's full log of the build (dbt.log)
 
     def count(self, kinds: tuple[str, ...], statuses: tuple[str, ...] | None = None) -> int:
         return sum(
@@ -140,6 +162,7 @@ class DbtSummary:
             "return_code": self.return_code,
             "elapsed_seconds": round(self.elapsed_seconds, 2),
             "dbt_seconds": round(self.dbt_seconds, 2) if self.dbt_seconds is not None else None,
+            "log_path": self.log_path,
             "selection": self.selection,
             "full_refresh": self.full_refresh,
             "models": self.models,
@@ -262,7 +285,7 @@ def build_lock(engine: Engine, target_dir: Path) -> Iterator[None]:
 
 
 def _stream(argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
-    """Run argv, copying its output to stderr line by line; its return code."""
+    """Run argv, handing its output line by line to the dbt_output sink; its return code."""
     log.debug("running %s", " ".join(argv))
     try:
         proc = subprocess.Popen(
@@ -280,9 +303,9 @@ def _stream(argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
             "so dbt-core and dbt-postgres are in the same environment"
         ) from None
     assert proc.stdout is not None
+    sink = _line_sink.get() or _log_line
     for line in proc.stdout:
-        sys.stderr.write(line)
-    sys.stderr.flush()
+        sink(line)
     return proc.wait()
 
 
@@ -322,7 +345,7 @@ def run_build(
         if packages_missing():
             log.info("dbt packages are declared but not installed: running dbt deps")
             if _stream([dbt_executable(), "deps", *common], env, DBT_DIR) != 0:
-                raise DbtError("dbt deps failed; see its output above")
+                raise DbtError(f"dbt deps failed; see {target_dir.parent / 'logs' / 'dbt.log'}")
         results_file = target_dir / "run_results.json"
         results_file.unlink(missing_ok=True)
         started = time.monotonic()
@@ -332,8 +355,8 @@ def run_build(
         if not results_file.exists():
             raise DbtError(
                 f"dbt build exited with code {code} before running anything (no "
-                "run_results.json); see its output above (a YAML/SQL error in dbt/ or no "
-                "connection to the warehouse)"
+                f"run_results.json); see {target_dir.parent / 'logs' / 'dbt.log'} (a YAML/SQL "
+                "error in dbt/ or no connection to the warehouse; --verbose shows dbt's output)"
             )
         nodes = read_run_results(results_file)
         dbt_seconds = json.loads(results_file.read_text()).get("elapsed_time")
@@ -344,6 +367,7 @@ def run_build(
         full_refresh=full_refresh,
         nodes=nodes,
         dbt_seconds=dbt_seconds,
+        log_path=str(target_dir.parent / "logs" / "dbt.log"),
     )
 
 
@@ -378,6 +402,8 @@ def _print_summary(summary: DbtSummary) -> None:
         )
     for node in summary.warned:
         console.print(f"  [yellow]warn[/] {node.kind} {escape(node.name)}: {escape(node.message)}")
+    if summary.log_path:
+        console.print(f"dbt log: {escape(summary.log_path)}")
 
 
 def refresh_task(
