@@ -272,5 +272,5 @@ def gaps_task(
         f"{len(after.missing_units())} unit(s) still missing"
     )
     if run.exit_code != EXIT_OK:
-        message += f". Resume with: invoke backfill --resume {run.run_id}"
+        message += f". Resume with: {run.resume_command}"
     return TaskResult(run.exit_code, message, summary)

@@ -84,6 +84,13 @@ class RunReport:
     outcomes: list[UnitOutcome] = field(default_factory=list)
     resumed_from: int | None = None
     stopped: str | None = None
+    args: dict[str, Any] = field(default_factory=dict)  # as in ops.backfill_runs.args
+
+    @property
+    def resume_command(self) -> str:
+        from nba_elt.ingest.request import resume_command
+
+        return resume_command(self.run_id, self.args)
 
     def counts(self) -> dict[str, int]:
         found = Counter(o.status for o in self.outcomes)
@@ -192,7 +199,7 @@ class BackfillRunner:
                 resumed_from=resumed_from,
             )
             log.info("backfill run %s: %d unit(s) planned", run_id, len(plan.units))
-            report = RunReport(run_id=run_id, resumed_from=resumed_from)
+            report = RunReport(run_id=run_id, resumed_from=resumed_from, args=dict(args))
             try:
                 self._run_units(plan, guard, report)
             except BaseException as exc:  # Ctrl-C or a bug: the ledger must say so
@@ -200,9 +207,7 @@ class BackfillRunner:
                     self.engine, run_id, "interrupted", f"stopped by {type(exc).__name__}"
                 )
                 log.warning(
-                    "backfill run %s interrupted; resume with: invoke backfill --resume %s",
-                    run_id,
-                    run_id,
+                    "backfill run %s interrupted; resume with: %s", run_id, report.resume_command
                 )
                 raise
             message = report.stopped or f"{len(report.outcomes)} unit(s): {report.counts_text()}"
