@@ -18,7 +18,7 @@ import re
 import sys
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
 # Wide enough that no line of ours is ever wrapped; tables never expand to it.
@@ -30,11 +30,20 @@ class CliConsole(Console):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._plain_width = not self.is_terminal and "COLUMNS" not in os.environ
+        self._plain_width = not self.is_terminal and not os.environ.get("COLUMNS")
+
+    @property
+    def size(self) -> ConsoleDimensions:  # type: ignore[override]
+        size = super().size
+        return ConsoleDimensions(UNWRAPPED_WIDTH, size.height) if self._plain_width else size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
 
     @property
     def width(self) -> int:  # type: ignore[override]
-        return UNWRAPPED_WIDTH if self._plain_width else super().width
+        return self.size.width
 
     @width.setter
     def width(self, value: int) -> None:
@@ -71,7 +80,7 @@ _PROBLEMS = ("WARN", "ERROR", "FAIL")
 
 def _tidy(text: str) -> str:
     """'created sql view model staging.x ..... [OK in 0.06s]' -> 'created sql view model staging.x [OK in 0.06s]'."""
-    return re.sub(r"\s*\.{3,}\s*", " ", text).strip()
+    return re.sub(r"\s{2,}", " ", re.sub(r"\s*\.{3,}\s*", " ", text)).strip()
 
 
 class DbtLines:
