@@ -1,5 +1,7 @@
-"""Invoke tasks: thin wrappers, each hands one library function to nba_elt.cli.run_task.
+"""Invoke tasks: thin wrappers, each hands one nba_elt.cli task function to run_task.
 
+A task's signature is the one declaration of its flags: `task_flags(locals())` passes them
+on as typed keywords (and, with --docker, onto the command line in the container).
 `invoke --list` shows them; `invoke <task> --help` documents every flag.
 """
 
@@ -7,7 +9,7 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from nba_elt.cli import run_task
+from nba_elt.cli import run_task, task_flags
 from nba_elt.cli.invoke_task import task
 
 JSON_HELP = "print one JSON summary line last, on stdout"
@@ -53,18 +55,10 @@ def backfill(
     docker=False,
 ):
     """Re-ingest chosen sources for dates or games, unit by unit, into nba_source."""
-    options = dict(
-        date=date, start=start, end=end, games=games, sources=sources, dry_run=dry_run,
-        resume=resume, offline=offline, force=force, refresh=refresh, predict=predict, yes=yes,
-    )  # fmt: skip
+    flags = task_flags(locals())
+    from nba_elt.cli.backfill import backfill_task
 
-    def body():
-        from nba_elt.ingest.backfill import backfill_task
-
-        return backfill_task(**options)
-
-    run_task("backfill", body, as_json=json, docker=docker, options=options | {"verbose": verbose},
-             verbose=verbose)  # fmt: skip
+    run_task("backfill", backfill_task, **flags)
 
 
 @task(
@@ -82,15 +76,10 @@ def refresh(
     c, sources=None, select=None, full=False, run_date=None, verbose=False, json=False, docker=False
 ):
     """dbt build of what the last backfill touched (+ downstream); --full rebuilds all."""
-    options = dict(sources=sources, select=select, full=full, run_date=run_date)
+    flags = task_flags(locals())
+    from nba_elt.cli.refresh import refresh_task
 
-    def body():
-        from nba_elt.transform.dbt import refresh_task
-
-        return refresh_task(**options)
-
-    run_task("refresh", body, as_json=json, docker=docker, options=options | {"verbose": verbose},
-             verbose=verbose)  # fmt: skip
+    run_task("refresh", refresh_task, **flags)
 
 
 @task(
@@ -103,15 +92,10 @@ def refresh(
 )
 def predict(c, date=None, verbose=False, json=False, docker=False):
     """Predict the date's games into ml_models.ml_game_predictions."""
-    options = dict(date=date)
+    flags = task_flags(locals())
+    from nba_elt.cli.predict import predict_task
 
-    def body():
-        from ml.app import predict_task
-
-        return predict_task(**options)
-
-    run_task("predict", body, as_json=json, docker=docker, options=options | {"verbose": verbose},
-             verbose=verbose)  # fmt: skip
+    run_task("predict", predict_task, **flags)
 
 
 @task(
@@ -136,18 +120,10 @@ def train(
     docker=False,
 ):
     """Fit the game-winner model on ml_models.ml_past_games; compare it with the active one."""
-    options = dict(
-        train_seasons=train_seasons, test_season=test_season, activate=activate,
-        min_games=min_games, output=output,
-    )  # fmt: skip
+    flags = task_flags(locals())
+    from nba_elt.cli.train import train_task
 
-    def body():
-        from ml.train import train_task
-
-        return train_task(train_seasons, test_season, output, activate=activate,
-                          min_games=min_games)  # fmt: skip
-
-    run_task("train", body, as_json=json, docker=docker, options=options)
+    run_task("train", train_task, **flags)
 
 
 @task(
@@ -159,14 +135,10 @@ def train(
 )
 def model(c, activate=None, json=False, docker=False):
     """List the models (shipped, active, candidate, trained before); --activate switches."""
-    options = dict(activate=activate)
+    flags = task_flags(locals())
+    from nba_elt.cli.model import model_task
 
-    def body():
-        from nba_elt.cli.model import model_task
-
-        return model_task(**options)
-
-    run_task("model", body, as_json=json, docker=docker, options=options)
+    run_task("model", model_task, **flags)
 
 
 @task(
@@ -181,14 +153,10 @@ def model(c, activate=None, json=False, docker=False):
 )
 def verify(c, date=None, start=None, end=None, run_date=None, json=False, docker=False):
     """Check that the day is complete and consistent, from nba_source to predictions."""
-    options = dict(date=date, start=start, end=end, run_date=run_date)
+    flags = task_flags(locals())
+    from nba_elt.cli.verify import verify_task
 
-    def body():
-        from nba_elt.checks.verify import verify_task
-
-        return verify_task(**options)
-
-    run_task("verify", body, as_json=json, docker=docker, options=options)
+    run_task("verify", verify_task, **flags)
 
 
 @task(
@@ -216,17 +184,10 @@ def reboot_dashboard(
     docker=False,
 ):
     """Restart the dashboard's ECS service so it re-reads the marts."""
-    options = dict(
-        mode=mode, cluster=cluster, service=service, region=region, dry_run=dry_run,
-        timeout=timeout,
-    )  # fmt: skip
+    flags = task_flags(locals())
+    from nba_elt.cli.dashboard import reboot_task
 
-    def body():
-        from nba_elt.ops.dashboard import reboot_task
-
-        return reboot_task(**options)
-
-    run_task("reboot-dashboard", body, as_json=json, docker=docker, options=options)
+    run_task("reboot-dashboard", reboot_task, **flags)
 
 
 @task(
@@ -242,14 +203,10 @@ def reboot_dashboard(
 )
 def gaps(c, season=None, start=None, end=None, fix=False, offline=False, json=False, docker=False):
     """List final games whose box scores or pbp are missing; --fix backfills them."""
-    options = dict(season=season, start=start, end=end, fix=fix, offline=offline)
+    flags = task_flags(locals())
+    from nba_elt.cli.gaps import gaps_task
 
-    def body():
-        from nba_elt.checks.gaps import gaps_task
-
-        return gaps_task(**options)
-
-    run_task("gaps", body, as_json=json, docker=docker, options=options)
+    run_task("gaps", gaps_task, **flags)
 
 
 @task(
@@ -264,15 +221,19 @@ def gaps(c, season=None, start=None, end=None, fix=False, offline=False, json=Fa
 )
 def daily(c, date=None, no_reboot=False, offline=False, verbose=False, json=False, docker=False):
     """The morning pipeline: backfill, refresh, predict, verify, reboot, one alert."""
-    options = dict(date=date, no_reboot=no_reboot, offline=offline)
+    flags = task_flags(locals())
+    from nba_elt.cli.daily import daily_task
 
-    def body():
-        from nba_elt.pipelines.daily import daily_task
+    run_task("daily", daily_task, **flags)
 
-        return daily_task(**options)
 
-    run_task("daily", body, as_json=json, docker=docker, options=options | {"verbose": verbose},
-             verbose=verbose)  # fmt: skip
+@task(help={"verbose": VERBOSE_HELP, "json": JSON_HELP, "docker": DOCKER_HELP})
+def demo(c, verbose=False, json=False, docker=False):
+    """Replay recorded real pages through backfill, refresh, predict, verify, offline."""
+    flags = task_flags(locals())
+    from nba_elt.cli.demo import demo_task
+
+    run_task("demo", demo_task, **flags)
 
 
 @task(
@@ -285,68 +246,61 @@ def daily(c, date=None, no_reboot=False, offline=False, verbose=False, json=Fals
 )
 def flags(c, enable=None, disable=None, json=False, docker=False):
     """Show nba_source.feature_flags (the sources daily ingests); --enable / --disable set them."""
-    options = dict(enable=enable, disable=disable)
+    flags = task_flags(locals())
+    from nba_elt.cli.flags import flags_task
 
-    def body():
-        from nba_elt.cli.flags import flags_task
-
-        return flags_task(**options)
-
-    run_task("flags", body, as_json=json, docker=docker, options=options)
+    run_task("flags", flags_task, **flags)
 
 
-@task(help={"verbose": VERBOSE_HELP, "json": JSON_HELP, "docker": DOCKER_HELP})
-def demo(c, verbose=False, json=False, docker=False):
-    """Replay recorded real pages through backfill, refresh, predict, verify, offline."""
-
-    def body():
-        from nba_elt.pipelines.demo import demo_task
-
-        return demo_task()
-
-    run_task("demo", body, as_json=json, docker=docker, options={"verbose": verbose},
-             verbose=verbose)  # fmt: skip
-
-
-@task(help={"json": JSON_HELP, "docker": DOCKER_HELP})
-def test(c, json=False, docker=False):
+@task(
+    help={
+        "fast": "skip the tests marked slow (real dbt builds) or docker: under 3 minutes",
+        "json": JSON_HELP,
+        "docker": DOCKER_HELP,
+    }
+)
+def test(c, fast=False, json=False, docker=False):
     """Run the README's test command: ruff check, ruff format --check, pytest."""
-    if docker:
-        run_task("test", lambda: None, docker=True, options={})
-        return
-    c.run("ruff check . && ruff format --check . && pytest -q", pty=False)
+    flags = task_flags(locals())
+    from nba_elt.cli.selftest import test_task
+
+    run_task("test", test_task, **flags)
 
 
 @task(name="up", help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def db_up(c, json=False, docker=False):
     """Start the embedded local Postgres (harmless when it runs)."""
+    flags = task_flags(locals())
     from nba_elt.cli.db import up_task
 
-    run_task("db.up", up_task, as_json=json, docker=docker, options={})
+    run_task("db.up", up_task, **flags)
 
 
 @task(name="down", help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def db_down(c, json=False, docker=False):
     """Stop the embedded local Postgres."""
+    flags = task_flags(locals())
     from nba_elt.cli.db import down_task
 
-    run_task("db.down", down_task, as_json=json, docker=docker, options={})
+    run_task("db.down", down_task, **flags)
 
 
 @task(name="status", help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def db_status(c, json=False, docker=False):
     """Connect to the warehouse: server version, migration level, pending migrations."""
+    flags = task_flags(locals())
     from nba_elt.cli.db import status_task
 
-    run_task("db.status", status_task, as_json=json, docker=docker, options={})
+    run_task("db.status", status_task, **flags)
 
 
 @task(name="migrate", help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def db_migrate(c, json=False, docker=False):
     """Create or upgrade the nba_source and ops schemas (idempotent)."""
+    flags = task_flags(locals())
     from nba_elt.cli.db import migrate_task
 
-    run_task("db.migrate", migrate_task, as_json=json, docker=docker, options={})
+    run_task("db.migrate", migrate_task, **flags)
 
 
 db = Collection("db", db_up, db_down, db_status, db_migrate)

@@ -16,10 +16,13 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ml.model import DEFAULT_MODEL_PATH, TRAINED_MODEL_NAME, ModelArtifact, load_model
 from nba_elt.errors import BadInput
+
+if TYPE_CHECKING:
+    from nba_elt.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -29,22 +32,22 @@ SHIPPED = "shipped"
 CANDIDATE = "candidate"
 
 
-def model_dir() -> Path:
+def model_dir(settings: Settings | None = None) -> Path:
     from nba_elt.config import get_settings
 
-    return Path(get_settings().model_dir)
+    return Path((settings or get_settings()).model_dir)
 
 
-def active_path() -> Path:
-    return model_dir() / TRAINED_MODEL_NAME
+def active_path(settings: Settings | None = None) -> Path:
+    return model_dir(settings) / TRAINED_MODEL_NAME
 
 
-def candidate_path() -> Path:
-    return model_dir() / CANDIDATE_NAME
+def candidate_path(settings: Settings | None = None) -> Path:
+    return model_dir(settings) / CANDIDATE_NAME
 
 
-def history_path(version: str) -> Path:
-    return model_dir() / HISTORY_DIR / f"{version}.json"
+def history_path(version: str, settings: Settings | None = None) -> Path:
+    return model_dir(settings) / HISTORY_DIR / f"{version}.json"
 
 
 @dataclass
@@ -95,18 +98,20 @@ def headline_metrics(artifact: ModelArtifact) -> dict[str, Any]:
     return out
 
 
-def active_model() -> tuple[ModelArtifact, str]:
+def active_model(settings: Settings | None = None) -> tuple[ModelArtifact, str]:
     """The model predict uses and its role: `active` (trained here) or `shipped`."""
-    path = active_path()
+    path = active_path(settings)
     if path.is_file():
         return load_model(path), "active"
     return load_model(DEFAULT_MODEL_PATH), SHIPPED
 
 
-def save_trained(artifact: ModelArtifact, *, activate: bool) -> Path:
+def save_trained(
+    artifact: ModelArtifact, *, activate: bool, settings: Settings | None = None
+) -> Path:
     """Keep the model in the history; make it the candidate, or the active model if asked."""
-    artifact.save(history_path(artifact.version))
-    target = active_path() if activate else candidate_path()
+    artifact.save(history_path(artifact.version, settings))
+    target = active_path(settings) if activate else candidate_path(settings)
     return artifact.save(target)
 
 

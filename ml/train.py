@@ -15,12 +15,12 @@ toward later games' ratings, training seasons or not); rows are then split by se
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from rich.table import Table
 
 from ml.elo import EloParams
 from ml.features import (
@@ -36,8 +36,9 @@ from ml.features import (
 from ml.metrics import score
 from ml.model import ModelArtifact, ModelMismatch, build_pipeline
 from ml.registry import active_model, save_trained
-from nba_elt.cli import TaskResult
+from nba_elt.config import Settings
 from nba_elt.errors import BadInput
+from nba_elt.results import Result
 
 log = logging.getLogger(__name__)
 
@@ -140,14 +141,17 @@ def fit(
 
 
 def compare_with_active(
-    past: pd.DataFrame, candidate: ModelArtifact, test_season: int | None
+    past: pd.DataFrame,
+    candidate: ModelArtifact,
+    test_season: int | None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """The candidate and the model predict uses now, scored on the same games.
 
     The games are the test season's when there is one, else the candidate's training games
     (in-sample for the candidate: say so rather than pretend it is a fair race).
     """
-    active, role = active_model()
+    active, role = active_model(settings)
     seasons = [test_season] if test_season else candidate.train_seasons
     games = "test" if test_season else "training (in-sample for the candidate)"
     comparison: dict[str, Any] = {
@@ -169,59 +173,51 @@ def compare_with_active(
     return comparison
 
 
-def render(evaluation: dict[str, Any], test_season: int) -> list[Table]:
-    scores = Table(title=f"Test season {test_season}: P(home win)")
-    for column in ("predictor", "n", "accuracy", "log loss", "Brier"):
-        scores.add_column(column, justify="right" if column != "predictor" else "left")
-    labels = {"model": "model", "home_wins": "baseline: home team wins", "elo": "baseline: Elo"}
-    for key, label in labels.items():
-        s = evaluation[key]
-        scores.add_row(
-            label, str(s["n"]), f"{s['accuracy']:.3f}", f"{s['log_loss']:.3f}", f"{s['brier']:.3f}"
-        )
-    calibration = Table(title="Model calibration (bins of predicted P(home win))")
-    for column in ("bin", "games", "mean predicted", "observed"):
-        calibration.add_column(column, justify="right")
-    for row in evaluation["model"]["calibration"]:
-        calibration.add_row(
-            row["bin"], str(row["n"]), f"{row['mean_predicted']:.3f}", f"{row['observed']:.3f}"
-        )
-    return [scores, calibration]
+@dataclass
+class TrainResult(Result):
+    """The fitted artifact, where it was written, and (with a test season) its evaluation."""
+
+    artifact: ModelArtifact | None = None
+    path: Path | None = None
+    test_season: int | None = None
+    evaluation: dict[str, Any] | None = None
+    comparison: dict[str, Any] | None = None  # the candidate against the active model
 
 
-def train_task(
-    train_seasons: str | None = None,
+def train(
+    train_seasons: str | list[int] | None = None,
     test_season: str | int | None = None,
-    output: str | None = None,
+    output: str | Path | None = None,
     *,
     activate: bool = False,
     min_games: int | str | None = None,
-) -> TaskResult:
+    settings: Settings | None = None,
+) -> TrainResult:
     """`invoke train`: fit, evaluate, compare with the active model, write a candidate.
 
     With `activate` the model becomes NBA_ELT_MODEL_DIR/current.json, which predict then
     prefers to the shipped one; `output` writes exactly that file instead.
     """
-    from nba_elt.cli import console
     from nba_elt.warehouse.db import get_engine
 
+    if isinstance(train_seasons, list | tuple):
+        train_seasons = ",".join(str(s) for s in train_seasons)
     seasons = parse_seasons(train_seasons, flag="--train-seasons")
     tests = parse_seasons(test_season, flag="--test-season")
     if len(tests) > 1:
         raise BadInput("--test-season takes one season")
     minimum = parse_min_games(min_games)
     test = tests[0] if tests else None
-    past = read_past_games(get_engine())
+    past = read_past_games(get_engine(settings))
     artifact, evaluation = fit(past, seasons, test, min_games=minimum)
-    comparison = compare_with_active(past, artifact, test)
+    comparison = compare_with_active(past, artifact, test, settings)
     if output:
         path = artifact.save(Path(output))
         state = "written"
     else:
-        path = save_trained(artifact, activate=activate)
+        path = save_trained(artifact, activate=activate, settings=settings)
         state = "active: predict uses it" if activate else "a candidate"
     summary: dict[str, Any] = {
-        "status": "succeeded",
         "model_version": artifact.version,
         "model_path": str(path),
         "activated": bool(activate and not output),
@@ -235,8 +231,6 @@ def train_task(
     )
     if evaluation:
         model, home, elo = evaluation["model"], evaluation["home_wins"], evaluation["elo"]
-        for table in render(evaluation, test):
-            console.print(table)
         summary |= {
             "accuracy": model["accuracy"],
             "log_loss": model["log_loss"],
@@ -253,11 +247,19 @@ def train_task(
             f"; on {test}: accuracy {model['accuracy']:.3f}, log loss {model['log_loss']:.3f} "
             f"(Elo {elo['accuracy']:.3f}, home team {home['accuracy']:.3f})"
         )
-    message += "; " + comparison_sentence(comparison)
-    message += f"; {state} at {path}"
+    message += "; " + comparison_sentence(comparison) + f"; {state} at {path}"
     if not activate and not output:
         message += f" (use it: invoke model --activate {artifact.version})"
-    return TaskResult(0, message, summary)
+    return TrainResult(
+        0,
+        message,
+        summary,
+        artifact=artifact,
+        path=path,
+        test_season=test,
+        evaluation=evaluation or None,
+        comparison=comparison,
+    )
 
 
 def parse_min_games(value: int | str | None) -> int:

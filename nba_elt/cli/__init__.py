@@ -1,6 +1,11 @@
-"""The task edge: logging, error -> exit code, the human summary and the --json line.
+"""The CLI layer: logging, rendering, error -> exit code, the human summary, the --json line.
 
-tasks.py stays thin: each task builds its options and hands one function to `run_task`.
+The library (everything outside nba_elt/cli) returns plain results (nba_elt.results.Result
+and its subclasses) and raises named errors; it never prints and never imports this
+package or rich (tests/unit/test_layers.py). The modules here (cli/backfill.py,
+cli/refresh.py ...) each hold one task function: typed keyword arguments in, a TaskResult
+out, the tables printed on the way. tasks.py hands them to `run_task` with the task's own
+flags, which are therefore declared once (the invoke task's signature).
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nba_elt.cli.output import logging_handler, make_console
 from nba_elt.config import PROJECT_ROOT
 from nba_elt.errors import EXIT_FAILED, NbaEltError
+from nba_elt.results import Result, status_of
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +36,24 @@ console = make_console()
 
 
 @dataclass
-class TaskResult:
+class TaskResult(Result):
     """What a task function returns: an exit code, a sentence, and the JSON summary."""
 
-    exit_code: int = 0
-    message: str = ""
-    summary: dict[str, Any] = field(default_factory=dict)
+    @classmethod
+    def of(cls, result: Result) -> TaskResult:
+        return cls(result.exit_code, result.message, result.summary)
+
+
+def task_flags(scope: dict[str, Any]) -> dict[str, Any]:
+    """An invoke task's arguments (its `locals()` on entry) as `run_task` keywords.
+
+    The task's signature is the one declaration of its flags: they go to the task function
+    as typed keywords and, with --docker, onto the command line in the container.
+    """
+    flags = {name: value for name, value in scope.items() if name != "c"}
+    flags["as_json"] = flags.pop("json", False)
+    flags["docker"] = flags.pop("docker", False)
+    return flags
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -94,17 +112,7 @@ def run_in_docker(task_name: str, options: dict[str, Any]) -> int:
         return EXIT_FAILED
 
 
-# The one status vocabulary of every task's JSON line, from the exit code
-# (docs/architecture.md "Command line").
-STATUS_BY_EXIT_CODE = {0: "succeeded", 75: "not_available", 2: "bad_input"}
-
-
-def status_of(exit_code: int) -> str:
-    """succeeded / not_available / bad_input / failed (every other code, 130 included)."""
-    return STATUS_BY_EXIT_CODE.get(exit_code, "failed")
-
-
-def json_line(task_name: str, result: TaskResult) -> dict[str, Any]:
+def json_line(task_name: str, result: Result) -> dict[str, Any]:
     """task, status, exit_code, message first, in every task; then the task's own keys."""
     own = {k: v for k, v in result.summary.items() if k not in ("task", "status", "exit_code")}
     head = {
@@ -116,7 +124,7 @@ def json_line(task_name: str, result: TaskResult) -> dict[str, Any]:
     return head | {k: v for k, v in own.items() if k != "message"}
 
 
-def emit(task_name: str, result: TaskResult, as_json: bool) -> None:
+def emit(task_name: str, result: Result, as_json: bool) -> None:
     if result.message:
         style = (
             "green" if result.exit_code == 0 else ("yellow" if result.exit_code == 75 else "red")
@@ -130,16 +138,16 @@ def emit(task_name: str, result: TaskResult, as_json: bool) -> None:
 
 def run_task(
     task_name: str,
-    body: Callable[[], TaskResult],
+    body: Callable[..., Result],
     *,
     as_json: bool = False,
     docker: bool = False,
-    options: dict[str, Any] | None = None,
-    verbose: bool = False,
+    **flags: Any,
 ) -> None:
-    """Run one task body; print its summary; exit with its code (invoke.Exit).
+    """Run `body(**flags)`; print its summary; exit with its code (invoke.Exit).
 
-    dbt's own output is shown as progress (cli/output.py), or streamed with `verbose`.
+    With docker, run the same task with the same flags in the app service instead. dbt's
+    own output is shown as progress (cli/output.py), or streamed with a `verbose` flag.
     """
     from invoke import Exit
 
@@ -147,15 +155,15 @@ def run_task(
     from nba_elt.transform.dbt import dbt_output
 
     if docker:
-        code = run_in_docker(task_name, {**(options or {}), "json": as_json})
+        code = run_in_docker(task_name, {**flags, "json": as_json})
         if code:
             raise Exit(code=code)
         return
     setup_logging()
-    dbt_lines = DbtLines(console, verbose=verbose)
+    dbt_lines = DbtLines(console, verbose=bool(flags.pop("verbose", False)))
     try:
         with dbt_output(dbt_lines):
-            result = body()
+            result = body(**flags)
     except NbaEltError as exc:
         result = TaskResult(
             exit_code=exc.exit_code,

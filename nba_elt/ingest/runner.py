@@ -65,6 +65,10 @@ class UnitOutcome:
     error: str | None = None
     reason: str | None = None  # why a unit was skipped, and how to run it anyway
 
+    @property
+    def rows(self) -> int:
+        return self.rows_written
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
@@ -91,6 +95,10 @@ class RunReport:
         from nba_elt.ingest.request import resume_command
 
         return resume_command(self.run_id, self.args)
+
+    @property
+    def units(self) -> list[UnitOutcome]:
+        return self.outcomes
 
     def counts(self) -> dict[str, int]:
         found = Counter(o.status for o in self.outcomes)

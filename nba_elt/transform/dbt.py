@@ -3,7 +3,7 @@
     SOURCE_SELECTORS            source -> dbt selection (the one place; backfill --refresh uses it)
     selection_for_sources()     "boxscores,pbp" -> "fact_boxscores+ fact_pbp_data+"
     run_build()                 `dbt build` against the warehouse -> DbtSummary
-    refresh_task()              `invoke refresh`
+    refresh()                   `invoke refresh` / nba_elt.refresh -> RefreshResult
 
 The dbt profile (dbt/profiles.yml) reads only environment variables; they are derived here
 from the resolved warehouse URL (NBA_ELT_DATABASE_URL or the embedded local Postgres) and set
@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,9 +33,10 @@ from sqlalchemy.engine import URL, Engine
 
 from nba_elt.config import PROJECT_ROOT, Settings, get_settings
 from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, DbtError
+from nba_elt.results import Result
 
 if TYPE_CHECKING:
-    from nba_elt.cli import TaskResult
+    import datetime as dt
 
 log = logging.getLogger(__name__)
 
@@ -222,9 +224,9 @@ def profile_env(url: URL, target: str) -> dict[str, str]:
     return env
 
 
-def target_path() -> Path:
+def target_path(settings: Settings | None = None) -> Path:
     """Where dbt writes target/ (NBA_ELT_DBT_TARGET_PATH, default dbt/target)."""
-    return Path(get_settings().dbt_target_path)
+    return Path((settings or get_settings()).dbt_target_path)
 
 
 def dbt_executable() -> str:
@@ -284,6 +286,16 @@ def build_lock(engine: Engine, target_dir: Path) -> Iterator[None]:
 # ---------------------------------------------------------------- running
 
 
+# The last lines dbt printed: quoted in an error when dbt could not run at all.
+_last_lines: deque[str] = deque(maxlen=15)
+
+
+def _where_output_is(target_dir: Path) -> str:
+    """Where to read dbt's output after a failure: its log, and its last lines here."""
+    log_file = target_dir.parent / "logs" / "dbt.log"
+    return f"dbt's log is {log_file}; its last lines:\n" + "".join(_last_lines)
+
+
 def _stream(argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
     """Run argv, handing its output line by line to the dbt_output sink; its return code."""
     log.debug("running %s", " ".join(argv))
@@ -304,7 +316,9 @@ def _stream(argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
         ) from None
     assert proc.stdout is not None
     sink = _line_sink.get() or _log_line
+    _last_lines.clear()
     for line in proc.stdout:
+        _last_lines.append(line)
         sink(line)
     return proc.wait()
 
@@ -325,7 +339,7 @@ def run_build(
 
     settings = settings or get_settings()
     engine = get_engine(settings)
-    target_dir = target_path()
+    target_dir = target_path(settings)
     env = _base_env(engine.url, settings.target)
     common = [
         "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
@@ -345,7 +359,7 @@ def run_build(
         if packages_missing():
             log.info("dbt packages are declared but not installed: running dbt deps")
             if _stream([dbt_executable(), "deps", *common], env, DBT_DIR) != 0:
-                raise DbtError(f"dbt deps failed; see {target_dir.parent / 'logs' / 'dbt.log'}")
+                raise DbtError(f"dbt deps failed; {_where_output_is(target_dir)}")
         results_file = target_dir / "run_results.json"
         results_file.unlink(missing_ok=True)
         started = time.monotonic()
@@ -355,8 +369,8 @@ def run_build(
         if not results_file.exists():
             raise DbtError(
                 f"dbt build exited with code {code} before running anything (no "
-                f"run_results.json); see {target_dir.parent / 'logs' / 'dbt.log'} (a YAML/SQL "
-                "error in dbt/ or no connection to the warehouse; --verbose shows dbt's output)"
+                "run_results.json): a YAML/SQL error in dbt/ or no connection to the "
+                f"warehouse; {_where_output_is(target_dir)}"
             )
         nodes = read_run_results(results_file)
         dbt_seconds = json.loads(results_file.read_text()).get("elapsed_time")
@@ -374,52 +388,33 @@ def run_build(
 # ---------------------------------------------------------------- invoke refresh
 
 
-def _print_summary(summary: DbtSummary) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+@dataclass
+class RefreshResult(Result):
+    """What `refresh` built: the dbt summary (None if dbt never ran), the run date, the selection."""
 
-    from nba_elt.cli import console
-
-    table = Table(title="dbt build", title_justify="left")
-    for column in ("kind", "total", "pass", "warn", "fail/error", "skipped"):
-        table.add_column(column, justify="left" if column == "kind" else "right")
-    for kind in ("seed", "model", "test", "unit_test"):
-        nodes = [n for n in summary.nodes if n.kind == kind]
-        if not nodes:
-            continue
-        table.add_row(
-            kind,
-            str(len(nodes)),
-            str(sum(n.status in ("success", "pass") for n in nodes)),
-            str(sum(n.status == "warn" for n in nodes)),
-            str(sum(n.status in ("fail", "error", "runtime error") for n in nodes)),
-            str(sum(n.status == "skipped" for n in nodes)),
-        )
-    console.print(table)
-    for node in summary.failed:
-        console.print(
-            f"  [red]{node.status}[/] {node.kind} {escape(node.name)}: {escape(node.message)}"
-        )
-    for node in summary.warned:
-        console.print(f"  [yellow]warn[/] {node.kind} {escape(node.name)}: {escape(node.message)}")
-    if summary.log_path:
-        console.print(f"dbt log: {escape(summary.log_path)}")
+    dbt: DbtSummary | None = None
+    run_date: dt.date | None = None
+    selection: str | None = None
+    refresh_run_id: int | None = None
 
 
-def refresh_task(
+def refresh(
     sources: str | Iterable[str] | None = None,
     select: str | None = None,
     full: bool = False,
-    run_date: str | None = None,
-) -> TaskResult:
+    run_date: str | dt.date | None = None,
+    *,
+    settings: Settings | None = None,
+) -> RefreshResult:
     """`invoke refresh`: dbt build of what changed (or of --sources / --select / --full)."""
-    from nba_elt.cli import TaskResult, console
     from nba_elt.dates import parse_date, today_eastern
     from nba_elt.transform import ledger as refresh_ledger
     from nba_elt.warehouse.db import get_engine
 
     day = (
-        parse_date(run_date, flag="--run-date", allow_future=True) if run_date else today_eastern()
+        parse_date(str(run_date), flag="--run-date", allow_future=True)
+        if run_date
+        else today_eastern()
     )
     source_list: list[str] = []
     if sources:
@@ -429,12 +424,12 @@ def refresh_task(
     selections = [selection_for_sources(source_list)] if source_list else []
     if select and select.strip():
         selections.append(select.strip())
-    settings = get_settings()
+    settings = settings or get_settings()
     engine = get_engine(settings)
     explicit_select = bool(selections) and not source_list
     if not full and (source_list or not selections) and not refresh_ledger.any_succeeded(engine):
         # `fact_x+` needs the staging views and seeds of an earlier build
-        console.print("no successful refresh on record: building everything once")
+        log.info("no successful refresh on record: building everything once")
         selections = []
     elif not full and not explicit_select:
         if not selections:
@@ -442,9 +437,9 @@ def refresh_task(
             if changed:
                 source_list = changed
                 selections.append(selection_for_sources(changed))
-                console.print(f"changed since the last refresh: {', '.join(changed)}")
+                log.info("changed since the last refresh: %s", ", ".join(changed))
             else:
-                console.print("nothing changed in nba_source since the last refresh")
+                log.info("nothing changed in nba_source since the last refresh")
         # Tonight's features depend on the run date as well as on the data: a build chosen
         # by source always rebuilds them, so that `invoke predict` finds them for that date.
         # An explicit --select (or --full) is built exactly as given.
@@ -457,10 +452,10 @@ def refresh_task(
                             settings=settings)  # fmt: skip
     finally:
         refresh_ledger.finish(engine, run_id, summary)
-    _print_summary(summary)
     payload = {"status": "succeeded" if summary.ok else "failed", "run_date": day.isoformat(),
                "refresh_run_id": run_id, **summary.to_dict()}  # fmt: skip
     what = selection or "everything"
+    built = {"dbt": summary, "run_date": day, "selection": selection, "refresh_run_id": run_id}
     if summary.ok:
         warn = f", {len(summary.warned)} warning(s)" if summary.warned else ""
         message = (
@@ -468,10 +463,10 @@ def refresh_task(
             f"{summary.tests_passed} of {summary.tests} tests passed{warn} "
             f"in {summary.elapsed_seconds:.1f} s"
         )
-        return TaskResult(EXIT_OK, message, payload)
+        return RefreshResult(EXIT_OK, message, payload, **built)
     names = ", ".join(n.name for n in summary.failed) or f"dbt exit code {summary.return_code}"
     message = (
         f"dbt build of {what} failed: {names}. Fix the data (e.g. `invoke backfill --force` the "
         "dates involved) or the model, then `invoke refresh` again"
     )
-    return TaskResult(EXIT_FAILED, message, payload)
+    return RefreshResult(EXIT_FAILED, message, payload, **built)
