@@ -55,6 +55,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(bbref_site, engine, tmp_path
     assert [(u["source"], u["unit_key"]) for u in plan["units"]] == [
         ("schedule", "2018-01-01"),
         ("boxscores", "2018-01-01"),
+        ("pbp", "2018-01-01"),  # the listing unit: the games come from the schedule unit
     ]
     assert plan["pages_in_archive"] == 0
     assert any(p.endswith("/leagues/NBA_2018_games-january.html") for p in plan["pages"])
@@ -244,7 +245,10 @@ def test_dry_run_on_an_empty_database_creates_nothing(bbref_site, pg_cluster, mo
         assert result.exit_code == 0
         plan = result.summary["plan"]
         assert plan["sources"] == ["schedule", "boxscores", "pbp"]
-        assert plan["unit_count"] == 4 and plan["to_run"] == 4
+        # schedule and box scores of each day, and each day's pbp listing unit
+        assert plan["unit_count"] == 6 and plan["to_run"] == 6
+        listing = [u for u in plan["units"] if u["source"] == "pbp"]
+        assert [u["unit_key"] for u in listing] == ["2018-01-01", "2018-01-02"]
         empty = create_engine(url)
         with empty.connect() as conn:
             tables = conn.execute(
