@@ -93,6 +93,7 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("NBA_ELT_ARCHIVE_DIR", str(tmp_path / "archive"))
     monkeypatch.setenv("NBA_ELT_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("NBA_ELT_LOCALDB_DIR", str(tmp_path / "no-localdb"))
+    monkeypatch.setenv("NBA_ELT_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setattr("nba_elt.config._load_dotenv", lambda: None)
 
 

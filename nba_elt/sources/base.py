@@ -73,7 +73,10 @@ class Source(Protocol):
 
 
 def record_written(ctx: SourceContext, conn: Connection, rows: int) -> int:
-    """Hand the unit's row count to the backfill's ledger, inside the unit's transaction."""
+    """The unit passed its checks and its rows are written, not committed yet: archive its
+    pages (an archive failure rolls the unit back) and hand the row count to the
+    backfill's ledger, inside the unit's transaction."""
+    ctx.client.settle(True)
     if ctx.on_write is not None:
         ctx.on_write(conn, rows)
     return rows

@@ -211,6 +211,8 @@ def test_fetched_pages_go_to_the_s3_archive(moto_s3, bbref_site, monkeypatch):
     path = "/boxscores/pbp/201810270MIL.html"
     online = HttpClient(get_settings())
     body = online.get(path, final=True)
+    assert online.archive.get(path) is None  # not archived before its unit passed
+    online.settle(True)
     page = online.archive.get(path)
     assert page.body == body and page.status == 200 and page.url == bbref_site.url + path
     assert HttpClient(get_settings()).get(path, final=True) == body
