@@ -14,6 +14,7 @@ Use the ``faulty_site`` fixture (tests/conftest.py). Synthetic faults, real page
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -136,10 +137,8 @@ class FaultySite:
             queue = self.faults.get(path)
             response = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else Page()
         body = self.body_of(path)
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client left
             self._respond(handler, response, body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     @staticmethod
     def _head(handler, status: int, headers: dict[str, str]) -> None:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
+from nba_elt.config import DEFAULT_USER_AGENT as USER_AGENT
 from nba_elt.config import get_settings
 from nba_elt.errors import (
     ConsistencyError,
@@ -19,7 +20,6 @@ from nba_elt.errors import (
     SiteBlocked,
     SourceError,
 )
-from nba_elt.config import DEFAULT_USER_AGENT as USER_AGENT
 from nba_elt.extract.http import HttpClient
 from nba_elt.sources import (
     SourceContext,
