@@ -85,6 +85,7 @@ class FaultySite:
         self.requests: Counter[str] = Counter()
         self.times: list[float] = []
         self.user_agents: list[str] = []
+        self.on_request: dict[str, object] = {}  # path -> callable run before answering
         self._lock = threading.Lock()
         site = self
 
@@ -136,6 +137,9 @@ class FaultySite:
             self.user_agents.append(handler.headers.get("User-Agent", ""))
             queue = self.faults.get(path)
             response = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else Page()
+        hook = self.on_request.get(path)
+        if hook is not None:
+            hook()
         body = self.body_of(path)
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client left
             self._respond(handler, response, body)
