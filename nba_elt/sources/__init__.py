@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from nba_elt.errors import BadInput, DataNotAvailable, NbaEltError
+from nba_elt.errors import BadInput, DatabaseLost, DataNotAvailable, NbaEltError
 from nba_elt.sources import boxscores, pbp, schedule
 from nba_elt.sources.base import (
     FINAL_AFTER_DAYS,
@@ -91,8 +91,14 @@ def run_unit(unit: Unit, ctx: SourceContext) -> int:
 
 
 def _quarantine(ctx: SourceContext, exc: NbaEltError, unit: Unit) -> None:
-    """Keep the failed unit's pages apart; the error names where."""
-    location = ctx.client.settle(False, f"{unit.source} {unit.unit_key}: {exc}")
+    """Keep the failed unit's pages apart; the error names where. A lost database says
+    nothing about the pages: they are only dropped (fetched again on resume)."""
+    if isinstance(exc, DatabaseLost):
+        ctx.client.forget_pending()
+        return
+    name = f"{unit.source} {unit.unit_key}"
+    reason = str(exc) if str(exc).startswith(name) else f"{name}: {exc}"
+    location = ctx.client.settle(False, reason)
     if location:
         exc.args = (f"{exc} (its page(s) are kept in the quarantine {location})",)
 
