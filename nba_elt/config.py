@@ -196,6 +196,27 @@ class Settings:
         return self.database_url is None
 
 
+def _check_database_url(url: str) -> None:
+    """The parts a URL typo breaks, checked before anything connects (the value not shown
+    beyond its masked form)."""
+    head, _, _, tail = split_userinfo(url)
+    if not head:
+        raise ConfigError(
+            f"NBA_ELT_DATABASE_URL must look like postgresql://user:password@host:5432/db, "
+            f"got {mask_url(url)!r}"
+        )
+    hostport = re.split(r"[/?#]", tail, maxsplit=1)[0]
+    if hostport.startswith("["):  # [IPv6]:port
+        port = hostport.rpartition("]")[2].removeprefix(":")
+    else:
+        port = hostport.rpartition(":")[2] if ":" in hostport else ""
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ConfigError(
+            f"NBA_ELT_DATABASE_URL has a port that is not a number from 1 to 65535 "
+            f"({mask_url(url)})"
+        )
+
+
 def get_settings() -> Settings:
     """Build the settings from the environment (and `.env`). Raises ConfigError."""
     _load_dotenv()
@@ -212,8 +233,11 @@ def get_settings() -> Settings:
     webhook = _env("NBA_ELT_SLACK_WEBHOOK_URL")
     if webhook is not None and not webhook.startswith(("http://", "https://")):
         raise ConfigError("NBA_ELT_SLACK_WEBHOOK_URL must be an http(s) URL (value not shown)")
+    database_url = _env("NBA_ELT_DATABASE_URL")
+    if database_url is not None:
+        _check_database_url(database_url)
     return Settings(
-        database_url=_env("NBA_ELT_DATABASE_URL"),
+        database_url=database_url,
         target=target,
         bbref_url=bbref_url,
         archive_dir=_env("NBA_ELT_ARCHIVE_DIR", Settings.archive_dir),

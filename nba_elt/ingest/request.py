@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from nba_elt import teams
 from nba_elt.dates import parse_date, resolve_dates
-from nba_elt.errors import BadInput
+from nba_elt.errors import BadInput, SchemaDrift
 
 GAME_ID_RE = re.compile(r"^(?P<day>\d{8})0(?P<team>[A-Z]{3})$")
 
@@ -77,6 +78,11 @@ def parse_game_ids(raw: str) -> tuple[str, ...]:
             parse_date(f"{day[:4]}-{day[4:6]}-{day[6:]}", flag=f"game {game_id}")
         except BadInput as exc:
             bad.append(f"{part.strip()} ({exc})")
+            continue
+        try:
+            teams.nba_code(match["team"])
+        except SchemaDrift:
+            bad.append(f"{part.strip()} (unknown team code {match['team']!r})")
             continue
         if game_id not in ids:
             ids.append(game_id)
