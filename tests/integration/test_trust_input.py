@@ -16,6 +16,7 @@ from nba_elt.cli.db import status_task
 from nba_elt.config import get_settings, mask_url, scrub
 from nba_elt.errors import EXIT_BAD_INPUT, BadInput, ConfigError
 from nba_elt.ingest.backfill import backfill_task
+from tests.faulty_site import Status
 
 PASSWORD = "Sup3r$ecret@pass"  # a synthetic secret with an unescaped '@'
 FORMS = {
@@ -88,7 +89,7 @@ def test_no_secret_in_the_ledger_or_the_logs_of_a_real_run(
     url = f"postgresql://nba:{PASSWORD}@127.0.0.1:{pg_cluster.port}/{make_url(db_url).database}"
     monkeypatch.setenv("NBA_ELT_DATABASE_URL", url)
     caplog.set_level(logging.DEBUG)
-    faulty_site.fault("/leagues/NBA_2018_games-january.html", "x")  # not a Fault: a bug → error
+    faulty_site.fault("/leagues/NBA_2018_games-january.html", Status(500))  # a failed unit
     result = backfill_task(date="2018-01-01", sources="schedule,boxscores")
     assert result.summary["units"]
     engine = create_engine(db_url)
@@ -176,3 +177,15 @@ def test_refresh_refuses_a_select_that_is_a_flag_before_anything_runs(db_url):
         refresh_task(select="--full-refresh")
     with pytest.raises(BadInput, match="starts with '-'"):
         refresh_task(select="staging -x")
+
+
+def test_refresh_refuses_a_select_that_matches_no_dbt_node(engine):
+    """Runs `dbt ls` (about 10 s): the selection is checked before the ledger is touched."""
+    from nba_elt.transform.dbt import refresh_task
+
+    with pytest.raises(BadInput, match="matches no dbt"):
+        refresh_task(select="no_such_model_anywhere")
+    with pytest.raises(BadInput, match="not a valid dbt selection"):
+        refresh_task(select="nosuchmethod:x")
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from ops.refresh_runs")).scalar_one() == 0
