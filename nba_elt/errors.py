@@ -21,6 +21,8 @@ class NbaEltError(Exception):
     exit_code = EXIT_FAILED
     transient = False
     terminal = False
+    # how a run stopped by this error says why ("the site answered 403"); None: the message
+    stop_summary: str | None = None
 
 
 class BadInput(NbaEltError):
@@ -53,10 +55,13 @@ class SiteBlocked(SourceError):
     """The site answered 403: it is blocking this client. Stop the whole run."""
 
     terminal = True
+    stop_summary = "the site answered 403"
 
 
 class RateLimited(SiteBlocked):
     """The site answered 429 twice in a row: treated like a 403, the run stops."""
+
+    stop_summary = "the site answered 429 twice in a row"
 
 
 class RetryLater(SourceError):

@@ -300,7 +300,8 @@ class BackfillRunner:
     def _stop_on(self, exc: NbaEltError, where: str) -> None:
         """A terminal error: every later unit is skipped (by the marker, whatever the class)."""
         if self.stop_reason is None:
-            self.stop_reason = f"{type(exc).__name__} at {where}: {_short(exc)}"
+            why = exc.stop_summary or _short(exc).rstrip(".")
+            self.stop_reason = f"{why} at {where}; the run stopped there"
             self.stop_exit_code = exc.exit_code
 
     def _list_games(self, unit: Any) -> int:

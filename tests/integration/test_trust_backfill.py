@@ -193,7 +193,7 @@ def test_429_forever_stops_the_run_after_two_requests(faulty_site, engine):
     result = backfill_task(date="2018-01-01", sources="schedule,boxscores,pbp")
     assert result.exit_code == 1
     assert sum(faulty_site.requests.values()) <= 8
-    assert "RateLimited" in result.summary["stopped"]
+    assert "429 twice in a row" in result.summary["stopped"]
     assert _unit(result, "boxscores")["status"] == "skipped"
 
 
