@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -16,6 +17,8 @@ from nba_elt.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VALID_TARGETS = ("dev", "prod")
+# Machine-wide (not per clone): every checkout on the machine shares the request budget.
+DEFAULT_STATE_DIR = str(Path(tempfile.gettempdir()) / "nba-elt-state")
 PROJECT_URL = "https://github.com/nba-elt/nba-elt"  # keep in step with pyproject
 DEFAULT_USER_AGENT = f"nba-elt/0.1 (+{PROJECT_URL}; NBA data pipeline, at most 20 requests/minute)"
 
@@ -171,7 +174,7 @@ class Settings:
     max_backfill_days: int = 31
     backfill_lock_wait: float = 300.0
     dbt_target_path: str = str(PROJECT_ROOT / "dbt" / "target")
-    state_dir: str = str(PROJECT_ROOT / ".nba_elt" / "state")
+    state_dir: str = DEFAULT_STATE_DIR
     user_agent: str = DEFAULT_USER_AGENT
     request_deadline: float = 120.0
     max_page_mb: float = 20.0

@@ -9,9 +9,11 @@ outside the lock. So two backfills at 30/minute make 30 requests a minute togeth
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import logging
+import os
 import re
 import time
 from collections.abc import Callable
@@ -35,7 +37,11 @@ class RequestBudget:
 
     def _file(self, host: str) -> Path:
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            if not self.folder.is_dir():
+                self.folder.mkdir(parents=True, exist_ok=True)
+                # every user of the machine shares the budget (sticky, like /tmp)
+                with contextlib.suppress(OSError):
+                    self.folder.chmod(0o1777)
         except OSError as exc:
             raise ConfigError(
                 f"NBA_ELT_STATE_DIR: cannot create {self.folder} for the request budget "
@@ -48,7 +54,9 @@ class RequestBudget:
         interval = 60.0 / per_minute * INTERVAL_SLACK
         path = self._file(host)
         try:
-            with open(path, "a+", encoding="ascii") as handle:
+            with open(
+                os.open(path, os.O_RDWR | os.O_CREAT, 0o666), "r+", encoding="ascii"
+            ) as handle:
                 _lock(handle, path)
                 handle.seek(0)
                 try:

@@ -95,7 +95,14 @@ def resolve_url(settings: Settings) -> str:
 
 @lru_cache(maxsize=8)
 def _engine_for(url: str, connect_timeout: int = 10, statement_timeout: float = 0.0) -> Engine:
-    connect_args: dict[str, object] = {"connect_timeout": connect_timeout}
+    connect_args: dict[str, object] = {
+        "connect_timeout": connect_timeout,
+        # a server that vanished without closing the connection is noticed in ~1 minute
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
     if statement_timeout:
         connect_args["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
     return create_engine(url, pool_pre_ping=True, future=True, connect_args=connect_args)
