@@ -51,6 +51,11 @@ class TransientSourceError(SourceError):
     transient = True
 
 
+class DeadlineExceeded(TransientSourceError):
+    """A request took longer than NBA_ELT_REQUEST_DEADLINE (body included): not retried,
+    and no fallback page is asked of a site that slow."""
+
+
 class SiteBlocked(SourceError):
     """The site answered 403: it is blocking this client. Stop the whole run."""
 

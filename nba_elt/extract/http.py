@@ -44,6 +44,7 @@ import urllib3
 from nba_elt.config import Settings
 from nba_elt.errors import (
     BadEncoding,
+    DeadlineExceeded,
     NbaEltError,
     PageNotFound,
     PageTooLarge,
@@ -398,7 +399,7 @@ class HttpClient:
         try:
             while True:
                 if time.monotonic() > deadline:
-                    raise TransientSourceError(
+                    raise DeadlineExceeded(
                         f"{url}: no complete answer within {self.settings.request_deadline:.0f}s "
                         "(NBA_ELT_REQUEST_DEADLINE); the site is too slow, retry later"
                     )

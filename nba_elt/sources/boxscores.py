@@ -2,7 +2,8 @@
 
 Page: ``/friv/dailyleaders.fcgi?month=M&day=D&year=Y`` (table#stats), the query the
 recorded pages answer; when that fails (404, or errors after the retries), the same
-page with ``&type=all`` (the query of the page's own navigation links) is tried.
+page with ``&type=all`` (the query of the page's own navigation links) is tried; not
+after a terminal error or the request deadline (a slow site is not asked twice).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from nba_elt.dates import today_eastern
 from nba_elt.errors import (
     ConsistencyError,
     DataNotAvailable,
+    DeadlineExceeded,
     PageNotFound,
     SchemaDrift,
     SourceError,
@@ -80,8 +82,8 @@ def fetch_daily(
     try:
         return path, client.get(path, final=final)
     except SourceError as exc:  # 404 (or a server that knows only the other query)
-        if exc.terminal:
-            raise
+        if exc.terminal or isinstance(exc, DeadlineExceeded):
+            raise  # a slow site is not asked a second page
         alt = daily_path(day, with_type=True)
         log.info("%s failed (%s); trying %s", path, exc, alt)
         try:

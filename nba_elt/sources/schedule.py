@@ -235,17 +235,12 @@ def _candidates_from_links(links: list[str], day: dt.date) -> list[str]:
 
 
 def _get_or_none(client: HttpClient, path: str, final, errors: list[SourceError]) -> str | None:
-    """The page, or None when the site has no such page (404) or keeps failing on it."""
+    """The page, or None when the site has no such page (404). Any other failure (5xx
+    after the retries, the deadline, a block) is raised: the unit fails, no fallback."""
     try:
         return client.get(path, final=final)
     except PageNotFound as exc:
         log.info("%s: not on the site", path)
-        exc.path = path
-        errors.append(exc)
-    except SourceError as exc:
-        if exc.terminal:
-            raise
-        log.warning("%s: %s", path, exc)
         exc.path = path
         errors.append(exc)
     return None

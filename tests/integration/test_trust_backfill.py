@@ -214,3 +214,18 @@ def test_no_network_stops_the_run_at_once_with_one_clear_line(engine, monkeypatc
     assert "cannot reach www.basketball-reference.invalid: name resolution failed" in result.message
     statuses = [u["status"] for u in result.summary["units"]]
     assert statuses[0] == "failed" and set(statuses[1:]) == {"skipped"}
+
+
+def test_a_dripping_daily_page_fails_its_unit_at_the_deadline_and_no_fallback_is_asked(
+    faulty_site, engine, monkeypatch
+):
+    from tests.faulty_site import Drip
+
+    monkeypatch.setenv("NBA_ELT_REQUEST_DEADLINE", "1")
+    faulty_site.fault(DAILY, Drip(1024, 0.25))
+    result = backfill_task(date="2018-01-01", sources="schedule,boxscores")
+    unit = _unit(result, "boxscores")
+    assert result.exit_code == 1 and unit["status"] == "failed"
+    assert "NBA_ELT_REQUEST_DEADLINE" in unit["error"]
+    assert faulty_site.hits(DAILY) == 1 and faulty_site.hits(DAILY + "&type=all") == 0
+    assert _unit(result, "schedule")["status"] == "succeeded"  # a slow page is not terminal
