@@ -313,12 +313,12 @@ class HttpClient:
             except requests.ConnectionError as exc:
                 reason = unreachable_reason(exc)
                 if reason is not None:
-                    raise self._stop(
-                        SiteUnreachable(
-                            f"cannot reach {self.host}: {reason}. Check the network (or "
-                            "NBA_ELT_BBREF_URL), then resume the run"
-                        )
-                    ) from None
+                    unreachable = SiteUnreachable(
+                        f"cannot reach {self.host}: {reason}. Check the network (or "
+                        "NBA_ELT_BBREF_URL), then resume the run"
+                    )
+                    unreachable.stop_summary = f"cannot reach {self.host}: {reason}"
+                    raise self._stop(unreachable) from None
                 last_problem = f"connection failed ({type(exc).__name__})"
                 self._before_retry(url, last_problem, attempt, backoff)
                 continue

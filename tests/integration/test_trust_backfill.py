@@ -211,7 +211,9 @@ def test_no_network_stops_the_run_at_once_with_one_clear_line(engine, monkeypatc
     monkeypatch.setenv("NBA_ELT_REQUESTS_PER_MINUTE", "60000")
     result = backfill_task(date="2018-01-01", sources="schedule,boxscores,pbp")
     assert result.exit_code == 1
-    assert "cannot reach www.basketball-reference.invalid: name resolution failed" in result.message
+    assert "stopped: cannot reach www.basketball-reference.invalid: name resolution failed at " in (
+        result.message
+    )
     statuses = [u["status"] for u in result.summary["units"]]
     assert statuses[0] == "failed" and set(statuses[1:]) == {"skipped"}
 
