@@ -34,6 +34,11 @@ class Page:
 
 
 @dataclass
+class Gzipped:
+    """The recorded page, gzip-compressed (Content-Encoding: gzip), as the real site sends it."""
+
+
+@dataclass
 class Status:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
@@ -168,6 +173,16 @@ class FaultySite:
                 handler,
                 200,
                 {"Content-Type": response.content_type, "Content-Length": str(len(data))},
+            )
+            handler.wfile.write(data)
+        elif isinstance(response, Gzipped):
+            import gzip
+
+            data = gzip.compress(body)
+            self._head(
+                handler,
+                200,
+                {**html, "Content-Encoding": "gzip", "Content-Length": str(len(data))},
             )
             handler.wfile.write(data)
         elif isinstance(response, Replace):

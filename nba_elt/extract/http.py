@@ -405,7 +405,7 @@ class HttpClient:
                     )
                 # read1: returns after one read of the socket, so the deadline is checked
                 # however slowly the body drips
-                chunk = response.raw.read1(CHUNK)
+                chunk = response.raw.read1(CHUNK, decode_content=True)
                 if not chunk:
                     break
                 size += len(chunk)

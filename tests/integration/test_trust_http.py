@@ -27,10 +27,16 @@ from nba_elt.errors import (
 )
 from nba_elt.extract import http
 from nba_elt.extract.http import HttpClient
-from tests.faulty_site import Cut, Drip, Huge, Page, Status
+from tests.faulty_site import Cut, Drip, Gzipped, Huge, Page, Status
 
 PBP = "/boxscores/pbp/201810270MIL.html"
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_gzipped_page_is_decompressed(faulty_site):
+    faulty_site.fault(PBP, Gzipped())
+    body = HttpClient(get_settings()).get(PBP)
+    assert body.rstrip().endswith("</html>") and "ORL" in body
 
 
 def test_a_connection_cut_mid_body_is_retried_like_a_5xx(faulty_site):
