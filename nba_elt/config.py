@@ -264,3 +264,14 @@ def get_settings() -> Settings:
         db_connect_timeout=_positive_int("NBA_ELT_DB_CONNECT_TIMEOUT", 10),
         db_statement_timeout=_non_negative_float("NBA_ELT_DB_STATEMENT_TIMEOUT", 300.0),
     )
+
+
+def current_user() -> str:
+    """Who runs this (recorded in the ledgers): the login name, else the numeric uid."""
+    import getpass
+    import os
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid-{os.getuid()}"

@@ -7,15 +7,11 @@ warehouse is touched, so bad input never writes anything, not even the ledger.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from nba_elt import teams
 from nba_elt.dates import parse_date, resolve_dates
-from nba_elt.errors import BadInput, SchemaDrift
-
-GAME_ID_RE = re.compile(r"^(?P<day>\d{8})0(?P<team>[A-Z]{3})$")
+from nba_elt.errors import BadInput
 
 
 @dataclass(frozen=True)
@@ -63,26 +59,19 @@ def parse_sources(raw: str, valid: tuple[str, ...]) -> tuple[str, ...]:
 
 def parse_game_ids(raw: str) -> tuple[str, ...]:
     """`201901010DEN,201810160gsw` -> validated, de-duplicated basketball-reference ids."""
+    from nba_elt.extract.html import date_of_game
+    from nba_elt.sources.base import check_game_id
+
     ids: list[str] = []
     bad: list[str] = []
     for part in str(raw).split(","):
-        game_id = part.strip().upper()
-        if not game_id:
+        if not part.strip():
             continue
-        match = GAME_ID_RE.match(game_id)
-        if match is None:
-            bad.append(part.strip())
-            continue
-        day = match["day"]
         try:
-            parse_date(f"{day[:4]}-{day[4:6]}-{day[6:]}", flag=f"game {game_id}")
+            game_id = check_game_id(part.upper())
+            parse_date(date_of_game(game_id).isoformat(), flag=f"game {game_id}")
         except BadInput as exc:
             bad.append(f"{part.strip()} ({exc})")
-            continue
-        try:
-            teams.nba_code(match["team"])
-        except SchemaDrift:
-            bad.append(f"{part.strip()} (unknown team code {match['team']!r})")
             continue
         if game_id not in ids:
             ids.append(game_id)

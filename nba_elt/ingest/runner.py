@@ -62,6 +62,10 @@ class UnitOutcome:
     seconds: float = 0.0
     error: str | None = None
 
+    @property
+    def rows(self) -> int:
+        return self.rows_written
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
@@ -81,6 +85,10 @@ class RunReport:
     resumed_from: int | None = None
     stopped: str | None = None
     stop_exit_code: int | None = None  # the exit code of the terminal error that stopped it
+
+    @property
+    def units(self) -> list[UnitOutcome]:
+        return self.outcomes
 
     def counts(self) -> dict[str, int]:
         found = Counter(o.status for o in self.outcomes)

@@ -17,8 +17,9 @@ import pandas as pd
 from sqlalchemy import text as sql
 from sqlalchemy.engine import Connection, Engine
 
+from nba_elt import teams
 from nba_elt.dates import today_eastern
-from nba_elt.errors import BadInput
+from nba_elt.errors import BadInput, SchemaDrift
 from nba_elt.extract.html import GAME_ID, date_of_game
 from nba_elt.extract.http import HttpClient
 
@@ -97,6 +98,13 @@ def check_game_id(game_id: str) -> str:
         date_of_game(game_id)
     except ValueError:
         raise BadInput(f"{game_id!r} does not start with a real date") from None
+    try:
+        teams.nba_code(game_id[-3:])
+    except SchemaDrift:
+        raise BadInput(
+            f"{game_id!r} ends with unknown team code {game_id[-3:]!r} "
+            "(the home team's basketball-reference code, e.g. DEN, BRK, PHO)"
+        ) from None
     return game_id
 
 

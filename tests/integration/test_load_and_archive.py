@@ -222,16 +222,17 @@ def test_fetched_pages_go_to_the_s3_archive(moto_s3, bbref_site, monkeypatch):
 def test_s3_archive_holds_only_passed_pages_and_quarantines_the_rest(
     moto_s3, faulty_site, monkeypatch
 ):
-    """Issue #11 item 2 on the S3 backend (moto): archive after a pass, quarantine after a
+    """Issue #11 item 2 on the S3 backend (moto; its buckets outlive one server, hence a
+    prefix of its own): archive after a pass, quarantine after a
     failure, a damaged entry is missing online and named offline."""
     from nba_elt.errors import SourceError
 
-    monkeypatch.setenv("NBA_ELT_ARCHIVE_DIR", "s3://raw-pages/run1")
+    monkeypatch.setenv("NBA_ELT_ARCHIVE_DIR", "s3://raw-pages/trust")
     path = "/boxscores/pbp/201810270MIL.html"
     client = HttpClient(get_settings())
     client.get(path)
     where = client.settle(False, "pbp 201810270MIL: a test failure")
-    assert where == "s3://raw-pages/run1.quarantine"
+    assert where == "s3://raw-pages/trust.quarantine"
     assert client.archive.get(path) is None
     kept = client.archive.quarantine().get(path)
     assert kept is not None and "ORL" in kept.body
@@ -240,11 +241,11 @@ def test_s3_archive_holds_only_passed_pages_and_quarantines_the_rest(
     assert client.archive.get(path).status == 200 and faulty_site.hits(path) == 2
     s3 = client.archive._s3
     s3.put_object(
-        Bucket="raw-pages", Key="run1/boxscores/pbp/201810270MIL.html.meta.json", Body=b"{"
+        Bucket="raw-pages", Key="trust/boxscores/pbp/201810270MIL.html.meta.json", Body=b"{"
     )
     online = HttpClient(get_settings())
     assert "ORL" in online.get(path, final=True) and faulty_site.hits(path) == 3
-    with pytest.raises(SourceError, match=r"s3://raw-pages/run1/boxscores/pbp/201810270MIL.html"):
+    with pytest.raises(SourceError, match=r"s3://raw-pages/trust/boxscores/pbp/201810270MIL.html"):
         HttpClient(get_settings(), offline=True).get(path)
 
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from nba_elt.cli.backfill import backfill_task
 from nba_elt.config import get_settings
 from nba_elt.errors import DatabaseLost, LoadError
 from nba_elt.ingest import ledger
-from nba_elt.ingest.backfill import backfill_task
 from nba_elt.warehouse.db import _engine_for, database_error, get_engine
 from tests.faulty_db import DbProxy
 

@@ -12,10 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from nba_elt.cli import run_task
+from nba_elt.cli.backfill import backfill_task
 from nba_elt.cli.db import status_task
 from nba_elt.config import get_settings, mask_url, scrub
 from nba_elt.errors import EXIT_BAD_INPUT, BadInput, ConfigError
-from nba_elt.ingest.backfill import backfill_task
 from tests.faulty_site import Status
 
 PASSWORD = "Sup3r$ecret@pass"  # a synthetic secret with an unescaped '@'
@@ -171,7 +171,7 @@ def test_a_malformed_database_url_is_bad_input(url, monkeypatch, capsys):
 
 
 def test_refresh_refuses_a_select_that_is_a_flag_before_anything_runs(db_url):
-    from nba_elt.transform.dbt import refresh_task
+    from nba_elt.transform.dbt import refresh as refresh_task
 
     with pytest.raises(BadInput, match="starts with '-'"):
         refresh_task(select="--full-refresh")
@@ -181,7 +181,7 @@ def test_refresh_refuses_a_select_that_is_a_flag_before_anything_runs(db_url):
 
 def test_refresh_refuses_a_select_that_matches_no_dbt_node(engine):
     """Runs `dbt ls` (about 10 s): the selection is checked before the ledger is touched."""
-    from nba_elt.transform.dbt import refresh_task
+    from nba_elt.transform.dbt import refresh as refresh_task
 
     with pytest.raises(BadInput, match="matches no dbt"):
         refresh_task(select="no_such_model_anywhere")
