@@ -179,6 +179,7 @@ def test_refresh_refuses_a_select_that_is_a_flag_before_anything_runs(db_url):
         refresh_task(select="staging -x")
 
 
+@pytest.mark.slow
 def test_refresh_refuses_a_select_that_matches_no_dbt_node(engine):
     """Runs `dbt ls` (about 10 s): the selection is checked before the ledger is touched."""
     from nba_elt.transform.dbt import refresh as refresh_task
