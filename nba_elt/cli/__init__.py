@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from nba_elt.cli.output import logging_handler, make_console
-from nba_elt.config import PROJECT_ROOT
+from nba_elt.config import PROJECT_ROOT, scrub
 from nba_elt.errors import EXIT_FAILED, NbaEltError
 from nba_elt.results import Result, status_of
 
@@ -56,12 +56,25 @@ def task_flags(scope: dict[str, Any]) -> dict[str, Any]:
     return flags
 
 
+class SecretFilter(logging.Filter):
+    """Masks every configured secret (and any URL password) in a log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
 def setup_logging(verbose: bool = False) -> None:
+    handler = logging_handler(console)
+    handler.addFilter(SecretFilter())
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",
         datefmt="[%X]",
-        handlers=[logging_handler(console)],
+        handlers=[handler],
         force=True,
     )
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
@@ -124,7 +137,20 @@ def json_line(task_name: str, result: Result) -> dict[str, Any]:
     return head | {k: v for k, v in own.items() if k != "message"}
 
 
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {k: _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrubbed(v) for v in value]
+    return value
+
+
 def emit(task_name: str, result: Result, as_json: bool) -> None:
+    """Print the result; every configured secret is masked, whatever produced the text."""
+    result.message = scrub(result.message)
+    result.summary = _scrubbed(result.summary)
     if result.message:
         style = (
             "green" if result.exit_code == 0 else ("yellow" if result.exit_code == 75 else "red")

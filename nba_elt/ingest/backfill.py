@@ -247,11 +247,12 @@ class BackfillResult(Result):
         return self.report.run_id if self.report else None
 
 
-def _context(engine: Engine, settings: Settings, offline: bool) -> Any:
+def _context(engine: Engine, settings: Settings, offline: bool, force: bool = False) -> Any:
     from nba_elt.extract.http import HttpClient
     from nba_elt.sources import SourceContext
 
-    return SourceContext(engine, HttpClient(settings, offline=offline))
+    # --force re-fetches final pages from the site (offline, it replays the archive)
+    return SourceContext(engine, HttpClient(settings, offline=offline, force=force))
 
 
 def _as_flag(value: Any) -> str | None:
@@ -319,7 +320,12 @@ def run_backfill(
             raise BadInput(f"there is no backfill run {request.resume} in ops.backfill_runs")
         request = with_original_flags(request, dict(original.args or {}))
     # A dry run never touches the network: it reads only what is already archived.
-    ctx = _context(engine, settings, request.offline or request.dry_run)
+    ctx = _context(
+        engine,
+        settings,
+        request.offline or request.dry_run,
+        force=request.force and not request.dry_run,
+    )
 
     already_done: set[tuple[str, str]] = set()
     if request.resume:
