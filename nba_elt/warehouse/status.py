@@ -39,10 +39,11 @@ def probe(url: str) -> WarehouseStatus:
 
     Applies nothing. LoadError, with the password hidden, when the server does not answer.
     """
+    from nba_elt.config import mask_url, scrub
     from nba_elt.warehouse.db import display_url
 
     parsed = make_url(url)
-    shown = display_url(parsed)
+    shown = mask_url(display_url(parsed)) or ""  # a password= query parameter too
     connect_args = {}
     if "connect_timeout" not in parsed.query:
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
@@ -59,7 +60,7 @@ def probe(url: str) -> WarehouseStatus:
             )
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
-        raise LoadError(f"cannot connect to the warehouse at {shown}: {reason}") from None
+        raise LoadError(f"cannot connect to the warehouse at {shown}: {scrub(reason)}") from None
     finally:
         engine.dispose()
     migrations = available_migrations()
