@@ -9,6 +9,7 @@ second backfill from writing the same unit at the same time.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
@@ -18,14 +19,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from nba_elt.config import scrub
 from nba_elt.errors import (
     EXIT_FAILED,
     EXIT_NOT_AVAILABLE,
     EXIT_OK,
+    DatabaseLost,
     DataNotAvailable,
     NbaEltError,
-    SiteBlocked,
 )
 from nba_elt.ingest import ledger, parallel
 from nba_elt.ingest.parallel import ParsedAhead
@@ -56,6 +59,11 @@ def lock_wait_seconds() -> float:
     return get_settings().backfill_lock_wait
 
 
+SKIPPED_COMPLETE = (
+    "already complete and final (loaded, final, cross-checked); --force runs it again"
+)
+
+
 @dataclass
 class UnitOutcome:
     source: str
@@ -65,6 +73,7 @@ class UnitOutcome:
     rows_written: int = 0
     seconds: float = 0.0
     error: str | None = None
+    reason: str | None = None  # why a unit was skipped, and how to run it anyway
 
     @property
     def rows(self) -> int:
@@ -79,6 +88,7 @@ class UnitOutcome:
             "rows_written": self.rows_written,
             "seconds": round(self.seconds, 3),
             "error": self.error,
+            "reason": self.reason,
         }
 
 
@@ -88,6 +98,14 @@ class RunReport:
     outcomes: list[UnitOutcome] = field(default_factory=list)
     resumed_from: int | None = None
     stopped: str | None = None
+    stop_exit_code: int | None = None  # the exit code of the terminal error that stopped it
+    args: dict[str, Any] = field(default_factory=dict)  # as in ops.backfill_runs.args
+
+    @property
+    def resume_command(self) -> str:
+        from nba_elt.ingest.request import resume_command
+
+        return resume_command(self.run_id, self.args)
 
     @property
     def units(self) -> list[UnitOutcome]:
@@ -112,6 +130,8 @@ class RunReport:
     @property
     def exit_code(self) -> int:
         counts = self.counts()
+        if self.stop_exit_code is not None:
+            return self.stop_exit_code
         if counts["failed"] or self.not_run:
             return EXIT_FAILED
         if counts["not_available"]:
@@ -156,7 +176,7 @@ class NoProgress:
 
 
 def _short(exc: BaseException) -> str:
-    text_ = str(exc).strip() or type(exc).__name__
+    text_ = scrub(str(exc).strip()) or type(exc).__name__
     return text_ if len(text_) <= MAX_ERROR_CHARS else text_[: MAX_ERROR_CHARS - 3] + "..."
 
 
@@ -185,7 +205,9 @@ class BackfillRunner:
         # Units a resumed run finished already: never planned again by discovery.
         self.already_done = already_done or set()
         self.stop_reason: str | None = None
+        self.stop_exit_code: int | None = None
         self.listed: list[Any] = []  # pbp units found by the last listing unit
+        self.current: str | None = None  # "source unit_key" of the unit in flight
 
     def run(self, plan: Plan, args: dict[str, Any], resumed_from: int | None = None) -> RunReport:
         ledger.mark_interrupted_runs(self.engine)
@@ -200,18 +222,18 @@ class BackfillRunner:
                 resumed_from=resumed_from,
             )
             log.info("backfill run %s: %d unit(s) planned", run_id, len(plan.units))
-            report = RunReport(run_id=run_id, resumed_from=resumed_from)
+            report = RunReport(run_id=run_id, resumed_from=resumed_from, args=dict(args))
             ahead = self._parse_ahead(plan)
             try:
                 self._run_units(plan, guard, report)
+            except (DatabaseLost, SQLAlchemyError) as exc:
+                raise self._database_lost(run_id, exc) from None
             except BaseException as exc:  # Ctrl-C or a bug: the ledger must say so
                 ledger.finish_run(
                     self.engine, run_id, "interrupted", f"stopped by {type(exc).__name__}"
                 )
                 log.warning(
-                    "backfill run %s interrupted; resume with: invoke backfill --resume %s",
-                    run_id,
-                    run_id,
+                    "backfill run %s interrupted; resume with: %s", run_id, report.resume_command
                 )
                 raise
             finally:
@@ -222,7 +244,23 @@ class BackfillRunner:
             ledger.finish_run(self.engine, run_id, report.status, message)
             return report
         finally:
-            guard.close()
+            with contextlib.suppress(SQLAlchemyError):  # a lost database took its locks along
+                guard.close()
+
+    def _database_lost(self, run_id: int, exc: BaseException) -> DatabaseLost:
+        """One line for the operator; the run is marked interrupted if the database is
+        back, else by the next backfill (its process is gone by then)."""
+        from nba_elt.warehouse.db import database_error
+
+        lost = exc if isinstance(exc, DatabaseLost) else database_error(exc, "backfill")
+        where = self.current or "the ledger"
+        with contextlib.suppress(SQLAlchemyError):
+            ledger.finish_run(self.engine, run_id, "interrupted", f"database lost at {where}")
+        return DatabaseLost(
+            f"the warehouse was lost at {where} ({_short(lost).split(': ', 1)[-1]}); "
+            f"run {run_id} is interrupted. When the database is back, resume with: "
+            f"invoke backfill --resume {run_id}"
+        )
 
     def _parse_ahead(self, plan: Plan) -> ParsedAhead | None:
         """Worker processes parse the pages of a long offline re-ingest (ingest/parallel.py)."""
@@ -248,6 +286,7 @@ class BackfillRunner:
                     unit.game_date,
                     "skipped",
                     error=f"{ledger.NOT_RUN_PREFIX}{report.stopped}",
+                    reason=f"{ledger.NOT_RUN_PREFIX}{report.stopped}; --resume runs it",
                 )
                 ledger.finish_unit(
                     self.engine,
@@ -264,6 +303,7 @@ class BackfillRunner:
             self.progress.unit_finished(outcome)
             if self.stop_reason and not report.stopped:
                 report.stopped = self.stop_reason
+                report.stop_exit_code = self.stop_exit_code
             found, self.listed = self.listed, []
             # A day's schedule is in: its pbp games are known now.
             if (
@@ -289,16 +329,33 @@ class BackfillRunner:
         if day not in days_with_schedule(self.engine, [day]):
             return []  # no game that day: nothing to list, no page to fetch
         try:
-            return units_for_dates("pbp", [day], self.ctx)
+            found = units_for_dates("pbp", [day], self.ctx)
         except NbaEltError as exc:
+            self.ctx.client.settle(False, f"listing the pbp games of {day}: {exc}")
+            if exc.terminal:
+                self._stop_on(exc, f"listing the games of {day}")
             log.warning("could not list the pbp games of %s: %s", day, exc)
             return []
+        self.ctx.client.settle(True)
+        return found
+
+    def _stop_on(self, exc: NbaEltError, where: str) -> None:
+        """A terminal error: every later unit is skipped (by the marker, whatever the class)."""
+        if self.stop_reason is None:
+            why = exc.stop_summary or _short(exc).rstrip(".")
+            self.stop_reason = f"{why} at {where}; the run stopped there"
+            self.stop_exit_code = exc.exit_code
 
     def _list_games(self, unit: Any) -> int:
         """A listing unit: find the day's games (schedule or scoreboard); 0 rows written."""
         from nba_elt.sources import units_for_dates
 
-        self.listed = units_for_dates("pbp", [unit.game_date], self.ctx)
+        try:
+            self.listed = units_for_dates("pbp", [unit.game_date], self.ctx)
+        except NbaEltError as exc:
+            self.ctx.client.settle(False, f"listing the pbp games of {unit.game_date}: {exc}")
+            raise
+        self.ctx.client.settle(True)
         return 0
 
     def _run_one(self, unit: Any, guard: ledger.RunGuard) -> UnitOutcome:
@@ -309,6 +366,8 @@ class BackfillRunner:
         recorded: list[int] = []  # rows the unit's own transaction recorded in the ledger
         outcome = UnitOutcome(unit.source, unit.unit_key, unit.game_date, "failed")
         self.progress.unit_started(unit)
+        self.current = f"{unit.source} {unit.unit_key}"
+        self.ctx.client.settle(True)  # pages read while planning, parsed without error
         try:
             if is_listing(unit):
                 ledger.mark_unit_running(self.engine, run_id, unit.source, unit.unit_key)
@@ -318,7 +377,7 @@ class BackfillRunner:
                 with guard.unit_lock(unit.source, unit.unit_key, self.lock_wait):
                     # Checked once, under the lock: another run may have just finished it.
                     if not self.force and is_complete(unit, self.ctx):
-                        outcome.status = "skipped"
+                        outcome.status, outcome.reason = "skipped", SKIPPED_COMPLETE
                     else:
                         ledger.mark_unit_running(guard.conn, run_id, unit.source, unit.unit_key)
                         self.ctx.on_write = functools.partial(
@@ -331,13 +390,21 @@ class BackfillRunner:
                         outcome.status = "succeeded"
         except DataNotAvailable as exc:
             outcome.status, outcome.error = "not_available", _short(exc)
-        except SiteBlocked as exc:
-            outcome.status, outcome.error = "failed", _short(exc)
-            self.stop_reason = (
-                f"the site answered 403 at {unit.source} {unit.unit_key}; the run stopped there"
-            )
+        except DatabaseLost:
+            raise
         except NbaEltError as exc:
             outcome.status, outcome.error = "failed", _short(exc)
+            if exc.exit_code == EXIT_NOT_AVAILABLE:
+                outcome.status = "not_available"
+            if exc.terminal:
+                self._stop_on(exc, f"{unit.source} {unit.unit_key}")
+        except SQLAlchemyError as exc:
+            from nba_elt.warehouse.db import database_error
+
+            error = database_error(exc, f"{unit.source} {unit.unit_key}")
+            if isinstance(error, DatabaseLost):
+                raise error from None
+            outcome.status, outcome.error = "failed", _short(error)
         except Exception as exc:  # noqa: BLE001 - one broken unit must not stop the others
             log.exception("%s %s failed unexpectedly", unit.source, unit.unit_key)
             outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {_short(exc)}"
@@ -363,7 +430,7 @@ class BackfillRunner:
                 unit.unit_key,
                 outcome.status,
                 outcome.rows_written,
-                outcome.error,
+                outcome.error or outcome.reason,
             )
         # One line per unit would cost more than the unit at re-ingest speed: DEBUG for the
         # units that went well (the progress bar and the summary count them).
@@ -376,6 +443,6 @@ class BackfillRunner:
             outcome.status,
             outcome.rows_written,
             outcome.seconds,
-            f": {outcome.error}" if outcome.error else "",
+            f": {outcome.error or outcome.reason}" if outcome.error or outcome.reason else "",
         )
         return outcome

@@ -17,8 +17,9 @@ import pandas as pd
 from sqlalchemy import text as sql
 from sqlalchemy.engine import Connection, Engine
 
+from nba_elt import teams
 from nba_elt.dates import today_eastern
-from nba_elt.errors import BadInput
+from nba_elt.errors import BadInput, SchemaDrift
 from nba_elt.extract.html import GAME_ID, date_of_game
 from nba_elt.extract.http import HttpClient
 
@@ -77,7 +78,10 @@ class Source(Protocol):
 
 
 def record_written(ctx: SourceContext, conn: Connection, rows: int) -> int:
-    """Hand the unit's row count to the backfill's ledger, inside the unit's transaction."""
+    """The unit passed its checks and its rows are written, not committed yet: archive its
+    pages (an archive failure rolls the unit back) and hand the row count to the
+    backfill's ledger, inside the unit's transaction."""
+    ctx.client.settle(True)
     if ctx.on_write is not None:
         ctx.on_write(conn, rows)
     return rows
@@ -98,6 +102,13 @@ def check_game_id(game_id: str) -> str:
         date_of_game(game_id)
     except ValueError:
         raise BadInput(f"{game_id!r} does not start with a real date") from None
+    try:
+        teams.nba_code(game_id[-3:])
+    except SchemaDrift:
+        raise BadInput(
+            f"{game_id!r} ends with unknown team code {game_id[-3:]!r} "
+            "(the home team's basketball-reference code, e.g. DEN, BRK, PHO)"
+        ) from None
     return game_id
 
 

@@ -127,10 +127,14 @@ def parse_pbp(html: str, game_id: str, *, page: str | None = None) -> pd.DataFra
     raises SchemaDrift naming the page and the row: it is never guessed at.
     """
     page = page or pbp_path(game_id)
+    return _events_of(_parse_plain(html, page), game_id, page)
+
+
+def _events_of(doc, game_id: str, page: str) -> pd.DataFrame:
+    """parse_pbp on a page already parsed by `_parse_plain`."""
     if not GAME_ID.match(game_id):
         raise SchemaDrift(f"{page}: {game_id!r} is not a game id")
     game_date = date_of_game(game_id)
-    doc = _parse_plain(html, page)
     away, home = teams_of_page(doc, game_id, page)
     table = require_table(doc, "pbp", page)
     stats = {s.strip().lower() for s in table.xpath(".//th/@data-stat")}
@@ -226,6 +230,72 @@ def _check_points(
             )
 
 
+_END_OF_GAME = re.compile(r"^end of (4th quarter|\d+(st|nd|rd|th) overtime)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PbpPageFacts:
+    """What the page says about itself, apart from its event rows."""
+
+    page: str
+    away: str
+    home: str
+    final: tuple[int, int] | None  # (away, home) from the scorebox, None when not printed
+    whole: bool  # the page ends with </html>
+
+
+def page_facts(html: str, game_id: str, *, page: str | None = None) -> PbpPageFacts:
+    """The scorebox's teams and final score (``div.scorebox div.score``, away first)."""
+    page = page or pbp_path(game_id)
+    return _facts_of(_parse_plain(html, page), html, game_id, page)
+
+
+def _facts_of(doc, html: str, game_id: str, page: str) -> PbpPageFacts:
+    """page_facts on a page already parsed by `_parse_plain`."""
+    away, home = teams_of_page(doc, game_id, page)
+    scores = [
+        _cell_text(node)
+        for node in doc.xpath(
+            '//div[contains(@class, "scorebox")]//div[contains(concat(" ", @class, " "), " score ")]'
+        )
+    ]
+    final = None
+    if len(scores) >= 2 and all(re.fullmatch(r"\d+", s) for s in scores[:2]):
+        final = (int(scores[0]), int(scores[1]))
+    return PbpPageFacts(page, away, home, final, html.rstrip().lower().endswith("</html>"))
+
+
+def check_unit(frame: pd.DataFrame, facts: PbpPageFacts) -> None:
+    """The page proves its own events, whatever else is loaded: it is whole, its events
+    belong to its two teams, it ends with the end of the game (regulation or overtime)
+    and the last score equals the scorebox's final. ConsistencyError otherwise."""
+    page = facts.page
+    if not facts.whole:
+        raise ConsistencyError(f"{page}: the page is truncated (no </html>); not loaded")
+    if frame.empty:
+        raise ConsistencyError(f"{page}: no events")
+    strangers = sorted(set(frame["team"].dropna()) - {facts.away, facts.home})
+    if strangers:
+        raise ConsistencyError(
+            f"{page}: events credited to {', '.join(strangers)}, who did not play "
+            f"{facts.away} @ {facts.home}; the rows are misread"
+        )
+    last = str(frame["description"].iloc[-1]).strip()
+    if not _END_OF_GAME.match(last):
+        raise ConsistencyError(
+            f"{page}: the events end with {last!r}, not with the end of the game "
+            "(4th quarter or an overtime); the page is cut short"
+        )
+    if facts.final is None:
+        raise ConsistencyError(f"{page}: the scorebox has no final score to check against")
+    if final_score(frame) != facts.final:
+        got, want = final_score(frame), facts.final
+        raise ConsistencyError(
+            f"{page}: the last score is {got[0]}-{got[1]} (away-home) but the scorebox's "
+            f"final is {want[0]}-{want[1]}"
+        )
+
+
 def final_score(frame: pd.DataFrame) -> tuple[int, int]:
     last = frame.iloc[-1]
     return int(last["away_score"]), int(last["home_score"])
@@ -304,8 +374,8 @@ def parse_for_copy(unit: Unit, client: HttpClient) -> ParsedPage:
 
 
 def fetch_and_parse(unit: Unit, client: HttpClient) -> pd.DataFrame:
-    """The unit's page, fetched (or read from the archive) and parsed; no database needed,
-    so a worker process can run it (nba_elt.ingest.parallel)."""
+    """The unit's page, fetched (or read from the archive), parsed and proven (check_unit);
+    no database needed, so a worker process can run it (nba_elt.ingest.parallel)."""
     game_id = check_game_id(unit.unit_key)
     page = client.url_for(pbp_path(game_id))
     recent = not is_final_day(unit.game_date)
@@ -317,9 +387,16 @@ def fetch_and_parse(unit: Unit, client: HttpClient) -> pd.DataFrame:
                 f"pbp {game_id}: {page} is not published yet; retry later"
             ) from exc
         raise
-    frame = parse_pbp(html, game_id, page=page)
-    if recent and not str(frame["description"].iloc[-1]).startswith("End of"):
+    doc = _parse_plain(html, page)  # one parse for the events and the page's facts
+    frame = _events_of(doc, game_id, page)
+    facts = _facts_of(doc, html, game_id, page)
+    if (
+        recent
+        and facts.whole
+        and not _END_OF_GAME.match(str(frame["description"].iloc[-1]).strip())
+    ):
         raise DataNotAvailable(f"pbp {game_id}: the game is still being played; retry later")
+    check_unit(frame, facts)
     return frame
 
 

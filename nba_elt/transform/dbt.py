@@ -24,14 +24,15 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Engine, make_url
 
-from nba_elt.config import PROJECT_ROOT, Settings, get_settings
+from nba_elt.config import PROJECT_ROOT, Settings, get_settings, scrub
 from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, DbtError
 from nba_elt.results import Result
 
@@ -52,6 +53,26 @@ RUN_DATE_ENV = "NBA_ELT_RUN_DATE"  # read by dbt/macros/run_date.sql when dbt ex
 # debug writes ~10k lines a build.
 DBT_THREADS = 8
 DBT_FILE_LOG_LEVEL = "info"
+
+# Where dbt's own output lines go: the CLI shows progress / streams them (--verbose); the
+# library alone logs them at DEBUG. dbt's full log is always in DbtSummary.log_path.
+_line_sink: ContextVar[Callable[[str], None] | None] = ContextVar("dbt_line_sink", default=None)
+
+
+@contextmanager
+def dbt_output(sink: Callable[[str], None]) -> Iterator[None]:
+    """Send every line dbt prints, while in this block, to `sink` (one call per line)."""
+    token = _line_sink.set(sink)
+    try:
+        yield
+    finally:
+        _line_sink.reset(token)
+
+
+def _log_line(line: str) -> None:
+    log.debug("dbt: %s", line.rstrip())
+
+
 SOURCE_SELECTORS: dict[str, str] = {
     "schedule": "fact_schedule_data+",
     "boxscores": "fact_boxscores+",
@@ -100,6 +121,7 @@ class DbtSummary:
     full_refresh: bool
     nodes: list[DbtNodeResult] = field(default_factory=list)
     dbt_seconds: float | None = None  # dbt's own timer (run_results.json elapsed_time)
+    log_path: str | None = None  # dbt's full log of the build (dbt.log)
 
     def count(self, kinds: tuple[str, ...], statuses: tuple[str, ...] | None = None) -> int:
         return sum(
@@ -149,6 +171,7 @@ class DbtSummary:
             "return_code": self.return_code,
             "elapsed_seconds": round(self.elapsed_seconds, 2),
             "dbt_seconds": round(self.dbt_seconds, 2) if self.dbt_seconds is not None else None,
+            "log_path": self.log_path,
             "selection": self.selection,
             "full_refresh": self.full_refresh,
             "models": self.models,
@@ -201,7 +224,8 @@ def profile_env(url: URL, target: str) -> dict[str, str]:
         "NBA_ELT_DBT_PORT": str(url.port or query.get("port") or 5432),
         "NBA_ELT_DBT_USER": url.username or "postgres",
         "NBA_ELT_DBT_DBNAME": url.database or "postgres",
-        "DBT_ENV_SECRET_NBA_ELT_DBT_PASSWORD": url.password or "",
+        # DBT_ENV_SECRET_*: dbt scrubs the value from its logs and target/ files
+        "DBT_ENV_SECRET_NBA_ELT_DBT_PASSWORD": url.password or str(query.get("password") or ""),
     }
     if query.get("sslmode"):
         env["NBA_ELT_DBT_SSLMODE"] = str(query["sslmode"])
@@ -220,6 +244,9 @@ def dbt_executable() -> str:
 
 def _base_env(url: URL, target: str) -> dict[str, str]:
     env = dict(os.environ)
+    # dbt reads the NBA_ELT_DBT_* variables; the URL and the webhook (secrets) stay here
+    for secret in ("NBA_ELT_DATABASE_URL", "NBA_ELT_SLACK_WEBHOOK_URL"):
+        env.pop(secret, None)
     env.update(profile_env(url, target))
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env.setdefault("DBT_VERSION_CHECK", "false")
@@ -270,29 +297,18 @@ def build_lock(engine: Engine, target_dir: Path) -> Iterator[None]:
 # ---------------------------------------------------------------- running
 
 
-# Where dbt's own output goes, line by line. The library only logs it (at DEBUG); the CLI
-# sets a sink (stderr) so that an operator watches the build as it runs.
-_output_sink: Callable[[str], object] | None = None
-
-
-def set_output_sink(sink: Callable[[str], object] | None) -> None:
-    """Send dbt's output lines to `sink` (e.g. sys.stderr.write); None: log them only."""
-    global _output_sink
-    _output_sink = sink
-
-
+# The last lines dbt printed: quoted in an error when dbt could not run at all.
 _last_lines: deque[str] = deque(maxlen=15)
 
 
-def _where_output_is() -> str:
-    """Where to read dbt's output after a failure: above (CLI), or its last lines here."""
-    if _output_sink is not None:
-        return "see its output above"
-    return "its last lines:\n" + "".join(_last_lines)
+def _where_output_is(target_dir: Path) -> str:
+    """Where to read dbt's output after a failure: its log, and its last lines here."""
+    log_file = target_dir.parent / "logs" / "dbt.log"
+    return f"dbt's log is {log_file}; its last lines:\n" + "".join(_last_lines)
 
 
 def _stream(argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
-    """Run argv, handing its output to the sink (or the log) line by line; its return code."""
+    """Run argv, handing its output line by line to the dbt_output sink; its return code."""
     log.debug("running %s", " ".join(argv))
     try:
         proc = subprocess.Popen(
@@ -310,13 +326,11 @@ def _stream(argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
             "so dbt-core and dbt-postgres are in the same environment"
         ) from None
     assert proc.stdout is not None
+    sink = _line_sink.get() or _log_line
     _last_lines.clear()
     for line in proc.stdout:
         _last_lines.append(line)
-        if _output_sink is not None:
-            _output_sink(line)
-        else:
-            log.debug("dbt: %s", line.rstrip())
+        sink(line)
     return proc.wait()
 
 
@@ -362,7 +376,7 @@ def run_build(
         if packages_missing():
             log.info("dbt packages are declared but not installed: running dbt deps")
             if _stream([dbt_executable(), "deps", *common], env, DBT_DIR) != 0:
-                raise DbtError(f"dbt deps failed; {_where_output_is()}")
+                raise DbtError(f"dbt deps failed; {_where_output_is(target_dir)}")
         results_file = target_dir / "run_results.json"
         results_file.unlink(missing_ok=True)
         started = time.monotonic()
@@ -373,7 +387,7 @@ def run_build(
             raise DbtError(
                 f"dbt build exited with code {code} before running anything (no "
                 "run_results.json): a YAML/SQL error in dbt/ or no connection to the "
-                f"warehouse; {_where_output_is()}"
+                f"warehouse; {_where_output_is(target_dir)}"
             )
         nodes = read_run_results(results_file)
         dbt_seconds = json.loads(results_file.read_text()).get("elapsed_time")
@@ -384,10 +398,51 @@ def run_build(
         full_refresh=full_refresh,
         nodes=nodes,
         dbt_seconds=dbt_seconds,
+        log_path=str(target_dir.parent / "logs" / "dbt.log"),
     )
 
 
 # ---------------------------------------------------------------- invoke refresh
+
+
+def check_selection(select: str, settings: Settings) -> list[str]:
+    """The dbt nodes an operator's --select matches (``dbt ls``); BadInput (exit 2) when it
+    starts a flag, is not a valid selection, or matches nothing. Nothing is written."""
+    from nba_elt.warehouse.db import resolve_url
+
+    tokens = select.split()
+    flags = [t for t in tokens if t.startswith("-")]
+    if flags:
+        raise BadInput(
+            f"--select {flags[0]!r} starts with '-': it would be read as a dbt flag; give "
+            "model names, tags or paths only"
+        )
+    env = _base_env(make_url(resolve_url(settings)), settings.target)
+    target_dir = target_path()
+    common = [
+        "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+        "--target-path", str(target_dir), "--log-path", str(target_dir.parent / "logs"),
+    ]  # fmt: skip
+    if packages_missing() and _stream([dbt_executable(), "deps", *common], env, DBT_DIR) != 0:
+        raise DbtError("dbt deps failed; see its output above")
+    argv = [dbt_executable(), "--quiet", "--no-use-colors", "ls", *common,
+            "--target", settings.target, "--output", "name", "--select", *tokens]  # fmt: skip
+    try:
+        proc = subprocess.run(
+            argv, env=env, cwd=DBT_DIR, capture_output=True, text=True, timeout=600
+        )
+    except subprocess.TimeoutExpired:
+        raise DbtError("dbt ls did not answer within 10 minutes") from None
+    lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+    if proc.returncode != 0:
+        detail = (lines or proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise BadInput(f"--select {select!r} is not a valid dbt selection: {scrub(detail)}")
+    if not lines:
+        raise BadInput(
+            f"--select {select!r} matches no dbt model, seed, snapshot or test "
+            "(see `dbt ls` in dbt/); nothing was run"
+        )
+    return lines
 
 
 @dataclass
@@ -424,9 +479,10 @@ def refresh(
             sources = sources.split(",")
         source_list = [s.strip() for s in sources if s.strip()]
     selections = [selection_for_sources(source_list)] if source_list else []
-    if select and select.strip():
-        selections.append(select.strip())
     settings = settings or get_settings()
+    if select and select.strip():
+        check_selection(select.strip(), settings)  # BadInput before anything is written
+        selections.append(select.strip())
     engine = get_engine(settings)
     explicit_select = bool(selections) and not source_list
     if not full and (source_list or not selections) and not refresh_ledger.any_succeeded(engine):
@@ -453,7 +509,7 @@ def refresh(
         summary = run_build(selection, full_refresh=full, run_date=day, settings=settings)
     finally:
         refresh_ledger.finish(engine, run_id, summary)
-    payload = {"status": "ok" if summary.ok else "failed", "run_date": day.isoformat(),
+    payload = {"status": "succeeded" if summary.ok else "failed", "run_date": day.isoformat(),
                "refresh_run_id": run_id, **summary.to_dict()}  # fmt: skip
     what = selection or "everything"
     built = {"dbt": summary, "run_date": day, "selection": selection, "refresh_run_id": run_id}
