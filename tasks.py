@@ -11,6 +11,10 @@ from nba_elt.cli import run_task
 
 JSON_HELP = "print one JSON summary line last, on stdout"
 DOCKER_HELP = "run the same command inside docker/compose.yaml's app service"
+PROVIDER_HELP = (
+    "bbref (basketball-reference), nba (the NBA's JSON) or auto (default: bbref, and the "
+    "NBA for what is left when basketball-reference stops the run)"
+)
 
 
 @task(
@@ -18,7 +22,7 @@ DOCKER_HELP = "run the same command inside docker/compose.yaml's app service"
         "date": "one date, YYYY-MM-DD",
         "start": "first date of a range, YYYY-MM-DD",
         "end": "last date of a range (inclusive), YYYY-MM-DD",
-        "games": "comma-separated game ids, e.g. 201901010DEN (pbp)",
+        "games": "comma-separated game ids, e.g. 201901010DEN or the NBA's 0022200552",
         "sources": "comma-separated sources (default: those enabled in nba_source.feature_flags)",
         "dry_run": "print the plan and write nothing",
         "resume": "re-run the units of this run id that did not succeed",
@@ -27,6 +31,7 @@ DOCKER_HELP = "run the same command inside docker/compose.yaml's app service"
         "refresh": "after a successful backfill, run the dbt refresh for what it touched",
         "predict": "after --refresh, re-run predictions for the dates touched",
         "yes": "allow a range longer than NBA_ELT_MAX_BACKFILL_DAYS",
+        "provider": PROVIDER_HELP,
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
@@ -45,6 +50,7 @@ def backfill(
     refresh=False,
     predict=False,
     yes=False,
+    provider=None,
     json=False,
     docker=False,
 ):
@@ -52,6 +58,7 @@ def backfill(
     options = dict(
         date=date, start=start, end=end, games=games, sources=sources, dry_run=dry_run,
         resume=resume, offline=offline, force=force, refresh=refresh, predict=predict, yes=yes,
+        provider=provider,
     )  # fmt: skip
 
     def body():
@@ -190,13 +197,17 @@ def reboot_dashboard(
         "end": "last date of a range (inclusive)",
         "fix": "run the backfill for exactly the missing units",
         "offline": "with --fix: read pages only from the raw archive",
+        "provider": "with --fix: " + PROVIDER_HELP,
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
 )
-def gaps(c, season=None, start=None, end=None, fix=False, offline=False, json=False, docker=False):
+def gaps(
+    c, season=None, start=None, end=None, fix=False, offline=False, provider=None, json=False,
+    docker=False,
+):  # fmt: skip
     """List final games whose box scores or pbp are missing; --fix backfills them."""
-    options = dict(season=season, start=start, end=end, fix=fix, offline=offline)
+    options = dict(season=season, start=start, end=end, fix=fix, offline=offline, provider=provider)
 
     def body():
         from nba_elt.checks.gaps import gaps_task
@@ -211,13 +222,14 @@ def gaps(c, season=None, start=None, end=None, fix=False, offline=False, json=Fa
         "date": "the date to ingest (default: yesterday, US Eastern)",
         "no_reboot": "do not restart the dashboard at the end",
         "offline": "read pages only from the raw archive",
+        "provider": PROVIDER_HELP,
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
 )
-def daily(c, date=None, no_reboot=False, offline=False, json=False, docker=False):
+def daily(c, date=None, no_reboot=False, offline=False, provider=None, json=False, docker=False):
     """The morning pipeline: backfill, refresh, predict, verify, reboot, one alert."""
-    options = dict(date=date, no_reboot=no_reboot, offline=offline)
+    options = dict(date=date, no_reboot=no_reboot, offline=offline, provider=provider)
 
     def body():
         from nba_elt.pipelines.daily import daily_task

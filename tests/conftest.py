@@ -110,3 +110,17 @@ def bbref_site(httpserver, monkeypatch):
     monkeypatch.setenv("NBA_ELT_REQUESTS_PER_MINUTE", "60000")
     monkeypatch.setattr("nba_elt.extract.http.default_sleep", site.sleep)
     return site
+
+
+@pytest.fixture
+def nba_site(bbref_site, monkeypatch):
+    """bbref_site serving the recorded NBA responses too (tests/recorded_site.NBA_PAGES):
+    NBA_ELT_NBA_CDN_URL and NBA_ELT_NBA_STATS_URL point at the same local server (the two
+    providers' paths never collide). The CDN has no recording: its paths answer 404
+    unless a test adds a page."""
+    from tests.recorded_site import NBA_PAGES
+
+    bbref_site.pages.update(NBA_PAGES)
+    monkeypatch.setenv("NBA_ELT_NBA_CDN_URL", bbref_site.url)
+    monkeypatch.setenv("NBA_ELT_NBA_STATS_URL", bbref_site.url)
+    return bbref_site

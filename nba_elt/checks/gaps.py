@@ -176,8 +176,12 @@ def _print_gaps(report: GapReport) -> None:
     console.print(table)
 
 
-def _fix(engine: Engine, report: GapReport, offline: bool) -> Any:
-    """Backfill exactly the missing units (forced: they are known to be missing)."""
+def _fix(engine: Engine, report: GapReport, offline: bool, provider: str = "auto") -> Any:
+    """Backfill exactly the missing units (forced: they are known to be missing).
+
+    provider as for the backfill: the NBA serves box scores game by game, so with
+    ``nba`` only the games missing them are fetched.
+    """
     from nba_elt.config import get_settings
     from nba_elt.extract.http import HttpClient
     from nba_elt.ingest.backfill import RichProgress, _print_report
@@ -185,12 +189,16 @@ def _fix(engine: Engine, report: GapReport, offline: bool) -> Any:
     from nba_elt.ingest.runner import BackfillRunner
     from nba_elt.sources import SourceContext, units_for_dates, units_for_games
 
-    ctx = SourceContext(engine, HttpClient(get_settings(), offline=offline))
+    planned_with = "nba" if provider == "nba" else "bbref"
+    ctx = SourceContext(engine, HttpClient(get_settings(), offline=offline), provider=planned_with)
     missing = report.missing_units()
     box_days = sorted({day for source, _, day in missing if source == "boxscores"})
     pbp_games = [key for source, key, _ in missing if source == "pbp"]
     units = []
-    if box_days:
+    if box_days and planned_with == "nba":
+        box_games = [g for d in report.days for g in d.missing_boxscores]
+        units += units_for_games("boxscores", box_games, ctx)
+    elif box_days:
         units += units_for_dates("boxscores", box_days, ctx)
     if pbp_games:
         units += units_for_games("pbp", pbp_games, ctx)
@@ -202,8 +210,9 @@ def _fix(engine: Engine, report: GapReport, offline: bool) -> Any:
         "sources": list(report.checked),
         "offline": offline,
         "force": True,
+        "provider": provider,
     }
-    runner = BackfillRunner(engine, ctx, force=True)
+    runner = BackfillRunner(engine, ctx, force=True, fallback=provider == "auto")
     with RichProgress() as progress:
         runner.progress = progress
         result = runner.run(plan, args)
@@ -217,9 +226,13 @@ def gaps_task(
     end: str | None = None,
     fix: bool = False,
     offline: bool = False,
+    provider: str | None = None,
 ) -> TaskResult:
     """List final games missing box scores or pbp; with fix, backfill exactly those units."""
+    from nba_elt.ingest.request import parse_provider
     from nba_elt.warehouse.db import get_engine
+
+    provider = parse_provider(provider)
 
     scope, season_value, first, last = parse_scope(season, start, end)
     engine = get_engine()
@@ -256,7 +269,7 @@ def gaps_task(
         return TaskResult(
             EXIT_FAILED, f"{found}. Backfill them with: invoke gaps {selector} --fix", summary
         )
-    run = _fix(engine, report, offline)
+    run = _fix(engine, report, offline, provider)
     after = find_gaps(
         engine, season=season_value, first=first, last=last, sources=sources, scope=scope
     )

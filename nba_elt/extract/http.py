@@ -1,7 +1,7 @@
 """The polite HTTP client toward basketball-reference, with the raw page archive.
 
 - One requests.Session, a User-Agent naming the project, connect/read timeouts.
-- A request budget of NBA_ELT_REQUESTS_PER_MINUTE shared by every client in the process
+- A request budget of NBA_ELT_REQUESTS_PER_MINUTE per host, shared by every client in the process
   (a minimum interval between requests; the site jails clients above 20/minute).
 - 429: wait Retry-After (capped), retry. 5xx / connection errors: bounded retries with
   exponential backoff. 403: SiteBlocked (the whole run stops; later calls fail at once).
@@ -24,6 +24,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import requests
 
@@ -64,7 +65,17 @@ class RequestBudget:
             sleep(delay)
 
 
-PROCESS_BUDGET = RequestBudget()
+PROCESS_BUDGET = RequestBudget()  # basketball-reference's (NBA_ELT_BBREF_URL)
+_HOST_BUDGETS: dict[str, RequestBudget] = {}  # any other host's (the NBA's CDN, stats)
+_HOST_BUDGETS_LOCK = threading.Lock()
+
+
+def budget_for(host: str, bbref_host: str) -> RequestBudget:
+    """The process-wide request budget of one host: each host has its own."""
+    if host == bbref_host:
+        return PROCESS_BUDGET
+    with _HOST_BUDGETS_LOCK:
+        return _HOST_BUDGETS.setdefault(host, RequestBudget())
 
 
 def _retry_after_seconds(value: str | None, fallback: float) -> float:
@@ -98,11 +109,15 @@ class HttpClient:
         *,
         archive: PageArchive | None = None,
         sleep: Callable[[float], None] | None = None,
+        base_url: str | None = None,
+        headers: dict[str, str] | None = None,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self.settings = settings
         self.offline = offline
-        self.base_url = settings.bbref_url.rstrip("/")
+        # base_url: the host this client talks to (default NBA_ELT_BBREF_URL); the
+        # request budget is that host's, and headers are added to every request.
+        self.base_url = (base_url or settings.bbref_url).rstrip("/")
         self.archive = (
             archive if archive is not None else open_archive(settings.archive_dir, settings)
         )
@@ -110,6 +125,9 @@ class HttpClient:
         self.max_attempts = max_attempts
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers.update(headers or {})
+        self.host = urlsplit(self.base_url).netloc
+        self._bbref_host = urlsplit(settings.bbref_url).netloc
         self._seen: OrderedDict[str, str] = OrderedDict()  # this run's pages, newest last
         self.blocked: str | None = None
         self.requests_made = 0
@@ -182,7 +200,9 @@ class HttpClient:
             raise SiteBlocked(self.blocked)
         last_problem = ""
         for attempt in range(1, self.max_attempts + 1):
-            PROCESS_BUDGET.wait(self.settings.requests_per_minute, self.sleep)
+            budget_for(self.host, self._bbref_host).wait(
+                self.settings.requests_per_minute, self.sleep
+            )
             backoff = BACKOFF_BASE_S * 2 ** (attempt - 1)
             try:
                 self.requests_made += 1
@@ -200,8 +220,8 @@ class HttpClient:
                 return response.text, status
             if status == 403:
                 self.blocked = (
-                    f"{url} answered 403: basketball-reference is blocking this client. "
-                    "Stop, wait (the site's jail lasts up to a day) and lower "
+                    f"{url} answered 403: {self.host} is blocking this client. "
+                    "Stop, wait (basketball-reference's jail lasts up to a day) and lower "
                     "NBA_ELT_REQUESTS_PER_MINUTE before retrying"
                 )
                 raise SiteBlocked(self.blocked)

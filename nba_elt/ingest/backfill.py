@@ -142,7 +142,7 @@ def resume_plan(
     sources = tuple(s for s in SOURCES if s in (old_args.get("sources") or SOURCES))
     dates = tuple(dt.date.fromisoformat(d) for d in old_args.get("dates") or [])
     done = _done_in_chain(engine, run)
-    units = [Unit(u.source, u.unit_key, u.game_date) for u in run.units if not u.done]
+    units = [Unit(u.source, u.unit_key, u.game_date, u.provider) for u in run.units if not u.done]
     plan = Plan(sources=sources, units=units, dates=dates)
     if plan.discover_pbp:
         # The pbp games of a day whose schedule unit finished just before the run died
@@ -225,6 +225,8 @@ def _print_report(report: RunReport) -> None:
 
 def _summary_line(report: RunReport) -> str:
     text_ = f"run {report.run_id}: {report.counts_text()} ({report.rows_written} rows written)"
+    if report.fell_back:
+        text_ += f"; {report.fell_back}"
     if report.stopped:
         text_ += f"; stopped: {report.stopped}"
     if report.exit_code != EXIT_OK:
@@ -236,12 +238,15 @@ def alert_text(report: RunReport) -> str:
     """The Slack message for a run with failed or not-available units."""
     c = report.counts()
     lines = [
-        f":warning: nba-elt backfill run {report.run_id} on {socket.gethostname()}: "
+        f"{':warning:' if report.exit_code != EXIT_OK else ':information_source:'} "
+        f"nba-elt backfill run {report.run_id} on {socket.gethostname()}: "
         f"{c['failed']} failed, {c['not_available']} not available, "
         f"{c['succeeded']} succeeded, {c['skipped']} skipped"
     ]
     if report.stopped:
         lines.append(f"Stopped: {report.stopped}")
+    if report.fell_back:
+        lines.append(f"Provider fallback: {report.fell_back}")
     bad = [o for o in report.outcomes if o.status in ("failed", "not_available") or o.error]
     for o in bad[:MAX_UNITS_IN_ALERT]:
         lines.append(
@@ -249,7 +254,8 @@ def alert_text(report: RunReport) -> str:
         )
     if len(bad) > MAX_UNITS_IN_ALERT:
         lines.append(f"... and {len(bad) - MAX_UNITS_IN_ALERT} more (see ops.backfill_units)")
-    lines.append(f"Resume: invoke backfill --resume {report.run_id}")
+    if report.exit_code != EXIT_OK:
+        lines.append(f"Resume: invoke backfill --resume {report.run_id}")
     return "\n".join(lines)
 
 
@@ -334,11 +340,51 @@ def _refresh_and_predict(
 # ---------------------------------------------------------------- the task
 
 
-def _context(engine: Engine, settings: Settings, offline: bool) -> Any:
+def _plan_with_fallback(
+    request: BackfillRequest, sources: tuple[str, ...], ctx: Any, schema_ready: bool
+) -> Plan:
+    """The plan; with --provider auto, planned from the NBA when the site blocks planning."""
+    from nba_elt.errors import SiteBlocked
+
+    try:
+        return build_plan(request, sources, ctx, schema_ready=schema_ready)
+    except SiteBlocked as exc:
+        if request.provider != "auto" or ctx.provider != "bbref":
+            raise
+        log.warning("basketball-reference blocked planning (%s); planning from the NBA", exc)
+        ctx.provider = "nba"
+        plan = build_plan(request, sources, ctx, schema_ready=schema_ready)
+        plan.notes.append(f"basketball-reference blocked planning ({exc}): planned from the NBA")
+        return plan
+
+
+def _context(engine: Engine, settings: Settings, offline: bool, provider: str = "bbref") -> Any:
     from nba_elt.extract.http import HttpClient
     from nba_elt.sources import SourceContext
 
-    return SourceContext(engine, HttpClient(settings, offline=offline))
+    planned_with = "nba" if provider == "nba" else "bbref"  # auto starts with bbref
+    return SourceContext(engine, HttpClient(settings, offline=offline), provider=planned_with)
+
+
+def _resolve_games(ctx: Any, request: BackfillRequest) -> BackfillRequest:
+    """NBA game ids (0022200552) -> warehouse ids, before anything is written."""
+    from dataclasses import replace
+
+    from nba_elt.sources.nba.games import resolve_nba_game_id
+    from nba_elt.sources.nba.parse import is_nba_game_id
+
+    if not any(is_nba_game_id(g) for g in request.game_ids):
+        return request
+    resolved: list[str] = []
+    notes = list(request.notes)
+    for game_id in request.game_ids:
+        if is_nba_game_id(game_id):
+            warehouse_id = resolve_nba_game_id(ctx, game_id)
+            notes.append(f"NBA game {game_id} is {warehouse_id}")
+            game_id = warehouse_id
+        if game_id not in resolved:
+            resolved.append(game_id)
+    return replace(request, game_ids=tuple(resolved), notes=tuple(notes))
 
 
 def backfill_task(
@@ -354,8 +400,13 @@ def backfill_task(
     refresh: bool = False,
     predict: bool = False,
     yes: bool = False,
+    provider: str | None = None,
 ) -> TaskResult:
-    """Plan and run (or, with dry_run, only print) a backfill. See `invoke backfill --help`."""
+    """Plan and run (or, with dry_run, only print) a backfill. See `invoke backfill --help`.
+
+    provider: bbref, nba, or auto (default: basketball-reference, and the NBA for the
+    units left when basketball-reference stops the run).
+    """
     from nba_elt.sources import SOURCES
     from nba_elt.warehouse.db import get_engine
 
@@ -373,6 +424,7 @@ def backfill_task(
         refresh=refresh,
         predict=predict,
         yes=yes,
+        provider=provider,
         valid_sources=tuple(SOURCES),
         max_days=settings.max_backfill_days,
     )
@@ -385,7 +437,11 @@ def backfill_task(
             f"there is no backfill run {request.resume}: the warehouse has no ledger yet"
         )
     # A dry run never touches the network: it reads only what is already archived.
-    ctx = _context(engine, settings, request.offline or request.dry_run)
+    ctx = _context(engine, settings, request.offline or request.dry_run, request.provider)
+    if not request.resume:
+        request = _resolve_games(ctx, request)
+        for note in request.notes:
+            log.info(note)
 
     already_done: set[tuple[str, str]] = set()
     if request.resume:
@@ -403,7 +459,7 @@ def backfill_task(
                 "no source is enabled in nba_source.feature_flags; pass --sources "
                 f"({', '.join(SOURCES)})"
             )
-        plan = build_plan(request, chosen, ctx, schema_ready=schema_ready)
+        plan = _plan_with_fallback(request, chosen, ctx, schema_ready)
         args = request.args() | {"sources": list(chosen)}
 
     if request.dry_run:
@@ -419,7 +475,13 @@ def backfill_task(
             {"dry_run": True, "resumed_from": request.resume, "plan": description},
         )
 
-    runner = BackfillRunner(engine, ctx, force=request.force, already_done=already_done)
+    runner = BackfillRunner(
+        engine,
+        ctx,
+        force=request.force,
+        already_done=already_done,
+        fallback=request.provider == "auto",
+    )
     with RichProgress() as progress:
         runner.progress = progress
         report = runner.run(plan, args, resumed_from=request.resume)
@@ -432,6 +494,8 @@ def backfill_task(
         "counts": report.counts(),
         "rows_written": report.rows_written,
         "stopped": report.stopped,
+        "provider": request.provider,
+        "fell_back": report.fell_back,
         "units": [o.as_dict() for o in report.outcomes],
     }
     exit_code = report.exit_code
@@ -441,7 +505,7 @@ def backfill_task(
         message += f"; no pbp games found on {days}"
         summary["days_without_games"] = [str(d) for d in plan.days_without_games]
 
-    if exit_code != EXIT_OK:
+    if exit_code != EXIT_OK or report.fell_back:
         from nba_elt.ops.alerts import send_alert
 
         summary["alert"] = send_alert(settings, alert_text(report)).as_dict()

@@ -15,6 +15,8 @@ from nba_elt.dates import parse_date, resolve_dates
 from nba_elt.errors import BadInput
 
 GAME_ID_RE = re.compile(r"^(?P<day>\d{8})0(?P<team>[A-Z]{3})$")
+NBA_GAME_ID_RE = re.compile(r"^00[1-6]\d{7}$")  # 0022200552: resolved before anything runs
+PROVIDERS = ("bbref", "nba", "auto")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class BackfillRequest:
     force: bool = False
     refresh: bool = False
     predict: bool = False
+    provider: str = "auto"  # bbref | nba | auto (bbref, then the NBA for what remains)
     notes: tuple[str, ...] = field(default=())
 
     def args(self) -> dict[str, Any]:
@@ -43,6 +46,7 @@ class BackfillRequest:
             "force": self.force,
             "refresh": self.refresh,
             "predict": self.predict,
+            "provider": self.provider,
         }
 
 
@@ -60,13 +64,28 @@ def parse_sources(raw: str, valid: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(s for s in valid if s in names)
 
 
+def parse_provider(raw: str | None) -> str:
+    provider = (raw or "auto").strip().lower()
+    if provider not in PROVIDERS:
+        raise BadInput(f"--provider must be one of {', '.join(PROVIDERS)}, got {raw!r}")
+    return provider
+
+
 def parse_game_ids(raw: str) -> tuple[str, ...]:
-    """`201901010DEN,201810160gsw` -> validated, de-duplicated basketball-reference ids."""
+    """`201901010DEN,201810160gsw,0022200552` -> validated, de-duplicated ids.
+
+    Warehouse (basketball-reference) ids are checked here; NBA game ids are kept as given
+    and resolved to warehouse ids by the backfill before anything is written.
+    """
     ids: list[str] = []
     bad: list[str] = []
     for part in str(raw).split(","):
         game_id = part.strip().upper()
         if not game_id:
+            continue
+        if NBA_GAME_ID_RE.match(game_id):
+            if game_id not in ids:
+                ids.append(game_id)
             continue
         match = GAME_ID_RE.match(game_id)
         if match is None:
@@ -82,8 +101,8 @@ def parse_game_ids(raw: str) -> tuple[str, ...]:
             ids.append(game_id)
     if bad:
         raise BadInput(
-            f"--games: not a basketball-reference game id: {', '.join(bad)}. "
-            "A game id is YYYYMMDD0 + the home team's code, e.g. 201901010DEN"
+            f"--games: not a game id: {', '.join(bad)}. A game id is YYYYMMDD0 + the home "
+            "team's code, e.g. 201901010DEN, or the NBA's id, e.g. 0022200552"
         )
     if not ids:
         raise BadInput("--games is empty; give ids like 201901010DEN,201810160GSW")
@@ -114,6 +133,7 @@ def parse_request(
     refresh: bool = False,
     predict: bool = False,
     yes: bool = False,
+    provider: str | None = None,
     valid_sources: tuple[str, ...],
     max_days: int,
 ) -> BackfillRequest:
@@ -128,6 +148,7 @@ def parse_request(
         force=bool(force),
         refresh=bool(refresh),
         predict=bool(predict),
+        provider=parse_provider(provider),
     )
     if resume not in (None, "", False):
         selectors = [

@@ -28,7 +28,14 @@ from nba_elt.errors import (
     SiteBlocked,
 )
 from nba_elt.ingest import ledger
-from nba_elt.ingest.plan import Plan, days_with_schedule, dedupe, is_listing, unit_sort_key
+from nba_elt.ingest.plan import (
+    DATE_KEY,
+    Plan,
+    days_with_schedule,
+    dedupe,
+    is_listing,
+    unit_sort_key,
+)
 
 if TYPE_CHECKING:
     from nba_elt.sources import Unit
@@ -77,6 +84,8 @@ class RunReport:
     outcomes: list[UnitOutcome] = field(default_factory=list)
     resumed_from: int | None = None
     stopped: str | None = None
+    # Set when basketball-reference stopped the run and the NBA finished it (--provider auto).
+    fell_back: str | None = None
 
     def counts(self) -> dict[str, int]:
         found = Counter(o.status for o in self.outcomes)
@@ -145,8 +154,8 @@ def _short(exc: BaseException) -> str:
     return text_ if len(text_) <= MAX_ERROR_CHARS else text_[: MAX_ERROR_CHARS - 3] + "..."
 
 
-def _as_row(unit: Any) -> tuple[str, str, dt.date | None]:
-    return (unit.source, unit.unit_key, unit.game_date)
+def _as_row(unit: Any) -> tuple[str, str, dt.date | None, str]:
+    return (unit.source, unit.unit_key, unit.game_date, getattr(unit, "provider", "bbref"))
 
 
 class BackfillRunner:
@@ -161,6 +170,7 @@ class BackfillRunner:
         progress: Progress | None = None,
         lock_wait: float | None = None,
         already_done: set[tuple[str, str]] | None = None,
+        fallback: bool = False,
     ) -> None:
         self.engine = engine
         self.ctx = ctx
@@ -171,6 +181,8 @@ class BackfillRunner:
         self.already_done = already_done or set()
         self.stop_reason: str | None = None
         self.listed: list[Any] = []  # pbp units found by the last listing unit
+        # --provider auto: when basketball-reference stops the run, the NBA finishes it.
+        self.fallback = fallback
 
     def run(self, plan: Plan, args: dict[str, Any], resumed_from: int | None = None) -> RunReport:
         ledger.mark_interrupted_runs(self.engine)
@@ -231,6 +243,10 @@ class BackfillRunner:
                 )
             else:
                 outcome = self._run_one(unit, guard)
+                if self.stop_reason and self._can_fall_back(unit):
+                    queue[index:] = self._fall_back(unit, queue[index:], plan, guard, report)
+                    self.progress.add_total(len(queue) - index)
+                    continue
             report.outcomes.append(outcome)
             self.progress.unit_finished(outcome)
             if self.stop_reason and not report.stopped:
@@ -253,6 +269,59 @@ class BackfillRunner:
                 ledger.add_units(self.engine, guard.run_id, [_as_row(u) for u in new])
                 self.progress.add_total(len(new))
                 queue[index:] = sorted(queue[index:] + new, key=unit_sort_key)
+
+    def _can_fall_back(self, unit: Any) -> bool:
+        return self.fallback and getattr(unit, "provider", "bbref") == "bbref"
+
+    def _fall_back(
+        self, stopped_at: Any, remaining: list[Any], plan: Plan, guard: ledger.RunGuard,
+        report: RunReport,
+    ) -> list[Any]:  # fmt: skip
+        """Switch the run to the NBA: the unit that stopped it and every unit left.
+
+        Units keyed alike by both providers (schedule and pbp) are re-run under the same
+        ledger row; a basketball-reference boxscores day becomes the NBA's per-game units
+        (the requested games only, for --games), its own row marked skipped with where
+        its games went. Returns the new remaining queue.
+        """
+        from nba_elt.sources import Unit, units_for_dates
+
+        report.fell_back = (
+            f"basketball-reference stopped the run at {stopped_at.source} "
+            f"{stopped_at.unit_key} ({self.stop_reason}); the remaining units were loaded "
+            "from the NBA (--provider auto)"
+        )
+        log.warning("%s", report.fell_back)
+        self.stop_reason = None
+        self.ctx.provider = "nba"
+        wanted = set(plan.game_ids)
+        converted: list[Any] = []
+        for unit in [stopped_at, *remaining]:
+            if getattr(unit, "provider", "bbref") != "bbref":
+                converted.append(unit)
+            elif unit.source == "boxscores" and DATE_KEY.match(unit.unit_key):
+                try:
+                    games = units_for_dates("boxscores", [unit.game_date], self.ctx)
+                except NbaEltError as exc:
+                    games, note = (
+                        [],
+                        f"{ledger.NOT_RUN_PREFIX}the NBA could not list {unit.game_date}'s games: {_short(exc)}",
+                    )
+                else:
+                    games = [g for g in games if not wanted or g.unit_key in wanted]
+                    keys = ", ".join(g.unit_key for g in games) or "no game"
+                    note = f"loaded from the NBA game by game ({keys})"
+                ledger.finish_unit(
+                    self.engine, guard.run_id, unit.source, unit.unit_key, "skipped", 0, note
+                )
+                report.outcomes.append(
+                    UnitOutcome(unit.source, unit.unit_key, unit.game_date, "skipped", error=note)
+                )
+                ledger.add_units(self.engine, guard.run_id, [_as_row(g) for g in games])
+                converted += games
+            else:
+                converted.append(Unit(unit.source, unit.unit_key, unit.game_date, "nba"))
+        return sorted(dedupe(converted), key=unit_sort_key)
 
     def _discover_pbp(self, day: dt.date) -> list[Any]:
         from nba_elt.sources import units_for_dates
@@ -292,7 +361,9 @@ class BackfillRunner:
                     if not self.force and is_complete(unit, self.ctx):
                         outcome.status = "skipped"
                     else:
-                        ledger.mark_unit_running(self.engine, run_id, unit.source, unit.unit_key)
+                        ledger.mark_unit_running(
+                            self.engine, run_id, unit.source, unit.unit_key, unit.provider
+                        )
                         self.ctx.on_write = functools.partial(
                             _record_written, run_id=run_id, unit=unit
                         )
@@ -305,8 +376,9 @@ class BackfillRunner:
             outcome.status, outcome.error = "not_available", _short(exc)
         except SiteBlocked as exc:
             outcome.status, outcome.error = "failed", _short(exc)
+            host = "the NBA" if getattr(unit, "provider", "bbref") == "nba" else "the site"
             self.stop_reason = (
-                f"the site answered 403 at {unit.source} {unit.unit_key}; the run stopped there"
+                f"{host} answered 403 at {unit.source} {unit.unit_key}; the run stopped there"
             )
         except NbaEltError as exc:
             outcome.status, outcome.error = "failed", _short(exc)

@@ -113,9 +113,18 @@ def summary_text(day: dt.date, steps: list[StepOutcome], exit_code: int) -> str:
 
 
 def daily_task(
-    date: str | None = None, no_reboot: bool = False, offline: bool = False
+    date: str | None = None,
+    no_reboot: bool = False,
+    offline: bool = False,
+    provider: str | None = None,
 ) -> TaskResult:
-    """Backfill D, refresh, predict D + 1, verify D, reboot; one Slack summary."""
+    """Backfill D, refresh, predict D + 1, verify D, reboot; one Slack summary.
+
+    provider: as for the backfill (bbref, nba, auto: the default).
+    """
+    from nba_elt.ingest.request import parse_provider
+
+    provider = parse_provider(provider)
     day = parse_date(date) if date else yesterday_eastern()
     day_after = day + dt.timedelta(days=1)
     settings = get_settings()  # bad settings are bad input before anything runs
@@ -131,7 +140,7 @@ def daily_task(
     exit_code = EXIT_OK
 
     outcome, backfill = run_step(
-        "backfill", lambda: backfill_task(date=day.isoformat(), offline=offline)
+        "backfill", lambda: backfill_task(date=day.isoformat(), offline=offline, provider=provider)
     )
     steps.append(outcome)
     exit_code = backfill.exit_code

@@ -1,7 +1,9 @@
 """The sources the backfill runs, unit by unit (docs/internals.md, "Sources").
 
 Each source is an object of the ``Source`` protocol (``sources/base.py``) registered here
-by name; the functions below dispatch to it, so callers never branch on a source's name.
+by (name, provider): basketball-reference's (``sources/schedule.py`` ...) and the NBA's
+(``sources/nba/``). The functions below dispatch to it, so callers never branch on a
+source's name or provider: planning uses ``ctx.provider``, running uses ``unit.provider``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from collections.abc import Iterable
 from nba_elt.errors import BadInput, LoadError, NbaEltError
 from nba_elt.sources import boxscores, pbp, schedule
 from nba_elt.sources.base import (
+    DEFAULT_PROVIDER,
     FINAL_AFTER_DAYS,
+    PROVIDERS,
     Source,
     SourceContext,
     Unit,
@@ -21,39 +25,49 @@ from nba_elt.sources.base import (
     is_final_day,
 )
 from nba_elt.sources.games import games_on
+from nba_elt.sources.nba import sources as nba_sources
 
 # In load order: a date's schedule first (the others check against it), then its games.
-REGISTRY: dict[str, Source] = {s.name: s for s in (schedule.SOURCE, boxscores.SOURCE, pbp.SOURCE)}
-SOURCES: tuple[str, ...] = tuple(REGISTRY)
+_BY_PROVIDER = {
+    "bbref": (schedule.SOURCE, boxscores.SOURCE, pbp.SOURCE),
+    "nba": nba_sources.SOURCES,
+}
+REGISTRY: dict[tuple[str, str], Source] = {
+    (s.name, s.provider): s for group in _BY_PROVIDER.values() for s in group
+}
+SOURCES: tuple[str, ...] = tuple(s.name for s in _BY_PROVIDER[DEFAULT_PROVIDER])
+PROVIDER_CHOICES = (*PROVIDERS, "auto")  # auto: bbref, then the NBA for what remains
 
 
-def get_source(name: str) -> Source:
+def get_source(name: str, provider: str = DEFAULT_PROVIDER) -> Source:
+    if provider not in PROVIDERS:
+        raise BadInput(f"unknown provider {provider!r}; choose from {', '.join(PROVIDERS)}")
     try:
-        return REGISTRY[name]
+        return REGISTRY[(name, provider)]
     except KeyError:
         raise BadInput(f"unknown source {name!r}; choose from {', '.join(SOURCES)}") from None
 
 
 def units_for_dates(source: str, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
-    """The units of ``source`` for these dates (pbp: one per game of each date)."""
-    return get_source(source).units_for_dates(dates, ctx)
+    """The units of ``source`` for these dates, from ``ctx.provider`` (pbp: one per game)."""
+    return get_source(source, ctx.provider).units_for_dates(dates, ctx)
 
 
 def units_for_games(source: str, game_ids: Iterable[str], ctx: SourceContext) -> list[Unit]:
     """The units of ``source`` for these games (schedule/boxscores: their dates)."""
-    chosen = get_source(source)
+    chosen = get_source(source, ctx.provider)
     ids = list(dict.fromkeys(check_game_id(g) for g in game_ids))
     return chosen.units_for_games(ids, ctx)
 
 
 def planned_urls(unit: Unit, ctx: SourceContext) -> list[str]:
     """What run_unit would fetch (the first page; fallbacks are tried only on a 404)."""
-    return get_source(unit.source).planned_urls(unit, ctx)
+    return get_source(unit.source, unit.provider).planned_urls(unit, ctx)
 
 
 def is_complete(unit: Unit, ctx: SourceContext) -> bool:
     """Loaded, final and consistent with the schedule: a backfill skips it unless --force."""
-    return get_source(unit.source).is_complete(unit, ctx)
+    return get_source(unit.source, unit.provider).is_complete(unit, ctx)
 
 
 def run_unit(unit: Unit, ctx: SourceContext) -> int:
@@ -62,7 +76,7 @@ def run_unit(unit: Unit, ctx: SourceContext) -> int:
     Raises DataNotAvailable (not published yet), SourceError (SiteBlocked, PageNotFound,
     SchemaDrift, ConsistencyError ...) or LoadError; nothing is written then.
     """
-    source = get_source(unit.source)
+    source = get_source(unit.source, unit.provider)
     try:
         return source.run(unit, ctx)
     except NbaEltError:
@@ -76,7 +90,10 @@ def run_unit(unit: Unit, ctx: SourceContext) -> int:
 
 
 __all__ = [
+    "DEFAULT_PROVIDER",
     "FINAL_AFTER_DAYS",
+    "PROVIDERS",
+    "PROVIDER_CHOICES",
     "REGISTRY",
     "SOURCES",
     "Source",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import pandas as pd
 from sqlalchemy import text as sql
@@ -23,13 +23,16 @@ from nba_elt.extract.html import GAME_ID, date_of_game
 from nba_elt.extract.http import HttpClient
 
 FINAL_AFTER_DAYS = 2  # a page of a day this many days ago is final: never fetched twice
+PROVIDERS = ("bbref", "nba")  # basketball-reference; the NBA's own JSON (docs/providers.md)
+DEFAULT_PROVIDER = "bbref"
 
 
 @dataclass(frozen=True)
 class Unit:
     source: str
-    unit_key: str  # "YYYY-MM-DD" (schedule, boxscores) or a game id (pbp)
+    unit_key: str  # "YYYY-MM-DD" (schedule, boxscores) or a game id (pbp; NBA boxscores)
     game_date: dt.date
+    provider: str = DEFAULT_PROVIDER  # who serves the unit: its rows come from it alone
 
 
 @dataclass
@@ -40,12 +43,17 @@ class SourceContext:
     # with (connection, rows written): the backfill records the unit's outcome there, so the
     # ledger and the data commit together, even if the process dies right after.
     on_write: Callable[[Connection, int], None] | None = None
+    # The provider new units are planned with (bbref or nba); a unit runs with its own.
+    provider: str = DEFAULT_PROVIDER
+    # Clients of the other hosts (the NBA's CDN and stats), made on first use.
+    clients: dict[str, Any] = field(default_factory=dict)
 
 
 class Source(Protocol):
     """One dataset the backfill loads into nba_source, unit by unit."""
 
     name: str
+    provider: str  # "bbref" or "nba"
 
     def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
         """The units covering these dates (sorted, without duplicates)."""
@@ -79,8 +87,10 @@ def record_written(ctx: SourceContext, conn: Connection, rows: int) -> int:
     return rows
 
 
-def date_units(source: str, dates: Iterable[dt.date]) -> list[Unit]:
-    return [Unit(source, day.isoformat(), day) for day in sorted(set(dates))]
+def date_units(
+    source: str, dates: Iterable[dt.date], provider: str = DEFAULT_PROVIDER
+) -> list[Unit]:
+    return [Unit(source, day.isoformat(), day, provider) for day in sorted(set(dates))]
 
 
 def check_game_id(game_id: str) -> str:

@@ -48,7 +48,7 @@ from nba_elt.sources.base import (
     record_written,
     scheduled_games,
 )
-from nba_elt.warehouse.load import upsert
+from nba_elt.warehouse.crosswalk import write_boxscores
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +225,7 @@ class BoxscoresSource:
     """Every player's box score of one date, from the daily leaders page."""
 
     name = "boxscores"
+    provider = "bbref"
 
     def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
         return date_units(self.name, dates)
@@ -282,7 +283,7 @@ class BoxscoresSource:
         frame = parse_boxscores(html, day, page=client.url_for(path))
         check_against_schedule(unit.unit_key, frame, known)
         with ctx.engine.begin() as conn:
-            return record_written(ctx, conn, upsert(conn, "boxscores", frame))
+            return record_written(ctx, conn, write_boxscores(conn, frame, self.provider))
 
 
 SOURCE = BoxscoresSource()

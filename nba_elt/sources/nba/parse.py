@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import unicodedata
 from typing import Any
 
 import pandas as pd
 
 from nba_elt import teams
 from nba_elt.errors import SchemaDrift
+from nba_elt.players import PLAYER_PREFIX, normalised_name  # noqa: F401 - re-exported
 from nba_elt.sources.boxscores import COLUMNS as BOX_COLUMNS
 from nba_elt.sources.boxscores import INT_COLUMNS as BOX_INT_COLUMNS
 from nba_elt.sources.pbp import COLUMNS as PBP_COLUMNS
@@ -26,7 +26,6 @@ from nba_elt.sources.schedule import COLUMNS as SCHEDULE_COLUMNS
 
 NBA_GAME_ID = re.compile(r"^00(?P<kind>[1-6])(?P<yy>\d{2})(?P<number>\d{5})$")
 GAME_TYPES = {"2": "regular", "4": "playoffs", "5": "playin"}
-PLAYER_PREFIX = "nba:"
 TEAM_MINUTES_REGULATION = 240  # 5 players x 48 minutes; each overtime adds 5 x 5
 # our column <- the V3 / liveData statistics key
 STATS = {
@@ -100,14 +99,6 @@ def played_seconds(value: str | None) -> int | None:
         return None
     seconds = clock_seconds(str(value))
     return int(round(seconds))
-
-
-def normalised_name(name: str) -> str:
-    """'Nikola Vučević' -> 'nikola vucevic'; 'Derrick Jones Jr.' -> 'derrick jones'."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    plain = re.sub(r"[^a-z ]", "", plain.lower().replace("-", " "))
-    words = [w for w in plain.split() if w not in ("jr", "sr", "ii", "iii", "iv")]
-    return " ".join(words)
 
 
 def _result_set(payload: dict, name: str, page: str) -> pd.DataFrame:

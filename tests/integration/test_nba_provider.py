@@ -1,0 +1,217 @@
+"""The NBA provider end to end: backfills through a local copy of both hosts.
+
+The stats.nba.com responses are real recordings (tests/fixtures/nba_stats); the CDN has
+none, so its paths answer 404 (and the sources fall back to stats V3) unless a test
+serves the liveData box score it builds from the real V3 one (synthetic shape, real
+numbers: see tests/unit/test_nba_parsers.py).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from nba_elt.errors import BadInput
+from nba_elt.ingest.backfill import backfill_task
+from tests.unit.test_nba_parsers import live_boxscore_from_v3
+
+GAME = "202301020CLE"
+NBA_GAME = "0022200552"
+CDN_BOX = f"/static/json/liveData/boxscore/boxscore_{NBA_GAME}.json"
+BBREF_JANUARY_2023 = "/leagues/NBA_2023_games-january.html"
+# every basketball-reference page a backfill of the game asks for
+BBREF_PAGES = (
+    BBREF_JANUARY_2023,
+    "/friv/dailyleaders.fcgi?month=1&day=2&year=2023",
+    "/friv/dailyleaders.fcgi?month=1&day=2&year=2023&type=all",
+    f"/boxscores/pbp/{GAME}.html",
+)
+
+
+def _rows(engine, sql: str, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).fetchall()
+
+
+def _assert_game_landed(engine) -> None:
+    (game,) = _rows(
+        engine,
+        "select away_team, home_team, away_pts, home_pts, overtimes, status, nba_game_id, "
+        "provider from nba_source.schedule where game_id = :g",
+        g=GAME,
+    )
+    assert tuple(game) == ("CHI", "CLE", 134, 145, 1, "final", NBA_GAME, "nba")
+    sums = dict(
+        _rows(
+            engine,
+            "select team, sum(pts) from nba_source.boxscores where game_id = :g group by team",
+            g=GAME,
+        )
+    )
+    assert sums == {"CHI": 134, "CLE": 145}
+    (mitchell,) = _rows(
+        engine,
+        "select pts, team, provider from nba_source.boxscores "
+        "where game_id = :g and player = 'Donovan Mitchell'",
+        g=GAME,
+    )
+    assert tuple(mitchell) == (71, "CLE", "nba")
+    assert (
+        _rows(engine, "select count(*) from nba_source.boxscores where game_id = :g", g=GAME)[0][0]
+        == 19
+    )
+    events = _rows(
+        engine,
+        "select count(*), max(period), min(event_idx), max(event_idx), "
+        "count(distinct provider) from nba_source.pbp where game_id = :g",
+        g=GAME,
+    )[0]
+    assert tuple(events) == (560, 5, 0, 559, 1)
+    (last,) = _rows(
+        engine,
+        "select away_score, home_score, period from nba_source.pbp where game_id = :g "
+        "order by event_idx desc limit 1",
+        g=GAME,
+    )
+    assert tuple(last) == (134, 145, 5)
+    points = dict(
+        _rows(
+            engine,
+            "select team, sum(points) from nba_source.pbp where game_id = :g and team is not null "
+            "group by team",
+            g=GAME,
+        )
+    )
+    assert points == {"CHI": 134, "CLE": 145}
+
+
+def test_provider_nba_with_an_nba_game_id_lands_under_the_warehouse_id(nba_site, engine):
+    result = backfill_task(games=NBA_GAME, provider="nba")
+    assert result.exit_code == 0, result.message
+    _assert_game_landed(engine)
+    units = _rows(
+        engine, "select source, unit_key, provider, status from ops.backfill_units order by 1, 2"
+    )
+    assert [tuple(u) for u in units] == [
+        ("boxscores", GAME, "nba", "succeeded"),
+        ("pbp", GAME, "nba", "succeeded"),
+        ("schedule", "2023-01-02", "nba", "succeeded"),
+    ]
+    # the CDN was asked first with the Referer it needs, then stats V3 with browser headers
+    assert nba_site.hits(CDN_BOX) == 1
+    assert nba_site.headers[CDN_BOX]["Referer"] == "https://www.nba.com/"
+    stats_headers = next(h for p, h in nba_site.headers.items() if p.startswith("/stats/box"))
+    assert stats_headers["User-Agent"].startswith("Mozilla/5.0")
+    # the whole day's schedule came from one league game log request
+    assert _rows(engine, "select count(*) from nba_source.schedule")[0][0] == 11
+
+    before = _rows(engine, "select count(*), max(_loaded_at) from nba_source.pbp")
+    again = backfill_task(games=NBA_GAME, provider="nba")
+    assert again.exit_code == 0, again.message
+    assert {u["status"] for u in again.summary["units"]} == {"skipped"}
+    assert _rows(engine, "select count(*), max(_loaded_at) from nba_source.pbp") == before
+    _assert_game_landed(engine)
+
+
+def test_the_cdn_box_score_is_used_when_the_cdn_has_the_game(nba_site, engine):
+    nba_site.add_page(CDN_BOX, json.dumps(live_boxscore_from_v3()))
+    result = backfill_task(games=GAME, provider="nba", sources="schedule,boxscores")
+    assert result.exit_code == 0, result.message
+    assert nba_site.hits(CDN_BOX) == 1
+    assert not any(p.startswith("/stats/boxscoretraditionalv3") for p in nba_site.requests)
+    sums = dict(
+        _rows(
+            engine,
+            "select team, sum(pts) from nba_source.boxscores where game_id = :g group by team",
+            g=GAME,
+        )
+    )
+    assert sums == {"CHI": 134, "CLE": 145}
+
+
+def test_auto_finishes_from_the_nba_when_basketball_reference_answers_403(nba_site, engine):
+    for path in BBREF_PAGES:  # basketball-reference blocks this client
+        nba_site.override(path, 403)
+    result = backfill_task(games=GAME)  # provider auto is the default
+    assert result.exit_code == 0, result.message
+    assert nba_site.hits(BBREF_JANUARY_2023) == 1
+    assert "loaded from the NBA" in result.message
+    assert result.summary["fell_back"] and "403" in result.summary["fell_back"]
+    assert result.summary["provider"] == "auto"
+    _assert_game_landed(engine)
+    providers = dict(
+        _rows(
+            engine,
+            "select source, provider from ops.backfill_units where unit_key <> :d",
+            d="2023-01-02",
+        )
+    )
+    assert providers == {"boxscores": "nba", "pbp": "nba"}
+    (schedule_unit,) = _rows(
+        engine,
+        "select source, provider, status from ops.backfill_units where source = 'schedule'",
+    )
+    assert tuple(schedule_unit) == ("schedule", "nba", "succeeded")
+    # the bbref boxscores day says where its game went
+    (box_day,) = _rows(
+        engine,
+        "select status, error from ops.backfill_units where source = 'boxscores' "
+        "and unit_key = '2023-01-02'",
+    )
+    assert box_day[0] == "skipped" and GAME in box_day[1]
+
+    again = backfill_task(games=GAME)
+    assert again.exit_code == 0, again.message
+    assert {u["status"] for u in again.summary["units"]} == {"skipped"}
+    _assert_game_landed(engine)
+
+
+def test_loading_a_game_from_the_nba_replaces_bbref_rows_and_learns_the_crosswalk(nba_site, engine):
+    # SYNTHETIC bbref rows for the game (ids in basketball-reference's style), as if the
+    # site had loaded it first: two real players of the game, one of them CHI's.
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "insert into nba_source.boxscores (game_id, player_id, game_date, player, team, "
+                "opponent, is_home, pts, provider) values "
+                "(:g, 'mitchdo01', '2023-01-02', 'Donovan Mitchell', 'CLE', 'CHI', true, 71, 'bbref'),"
+                "(:g, 'vucevni01', '2023-01-02', 'Nikola Vucevic', 'CHI', 'CLE', false, 20, 'bbref')"
+            ),
+            {"g": GAME},
+        )
+    result = backfill_task(games=GAME, provider="nba", sources="schedule,boxscores")
+    assert result.exit_code == 0, result.message
+    pairs = _rows(
+        engine,
+        "select nba_person_id, bbref_player_id, learned_from from nba_source.player_crosswalk order by 1",
+    )
+    assert [tuple(p) for p in pairs] == [
+        ("1628378", "mitchdo01", GAME),
+        ("202696", "vucevni01", GAME),
+    ]
+    providers = _rows(
+        engine, "select distinct provider from nba_source.boxscores where game_id = :g", g=GAME
+    )
+    assert [p[0] for p in providers] == ["nba"]  # never both
+    ids = {
+        r[0]
+        for r in _rows(
+            engine, "select player_id from nba_source.boxscores where game_id = :g", g=GAME
+        )
+    }
+    assert {"mitchdo01", "vucevni01"} <= ids and "nba:1628378" not in ids
+    assert "nba:201942" in ids  # DeRozan: no bbref row to learn from yet
+
+
+def test_an_unknown_nba_game_id_is_bad_input_and_writes_nothing(nba_site, engine):
+    with pytest.raises(BadInput, match="0022201999"):
+        backfill_task(games="0022201999", provider="nba")
+    assert _rows(engine, "select count(*) from ops.backfill_runs")[0][0] == 0
+    assert _rows(engine, "select count(*) from nba_source.schedule")[0][0] == 0
+
+
+def test_a_bad_provider_is_bad_input(nba_site, engine):
+    with pytest.raises(BadInput, match="--provider"):
+        backfill_task(games=GAME, provider="espn")
