@@ -91,6 +91,10 @@ def _isolated_env(monkeypatch, tmp_path):
         if key.startswith("NBA_ELT_") or key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("NBA_ELT_ARCHIVE_DIR", str(tmp_path / "archive"))
+    # No test reaches the NBA's real hosts: unless a test serves them (nba_site), they
+    # refuse connections at once (port 9, discard, on loopback).
+    monkeypatch.setenv("NBA_ELT_NBA_CDN_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("NBA_ELT_NBA_STATS_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("NBA_ELT_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("NBA_ELT_LOCALDB_DIR", str(tmp_path / "no-localdb"))
     monkeypatch.setattr("nba_elt.config._load_dotenv", lambda: None)
