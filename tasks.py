@@ -136,13 +136,15 @@ def train(c, train_seasons=None, test_season=None, output=None, json=False, dock
         "date": "the date to check (default: yesterday, US Eastern)",
         "start": "first date of a range",
         "end": "last date of a range (inclusive)",
+        "cross_provider": "compare basketball-reference's and the NBA's final scores and team "
+        "points for --date's games, listing every disagreement",
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
 )
-def verify(c, date=None, start=None, end=None, json=False, docker=False):
+def verify(c, date=None, start=None, end=None, cross_provider=False, json=False, docker=False):
     """Check that the day is complete and consistent, from nba_source to predictions."""
-    options = dict(date=date, start=start, end=end)
+    options = dict(date=date, start=start, end=end, cross_provider=cross_provider)
 
     def body():
         from nba_elt.checks.verify import verify_task

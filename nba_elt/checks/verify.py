@@ -475,10 +475,50 @@ def _label(dates: list[dt.date]) -> str:
     return f"{dates[0]}..{dates[-1]}"
 
 
+def _cross_provider(day: dt.date) -> TaskResult:
+    """basketball-reference vs the NBA for one day's games (nba_elt/checks/cross_provider.py)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from nba_elt.checks.cross_provider import cross_provider_report
+    from nba_elt.config import get_settings
+    from nba_elt.extract.http import HttpClient
+    from nba_elt.sources import SourceContext
+    from nba_elt.warehouse.db import get_engine
+
+    settings = get_settings()
+    ctx = SourceContext(get_engine(settings), HttpClient(settings))
+    report = cross_provider_report(ctx, day)
+    table = Table(title=f"verify --cross-provider {day}")
+    for column in ("game", "final (bbref)", "final (NBA)", "players (bbref)", "players (NBA)"):
+        table.add_column(column)
+    for row in report["games"]:
+        table.add_row(*(str(row[k] or "-") for k in row))
+    console.print(table)
+    for line in report["disagreements"]:
+        console.print(f"[red]disagreement[/] {escape(line)}")
+    count = len(report["disagreements"])
+    summary = {"status": "failed" if count else "passed", "cross_provider": report}
+    if count:
+        return TaskResult(1, f"{day}: {count} disagreement(s) between the providers", summary)
+    return TaskResult(0, f"{day}: both providers agree on {len(report['games'])} game(s)", summary)
+
+
 def verify_task(
-    date: str | None = None, start: str | None = None, end: str | None = None
+    date: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    cross_provider: bool = False,
 ) -> TaskResult:
-    """Run every check for the date(s) (default: yesterday, US Eastern); exit 1 if any fails."""
+    """Run every check for the date(s) (default: yesterday, US Eastern); exit 1 if any fails.
+
+    cross_provider: instead, compare basketball-reference's and the NBA's final scores and
+    team points for the date's games (one date) and list every disagreement.
+    """
+    if cross_provider:
+        if start or end:
+            raise BadInput("--cross-provider checks one date: give --date YYYY-MM-DD")
+        return _cross_provider(resolve_dates(date, None, None, default=yesterday_eastern())[0])
     dates = resolve_dates(date, start, end, default=yesterday_eastern())
     if len(dates) > MAX_DAYS:
         raise BadInput(f"verify covers at most {MAX_DAYS} days at once, got {len(dates)}")

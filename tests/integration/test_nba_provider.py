@@ -215,3 +215,30 @@ def test_an_unknown_nba_game_id_is_bad_input_and_writes_nothing(nba_site, engine
 def test_a_bad_provider_is_bad_input(nba_site, engine):
     with pytest.raises(BadInput, match="--provider"):
         backfill_task(games=GAME, provider="espn")
+
+
+def test_verify_cross_provider_lists_what_it_could_not_compare(nba_site, engine):
+    from nba_elt.checks.verify import verify_task
+
+    nba_site.add_page(CDN_BOX, json.dumps(live_boxscore_from_v3()))
+    result = verify_task(date="2023-01-02", cross_provider=True)
+    assert result.exit_code == 1
+    report = result.summary["cross_provider"]
+    assert len(report["games"]) == 11
+    cle = next(g for g in report["games"] if g["game_id"] == GAME)
+    assert (cle["nba_final"], cle["nba_team_points"]) == ("134-145", "134-145")
+    # the local basketball-reference has no page for 2023: every game is named, not hidden
+    only_nba = [line for line in report["disagreements"] if "only the NBA has" in line]
+    assert len(only_nba) == 11 and f"{GAME}: only the NBA has this game" in only_nba
+    # one request per game at most (the other 10 games have no CDN file here)
+    cdn_hits = [n for p, n in nba_site.requests.items() if p.startswith("/static/json/")]
+    assert len(cdn_hits) == 11 and set(cdn_hits) == {1}
+    no_box = [line for line in report["disagreements"] if "no box score" in line]
+    assert len(no_box) == 10 and all("404" in line for line in no_box)
+
+
+def test_verify_cross_provider_takes_one_date(nba_site, engine):
+    from nba_elt.checks.verify import verify_task
+
+    with pytest.raises(BadInput, match="one date"):
+        verify_task(start="2023-01-01", end="2023-01-02", cross_provider=True)

@@ -169,3 +169,29 @@ def test_names_normalise_for_the_crosswalk():
     assert parse.normalised_name("Nikola Vučević") == "nikola vucevic"
     assert parse.normalised_name("Derrick Jones Jr.") == "derrick jones"
     assert parse.normalised_name("Shai Gilgeous-Alexander") == "shai gilgeous alexander"
+
+
+def test_cross_provider_compare_lists_every_disagreement():
+    from nba_elt.checks.cross_provider import ProviderView, compare
+
+    games = parse.parse_league_game_log(load("leaguegamelog_2022-23.json"))
+    day = games[games["game_date"] == DAY]
+    nba = ProviderView("NBA")
+    for game in day.itertuples():
+        nba.finals[game.game_id] = (int(game.away_pts), int(game.home_pts))
+    box, _ = parse.parse_boxscore_v3(
+        load("boxscoretraditionalv3_0022200552.json"), "202301020CLE", DAY
+    )
+    sums = box.groupby("team")["pts"].sum()
+    nba.team_points["202301020CLE"] = (int(sums["CHI"]), int(sums["CLE"]))
+    # SYNTHETIC basketball-reference view: the NBA's numbers, then one changed on purpose
+    bbref = ProviderView("basketball-reference", dict(nba.finals), dict(nba.team_points))
+    assert compare(DAY, bbref, nba) == []
+    bbref.finals["202301020CLE"] = (134, 143)
+    bbref.team_points["202301020CLE"] = (134, 143)
+    del bbref.finals["202301020GSW"]
+    found = compare(DAY, bbref, nba)
+    assert "202301020CLE: final score 134-143 (basketball-reference) vs 134-145 (NBA)" in found
+    assert any("team points 134-143" in line for line in found)
+    assert "202301020GSW: only the NBA has this game" in found
+    assert len(found) == 3
