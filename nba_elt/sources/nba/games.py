@@ -119,6 +119,16 @@ def game_of(ctx: SourceContext, game_id: str) -> dict:
     return facts
 
 
+def remember_cdn_game(ctx: SourceContext, row: pd.DataFrame) -> None:
+    """A game resolved through the CDN: its schedule row, should the game log be unreadable."""
+    ctx.clients.setdefault("cdn_games", []).append(row)
+
+
+def cdn_games_on(ctx: SourceContext, day: dt.date) -> pd.DataFrame:
+    rows = [r for r in ctx.clients.get("cdn_games", []) if r.iloc[0]["game_date"] == day]
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
 def resolve_nba_game_id(ctx: SourceContext, nba_game_id: str) -> str:
     """The warehouse id of an NBA game id; BadInput when no source knows the game."""
     with ctx.engine.connect() as conn:
@@ -131,8 +141,9 @@ def resolve_nba_game_id(ctx: SourceContext, nba_game_id: str) -> str:
     client = hosts.cdn(ctx)
     try:
         payload = hosts.get_json(client, hosts.cdn_boxscore_path(nba_game_id), final=False)
-        day, _, home = parse.parse_game_code(payload["game"]["gameCode"], client.host)
-        return parse.warehouse_game_id(day, home)
+        _, totals, info = parse.parse_live_boxscore(payload, page=client.host)
+        remember_cdn_game(ctx, parse.schedule_from_live(info, totals))
+        return info["game_id"]
     except (SourceError, KeyError, TypeError) as exc:
         if isinstance(exc, SiteBlocked):
             log.warning("the CDN is blocking this client: %s", exc)

@@ -214,6 +214,28 @@ def parse_scoreboard_v3(payload: dict, *, page: str = "scoreboardv3") -> pd.Data
     return _typed_schedule(records)
 
 
+def schedule_from_live(info: dict, totals: dict[str, int]) -> pd.DataFrame:
+    """The schedule row of one game from its liveData box score (parse_live_boxscore)."""
+    final = info["status"] == 3
+    record = {
+        "game_id": info["game_id"],
+        "game_date": info["game_date"],
+        "season": season_of_game(info["nba_game_id"]),
+        "start_time": None,
+        "away_team": info["away"],
+        "home_team": info["home"],
+        "away_pts": totals[info["away"]] if final else None,
+        "home_pts": totals[info["home"]] if final else None,
+        "overtimes": max(0, info["period"] - 4) if final else 0,
+        "status": "final" if final else "scheduled",
+        "attendance": None,
+        "arena": None,
+        "game_type": game_type_of(info["nba_game_id"]),
+        "nba_game_id": info["nba_game_id"],
+    }
+    return _typed_schedule([record])
+
+
 # ---------------------------------------------------------------- box scores
 
 
@@ -370,9 +392,10 @@ def parse_actions(
         new_away = int(raw_away) if raw_away.strip() else away_score
         code = str(action.get("teamTricode") or "").strip()
         team = teams.nba_code(code, page=page) if code else None
-        points = (new_home - home_score) + (new_away - away_score)
-        if points and team is None:  # a scoring action always names its team
-            team = home if new_home != home_score else away
+        home_delta, away_delta = new_home - home_score, new_away - away_score
+        points = home_delta + away_delta
+        if bool(home_delta) != bool(away_delta):  # the side whose score moved scored
+            team = home if home_delta else away
         away_score, home_score = new_away, new_home
         records.append(
             {

@@ -17,7 +17,13 @@ import pandas as pd
 from sqlalchemy import text as sql
 
 from nba_elt.dates import season_of
-from nba_elt.errors import ConsistencyError, DataNotAvailable, PageNotFound
+from nba_elt.errors import (
+    ConsistencyError,
+    DataNotAvailable,
+    PageNotFound,
+    SiteBlocked,
+    SourceError,
+)
 from nba_elt.extract.html import date_of_game
 from nba_elt.sources.base import (
     SourceContext,
@@ -75,7 +81,23 @@ class NbaScheduleSource:
         return not known.empty and bool(known["status"].isin(["final", "postponed"]).all())
 
     def run(self, unit: Unit, ctx: SourceContext) -> int:
-        frame = games.games_of_day(ctx, unit.game_date)
+        try:
+            frame = games.games_of_day(ctx, unit.game_date)
+        except SiteBlocked:
+            raise
+        except SourceError as exc:
+            # --games with an NBA id resolved through the CDN: that game's box score
+            # says its date, teams and final score, enough for its own schedule row
+            frame = games.cdn_games_on(ctx, unit.game_date)
+            if frame.empty:
+                raise
+            log.warning(
+                "schedule %s: the NBA's schedule is unreadable (%s); writing the %d game(s) "
+                "known from their CDN box scores",
+                unit.unit_key,
+                exc,
+                len(frame),
+            )
         if frame.empty:
             log.info("schedule %s: no games that day (NBA)", unit.unit_key)
             return 0
