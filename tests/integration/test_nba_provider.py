@@ -282,3 +282,48 @@ def test_the_invoke_command_with_provider_nba(nba_site, db_url, engine, tmp_path
 
     bad = _invoke(["backfill", "--provider", "espn", "--games", NBA_GAME], env)
     assert bad.returncode == 2 and "--provider" in bad.stderr + bad.stdout
+
+
+@pytest.mark.slow
+def test_the_facts_use_the_crosswalk(nba_site, engine):
+    """A real dbt build over a game the NBA loaded: ids the crosswalk knows reach
+    fact_boxscores as basketball-reference ids, learned at load or afterwards."""
+    from nba_elt.transform.dbt import refresh_task
+
+    with engine.begin() as conn:  # SYNTHETIC: a bbref row for Mitchell, as in the test above
+        conn.execute(
+            text(
+                "insert into nba_source.boxscores (game_id, player_id, game_date, player, team, "
+                "opponent, is_home, pts, provider) values "
+                "(:g, 'mitchdo01', '2023-01-02', 'Donovan Mitchell', 'CLE', 'CHI', true, 71, 'bbref')"
+            ),
+            {"g": GAME},
+        )
+    result = backfill_task(games=GAME, provider="nba")
+    assert result.exit_code == 0, result.message
+    # The local NBA copy serves only this game's box score: the day's 10 other games are
+    # dropped from the schedule, or dbt's partial-date test would (rightly) fail.
+    with engine.begin() as conn:
+        conn.execute(text("delete from nba_source.schedule where game_id <> :g"), {"g": GAME})
+    built = refresh_task(sources=None, select=None, full=True, run_date=None)
+    assert built.exit_code == 0, built.message
+    facts = dict(
+        _rows(engine, "select player_id, pts from facts.fact_boxscores where game_id = :g", g=GAME)
+    )
+    assert facts["mitchdo01"] == 71 and facts["nba:201942"] == 44  # DeRozan not learned yet
+    assert sum(facts.values()) == 279
+
+    with engine.begin() as conn:  # a pair learned elsewhere (SYNTHETIC id), staging maps it
+        conn.execute(
+            text(
+                "insert into nba_source.player_crosswalk "
+                "(nba_person_id, bbref_player_id, player, team, learned_from) "
+                "values ('201942', 'derozde01', 'DeMar DeRozan', 'CHI', 'test')"
+            )
+        )
+    rebuilt = refresh_task(sources=None, select=None, full=True, run_date=None)
+    assert rebuilt.exit_code == 0, rebuilt.message
+    facts = dict(
+        _rows(engine, "select player_id, pts from facts.fact_boxscores where game_id = :g", g=GAME)
+    )
+    assert facts["derozde01"] == 44 and "nba:201942" not in facts
