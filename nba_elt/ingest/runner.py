@@ -382,6 +382,10 @@ class BackfillRunner:
             )
         except NbaEltError as exc:
             outcome.status, outcome.error = "failed", _short(exc)
+            if getattr(exc, "stops_run", False):  # a host that will not serve the run
+                self.stop_reason = (
+                    f"{unit.source} {unit.unit_key}: {_short(exc)}; the run stopped there"
+                )
         except Exception as exc:  # noqa: BLE001 - one broken unit must not stop the others
             log.exception("%s %s failed unexpectedly", unit.source, unit.unit_key)
             outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {_short(exc)}"

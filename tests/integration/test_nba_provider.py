@@ -327,3 +327,24 @@ def test_the_facts_use_the_crosswalk(nba_site, engine):
         _rows(engine, "select player_id, pts from facts.fact_boxscores where game_id = :g", g=GAME)
     )
     assert facts["derozde01"] == 44 and "nba:201942" not in facts
+
+
+def test_auto_falls_back_on_any_error_that_stops_the_run(nba_site, engine, monkeypatch):
+    """The stop markers of the HTTP client (a refused Retry-After, an unreachable host) are
+    errors with ``stops_run``: simulated here on the schedule unit, auto finishes from the NBA."""
+    from nba_elt.errors import SourceError
+    from nba_elt.sources import schedule
+
+    unreachable = SourceError("www.basketball-reference.com is unreachable")
+    unreachable.stops_run = True
+
+    def refuse(unit, ctx):
+        raise unreachable
+
+    monkeypatch.setattr(schedule.SOURCE, "run", refuse)
+    for path in BBREF_PAGES[1:]:
+        nba_site.override(path, 403)
+    result = backfill_task(games=GAME)
+    assert result.exit_code == 0, result.message
+    assert "unreachable" in result.summary["fell_back"]
+    _assert_game_landed(engine)
