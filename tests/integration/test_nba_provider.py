@@ -244,7 +244,8 @@ def test_verify_cross_provider_takes_one_date(nba_site, engine):
         verify_task(start="2023-01-01", end="2023-01-02", cross_provider=True)
 
 
-def test_a_game_the_cdn_has_loads_from_the_cdn_alone(nba_site, engine):
+@pytest.mark.parametrize("sources", [None, "boxscores,pbp"])
+def test_a_game_the_cdn_has_loads_from_the_cdn_alone(nba_site, engine, sources):
     """Only the CDN answers (stats.nba.com times out from cloud IPs): the game resolves and
     its schedule row comes from its own box score. The liveData play-by-play has the
     recorded V3 actions (the same game.actions shape); the box score is re-shaped."""

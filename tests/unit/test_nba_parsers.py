@@ -195,3 +195,19 @@ def test_cross_provider_compare_lists_every_disagreement():
     assert any("team points 134-143" in line for line in found)
     assert "202301020GSW: only the NBA has this game" in found
     assert len(found) == 3
+
+
+def test_live_actions_follow_their_order_number():
+    """liveData actions carry orderNumber (the game's order); an action recorded late
+    (SYNTHETIC reordering of the real actions) still lands where it happened."""
+    payload = load("playbyplayv3_0022200552.json")
+    actions = payload["game"]["actions"]
+    for order, action in enumerate(actions, start=1):
+        action["orderNumber"] = order * 10
+    sixth = actions[5]["description"]
+    actions.append(actions.pop(5))  # moved to the end of the array, same orderNumber
+    frame = parse.parse_actions(payload, "202301020CLE", DAY, "CHI", "CLE")
+    assert frame.iloc[5]["description"] == sixth
+    assert frame.iloc[-1]["description"].startswith("End of 1st OT")
+    assert frame.groupby("team")["points"].sum().to_dict() == {"CHI": 134, "CLE": 145}
+    assert frame["home_score"].is_monotonic_increasing

@@ -106,7 +106,14 @@ def game_of(ctx: SourceContext, game_id: str) -> dict:
     row = known[known["game_id"] == game_id]
     if not row.empty and pd.notna(row.iloc[0]["nba_game_id"]):
         return row.iloc[0].to_dict()
-    listed = games_of_day(ctx, day)
+    try:
+        listed = games_of_day(ctx, day)
+    except SiteBlocked:
+        raise
+    except SourceError:
+        listed = cdn_games_on(ctx, day)  # a game resolved through its CDN box score
+        if listed.empty:
+            raise
     match = listed[listed["game_id"] == game_id]
     if match.empty:
         raise PageNotFound(

@@ -383,8 +383,11 @@ def parse_actions(
         raise SchemaDrift(f"{page}: game.actions is missing or empty")
     away_score = home_score = 0
     records = []
-    # The payload's order is the game's (actionId 1, 2, ...); actionNumber is not: an
-    # action edited in later keeps its late number.
+    # The game's order: liveData's orderNumber when every action has one, else the
+    # payload's order (playbyplayv3: actionId 1, 2 ...). actionNumber is not: an action
+    # edited in later keeps its late number.
+    if all(str(a.get("orderNumber", "")).strip().isdigit() for a in actions):
+        actions = sorted(actions, key=lambda a: int(a["orderNumber"]))
     for action in actions:
         period = int(action["period"])
         raw_home, raw_away = str(action.get("scoreHome") or ""), str(action.get("scoreAway") or "")
