@@ -439,8 +439,9 @@ def backfill_task(
     # A dry run never touches the network: it reads only what is already archived.
     ctx = _context(engine, settings, request.offline or request.dry_run, request.provider)
     if not request.resume:
+        given = len(request.notes)
         request = _resolve_games(ctx, request)
-        for note in request.notes:
+        for note in request.notes[given:]:
             log.info(note)
 
     already_done: set[tuple[str, str]] = set()

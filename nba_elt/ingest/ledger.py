@@ -307,6 +307,20 @@ def add_units(engine: Engine, run_id: int, units: list[tuple]) -> None:
         )
 
 
+def set_provider(engine: Engine, run_id: int, keys: list[tuple[str, str]], provider: str) -> None:
+    """Units handed to another provider (--provider auto falling back to the NBA)."""
+    if not keys:
+        return
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "update ops.backfill_units set provider = :p "
+                "where run_id = :r and source = :s and unit_key = :k"
+            ),
+            [{"r": run_id, "s": s, "k": k, "p": provider} for s, k in keys],
+        )
+
+
 def mark_unit_running(
     engine: Engine, run_id: int, source: str, unit_key: str, provider: str | None = None
 ) -> None:

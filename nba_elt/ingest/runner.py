@@ -211,6 +211,8 @@ class BackfillRunner:
                 )
                 raise
             message = report.stopped or f"{len(report.outcomes)} unit(s): {report.counts_text()}"
+            if report.fell_back:
+                message += f"; {report.fell_back}"
             ledger.finish_run(self.engine, run_id, report.status, message)
             return report
         finally:
@@ -303,9 +305,10 @@ class BackfillRunner:
                 try:
                     games = units_for_dates("boxscores", [unit.game_date], self.ctx)
                 except NbaEltError as exc:
-                    games, note = (
-                        [],
-                        f"{ledger.NOT_RUN_PREFIX}the NBA could not list {unit.game_date}'s games: {_short(exc)}",
+                    games = []
+                    note = (
+                        f"{ledger.NOT_RUN_PREFIX}the NBA could not list the games of "
+                        f"{unit.game_date}: {_short(exc)}"
                     )
                 else:
                     games = [g for g in games if not wanted or g.unit_key in wanted]
@@ -321,6 +324,8 @@ class BackfillRunner:
                 converted += games
             else:
                 converted.append(Unit(unit.source, unit.unit_key, unit.game_date, "nba"))
+        handed = [(u.source, u.unit_key) for u in converted if u.provider == "nba"]
+        ledger.set_provider(self.engine, guard.run_id, handed, "nba")
         return sorted(dedupe(converted), key=unit_sort_key)
 
     def _discover_pbp(self, day: dt.date) -> list[Any]:
