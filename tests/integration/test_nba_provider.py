@@ -349,3 +349,56 @@ def test_auto_falls_back_on_any_error_that_stops_the_run(nba_site, engine, monke
     assert result.exit_code == 0, result.message
     assert "unreachable" in result.summary["fell_back"]
     _assert_game_landed(engine)
+
+
+def test_gaps_fix_with_the_nba_reloads_exactly_the_missing_game(nba_site, engine):
+    from nba_elt.checks.gaps import gaps_task
+
+    assert backfill_task(games=NBA_GAME, provider="nba").exit_code == 0
+    with engine.begin() as conn:  # keep the day to the one game the local copy serves
+        conn.execute(text("delete from nba_source.schedule where game_id <> :g"), {"g": GAME})
+        conn.execute(text("delete from nba_source.boxscores where game_id = :g"), {"g": GAME})
+    before = nba_site.hits(
+        "/stats/boxscoretraditionalv3?EndPeriod=0&EndRange=0&GameID=0022200552&RangeType=0"
+        "&StartPeriod=0&StartRange=0"
+    )
+    result = gaps_task(start="2023-01-02", end="2023-01-02", fix=True, provider="nba")
+    assert result.exit_code == 0, result.message
+    assert [u["unit_key"] for u in result.summary["fix"]["units"]] == [GAME]
+    assert result.summary["remaining_units"] == 0
+    _assert_game_landed(engine)
+    # the archive held the box score as final: no new request for it
+    assert (
+        nba_site.hits(
+            "/stats/boxscoretraditionalv3?EndPeriod=0&EndRange=0&GameID=0022200552&RangeType=0"
+            "&StartPeriod=0&StartRange=0"
+        )
+        == before
+    )
+
+
+def test_a_box_score_that_fails_its_checks_is_not_kept_as_final(nba_site, engine):
+    path = (
+        "/stats/boxscoretraditionalv3?EndPeriod=0&EndRange=0&GameID=0022200552&RangeType=0"
+        "&StartPeriod=0&StartRange=0"
+    )
+    real = json.loads(nba_site.pages[path].read_text(encoding="utf-8"))
+    wrong = json.loads(json.dumps(real))  # SYNTHETIC: Mitchell's 71 made 70
+    for player in wrong["boxScoreTraditional"]["homeTeam"]["players"]:
+        if player["personId"] == 1628378:
+            player["statistics"]["points"] = 70
+    nba_site.override(path, json.dumps(wrong), 200)
+
+    first = backfill_task(games=NBA_GAME, provider="nba", sources="schedule,boxscores")
+    assert first.exit_code == 1
+    failed = next(u for u in first.summary["units"] if u["source"] == "boxscores")
+    assert failed["status"] == "failed" and "144" in failed["error"] and "145" in failed["error"]
+    assert _rows(engine, "select count(*) from nba_source.boxscores")[0][0] == 0
+
+    second = backfill_task(games=NBA_GAME, provider="nba", sources="schedule,boxscores")
+    assert second.exit_code == 0, second.message
+    assert nba_site.hits(path) == 2  # fetched again, not served from the archive
+    (mitchell,) = _rows(
+        engine, "select pts from nba_source.boxscores where player = 'Donovan Mitchell'"
+    )
+    assert mitchell[0] == 71
