@@ -1,5 +1,7 @@
-"""Invoke tasks: thin wrappers, each hands one library function to nba_elt.cli.run_task.
+"""Invoke tasks: thin wrappers, each hands one nba_elt.cli task function to run_task.
 
+A task's signature is the one declaration of its flags: `task_flags(locals())` passes them
+on as typed keywords (and, with --docker, onto the command line in the container).
 `invoke --list` shows them; `invoke <task> --help` documents every flag.
 """
 
@@ -7,7 +9,7 @@ from __future__ import annotations
 
 from invoke import Collection, task
 
-from nba_elt.cli import run_task
+from nba_elt.cli import run_task, task_flags
 
 JSON_HELP = "print one JSON summary line last, on stdout"
 DOCKER_HELP = "run the same command inside docker/compose.yaml's app service"
@@ -55,18 +57,10 @@ def backfill(
     docker=False,
 ):
     """Re-ingest chosen sources for dates or games, unit by unit, into nba_source."""
-    options = dict(
-        date=date, start=start, end=end, games=games, sources=sources, dry_run=dry_run,
-        resume=resume, offline=offline, force=force, refresh=refresh, predict=predict, yes=yes,
-        provider=provider,
-    )  # fmt: skip
+    flags = task_flags(locals())
+    from nba_elt.cli.backfill import backfill_task
 
-    def body():
-        from nba_elt.ingest.backfill import backfill_task
-
-        return backfill_task(**options)
-
-    run_task("backfill", body, as_json=json, docker=docker, options=options)
+    run_task("backfill", backfill_task, **flags)
 
 
 @task(
@@ -81,14 +75,10 @@ def backfill(
 )
 def refresh(c, sources=None, select=None, full=False, run_date=None, json=False, docker=False):
     """dbt build of what the last backfill touched (+ downstream); --full rebuilds all."""
-    options = dict(sources=sources, select=select, full=full, run_date=run_date)
+    flags = task_flags(locals())
+    from nba_elt.cli.refresh import refresh_task
 
-    def body():
-        from nba_elt.transform.dbt import refresh_task
-
-        return refresh_task(**options)
-
-    run_task("refresh", body, as_json=json, docker=docker, options=options)
+    run_task("refresh", refresh_task, **flags)
 
 
 @task(
@@ -100,14 +90,10 @@ def refresh(c, sources=None, select=None, full=False, run_date=None, json=False,
 )
 def predict(c, date=None, json=False, docker=False):
     """Predict the date's games into ml_models.ml_game_predictions."""
-    options = dict(date=date)
+    flags = task_flags(locals())
+    from nba_elt.cli.predict import predict_task
 
-    def body():
-        from ml.app import predict_task
-
-        return predict_task(**options)
-
-    run_task("predict", body, as_json=json, docker=docker, options=options)
+    run_task("predict", predict_task, **flags)
 
 
 @task(
@@ -121,14 +107,10 @@ def predict(c, date=None, json=False, docker=False):
 )
 def train(c, train_seasons=None, test_season=None, output=None, json=False, docker=False):
     """Fit the game-winner model on ml_models.ml_past_games and report its metrics."""
-    options = dict(train_seasons=train_seasons, test_season=test_season, output=output)
+    flags = task_flags(locals())
+    from nba_elt.cli.train import train_task
 
-    def body():
-        from ml.train import train_task
-
-        return train_task(**options)
-
-    run_task("train", body, as_json=json, docker=docker, options=options)
+    run_task("train", train_task, **flags)
 
 
 @task(
@@ -144,14 +126,10 @@ def train(c, train_seasons=None, test_season=None, output=None, json=False, dock
 )
 def verify(c, date=None, start=None, end=None, cross_provider=False, json=False, docker=False):
     """Check that the day is complete and consistent, from nba_source to predictions."""
-    options = dict(date=date, start=start, end=end, cross_provider=cross_provider)
+    flags = task_flags(locals())
+    from nba_elt.cli.verify import verify_task
 
-    def body():
-        from nba_elt.checks.verify import verify_task
-
-        return verify_task(**options)
-
-    run_task("verify", body, as_json=json, docker=docker, options=options)
+    run_task("verify", verify_task, **flags)
 
 
 @task(
@@ -179,17 +157,10 @@ def reboot_dashboard(
     docker=False,
 ):
     """Restart the dashboard's ECS service so it re-reads the marts."""
-    options = dict(
-        mode=mode, cluster=cluster, service=service, region=region, dry_run=dry_run,
-        timeout=timeout,
-    )  # fmt: skip
+    flags = task_flags(locals())
+    from nba_elt.cli.dashboard import reboot_task
 
-    def body():
-        from nba_elt.ops.dashboard import reboot_task
-
-        return reboot_task(**options)
-
-    run_task("reboot-dashboard", body, as_json=json, docker=docker, options=options)
+    run_task("reboot-dashboard", reboot_task, **flags)
 
 
 @task(
@@ -209,14 +180,10 @@ def gaps(
     docker=False,
 ):  # fmt: skip
     """List final games whose box scores or pbp are missing; --fix backfills them."""
-    options = dict(season=season, start=start, end=end, fix=fix, offline=offline, provider=provider)
+    flags = task_flags(locals())
+    from nba_elt.cli.gaps import gaps_task
 
-    def body():
-        from nba_elt.checks.gaps import gaps_task
-
-        return gaps_task(**options)
-
-    run_task("gaps", body, as_json=json, docker=docker, options=options)
+    run_task("gaps", gaps_task, **flags)
 
 
 @task(
@@ -231,67 +198,70 @@ def gaps(
 )
 def daily(c, date=None, no_reboot=False, offline=False, provider=None, json=False, docker=False):
     """The morning pipeline: backfill, refresh, predict, verify, reboot, one alert."""
-    options = dict(date=date, no_reboot=no_reboot, offline=offline, provider=provider)
+    flags = task_flags(locals())
+    from nba_elt.cli.daily import daily_task
 
-    def body():
-        from nba_elt.pipelines.daily import daily_task
-
-        return daily_task(**options)
-
-    run_task("daily", body, as_json=json, docker=docker, options=options)
+    run_task("daily", daily_task, **flags)
 
 
 @task(help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def demo(c, json=False, docker=False):
     """Replay recorded real pages through backfill, refresh, predict, verify, offline."""
+    flags = task_flags(locals())
+    from nba_elt.cli.demo import demo_task
 
-    def body():
-        from nba_elt.pipelines.demo import demo_task
-
-        return demo_task()
-
-    run_task("demo", body, as_json=json, docker=docker, options={})
+    run_task("demo", demo_task, **flags)
 
 
-@task(help={"json": JSON_HELP, "docker": DOCKER_HELP})
-def test(c, json=False, docker=False):
+@task(
+    help={
+        "fast": "skip the tests marked slow (real dbt builds) or docker: under 3 minutes",
+        "json": JSON_HELP,
+        "docker": DOCKER_HELP,
+    }
+)
+def test(c, fast=False, json=False, docker=False):
     """Run the README's test command: ruff check, ruff format --check, pytest."""
-    if docker:
-        run_task("test", lambda: None, docker=True, options={})
-        return
-    c.run("ruff check . && ruff format --check . && pytest -q", pty=False)
+    flags = task_flags(locals())
+    from nba_elt.cli.selftest import test_task
+
+    run_task("test", test_task, **flags)
 
 
 @task(name="up", help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def db_up(c, json=False, docker=False):
     """Start the embedded local Postgres (harmless when it runs)."""
+    flags = task_flags(locals())
     from nba_elt.cli.db import up_task
 
-    run_task("db.up", up_task, as_json=json, docker=docker, options={})
+    run_task("db.up", up_task, **flags)
 
 
 @task(name="down", help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def db_down(c, json=False, docker=False):
     """Stop the embedded local Postgres."""
+    flags = task_flags(locals())
     from nba_elt.cli.db import down_task
 
-    run_task("db.down", down_task, as_json=json, docker=docker, options={})
+    run_task("db.down", down_task, **flags)
 
 
 @task(name="status", help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def db_status(c, json=False, docker=False):
     """Show the warehouse in use and whether the embedded Postgres runs."""
+    flags = task_flags(locals())
     from nba_elt.cli.db import status_task
 
-    run_task("db.status", status_task, as_json=json, docker=docker, options={})
+    run_task("db.status", status_task, **flags)
 
 
 @task(name="migrate", help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def db_migrate(c, json=False, docker=False):
     """Create or upgrade the nba_source and ops schemas (idempotent)."""
+    flags = task_flags(locals())
     from nba_elt.cli.db import migrate_task
 
-    run_task("db.migrate", migrate_task, as_json=json, docker=docker, options={})
+    run_task("db.migrate", migrate_task, **flags)
 
 
 db = Collection("db", db_up, db_down, db_status, db_migrate)

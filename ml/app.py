@@ -1,6 +1,6 @@
 """Predict a date's games into ml_models.ml_game_predictions.
 
-    python -m ml.app [--date YYYY-MM-DD] [--json]      (same as `invoke predict`)
+    nba_elt.predict(date) / `invoke predict` / python -m nba_elt.cli.predict [--date D] [--json]
 
 Reads ml_models.ml_tonights_games for the date (dbt builds it for var('run_date')), adds the
 Elo ratings after every completed game before the date, applies the current model, and
@@ -9,10 +9,9 @@ replaces the date's rows of ml_models.ml_game_predictions in one transaction.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import logging
-import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +32,9 @@ from ml.features import (
     with_elo_before,
 )
 from ml.model import ModelArtifact, load_model
-from nba_elt.cli import TaskResult
+from nba_elt.config import Settings
 from nba_elt.dates import parse_date, today_eastern
+from nba_elt.results import Result
 
 log = logging.getLogger(__name__)
 
@@ -133,38 +133,46 @@ def predict_games(games: pd.DataFrame, past: pd.DataFrame, model: ModelArtifact)
 
 
 def write_predictions(engine: Engine, day: dt.date, predictions: pd.DataFrame) -> int:
-    """Replace the day's predictions in one transaction; rows written."""
-    records = predictions.to_dict("records")
+    """Replace the day's predictions in one transaction; rows written.
+
+    Through the warehouse's one upsert (COPY -> merge by game_id), after deleting the
+    day's earlier predictions (a game no longer on the day leaves none behind).
+    """
+    from nba_elt.warehouse.load import upsert
+
+    frame = predictions.assign(predicted_at=pd.Timestamp.now(tz="UTC"))
     with engine.begin() as conn:
         conn.execute(text(f"delete from {PREDICTIONS_TABLE} where game_date = :day"), {"day": day})
-        if records:
-            conn.execute(
-                text(
-                    f"insert into {PREDICTIONS_TABLE} (game_id, game_date, home_team, away_team, "
-                    "home_win_prob, away_win_prob, model_version, predicted_at) values "
-                    "(:game_id, :game_date, :home_team, :away_team, :home_win_prob, "
-                    ":away_win_prob, :model_version, now()) on conflict (game_id) do update set "
-                    "game_date = excluded.game_date, home_team = excluded.home_team, "
-                    "away_team = excluded.away_team, home_win_prob = excluded.home_win_prob, "
-                    "away_win_prob = excluded.away_win_prob, "
-                    "model_version = excluded.model_version, predicted_at = excluded.predicted_at"
-                ),
-                records,
-            )
-    return len(records)
+        upsert(conn, PREDICTIONS_TABLE, frame)
+    return len(frame)
 
 
-def predict_task(date: str | None = None, model_path: str | Path | None = None) -> TaskResult:
+@dataclass
+class PredictResult(Result):
+    """The date's predictions (one row per game; empty when the date has no games)."""
+
+    date: dt.date | None = None
+    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def run_predict(
+    date: str | dt.date | None = None,
+    model_path: str | Path | None = None,
+    *,
+    settings: Settings | None = None,
+) -> PredictResult:
     """`invoke predict`: predict the date's games (default today, US Eastern)."""
     from nba_elt.warehouse.db import get_engine
 
-    day = parse_date(date, allow_future=True) if date else today_eastern()
-    model = load_model(model_path)
-    engine = get_engine()
+    day = parse_date(str(date), allow_future=True) if date else today_eastern()
+    model = load_model(model_path, settings)
+    engine = get_engine(settings)
     games = read_tonight(engine, day, model)
     summary: dict[str, Any] = {"date": str(day), "model_version": model.version}
     if games.empty:
-        return TaskResult(0, f"no games on {day}; nothing to predict", summary | {"games": 0})
+        return PredictResult(
+            0, f"no games on {day}; nothing to predict", summary | {"games": 0}, date=day
+        )
     predictions = predict_games(games, read_past_games(engine), model)
     written = write_predictions(engine, day, predictions)
     summary |= {
@@ -178,40 +186,10 @@ def predict_task(date: str | None = None, model_path: str | Path | None = None) 
             for r in predictions.itertuples(index=False)
         ],
     }
-    _print_predictions(day, summary["predictions"])
-    return TaskResult(
-        0, f"{written} game(s) on {day} predicted with model {model.version}", summary
+    return PredictResult(
+        0,
+        f"{written} game(s) on {day} predicted with model {model.version}",
+        summary,
+        date=day,
+        predictions=predictions.reset_index(drop=True),
     )
-
-
-def _print_predictions(day: dt.date, predictions: list[dict[str, Any]]) -> None:
-    from rich.table import Table
-
-    from nba_elt.cli import console
-
-    table = Table(title=f"predictions for {day}")
-    for column, justify in (("game", "left"), ("matchup", "left"), ("P(home win)", "right")):
-        table.add_column(column, justify=justify)
-    for row in predictions:
-        table.add_row(row["game_id"], row["matchup"], f"{row['home_win_prob']:.3f}")
-    console.print(table)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ml.app", description=__doc__.splitlines()[0])
-    parser.add_argument("--date", help="the game date (default: today, US Eastern)")
-    parser.add_argument("--json", action="store_true", help="print one JSON summary line last")
-    args = parser.parse_args(argv)
-    from invoke import Exit
-
-    from nba_elt.cli import run_task
-
-    try:
-        run_task("predict", lambda: predict_task(args.date), as_json=args.json)
-    except Exit as exc:
-        return exc.code
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

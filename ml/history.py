@@ -183,12 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         loaded = load_files(get_engine(), args.csv or SHIPPED_FILES)
     except NbaEltError as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        log.error("error: %s: %s", type(exc).__name__, exc)
         return exc.exit_code
     for name, count in loaded.items():
-        print(
-            f"{Path(name).name}: {count} games upserted into nba_source.schedule", file=sys.stderr
-        )
+        log.info("%s: %d games upserted into nba_source.schedule", Path(name).name, count)
     return 0
 
 

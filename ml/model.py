@@ -27,6 +27,8 @@ from nba_elt.errors import BadInput, NbaEltError
 if TYPE_CHECKING:  # scikit-learn is needed to train, not to predict
     from sklearn.pipeline import Pipeline
 
+    from nba_elt.config import Settings
+
 log = logging.getLogger(__name__)
 
 MODELS_DIR = Path(__file__).parent / "models"
@@ -35,16 +37,16 @@ DEFAULT_MODEL_PATH = MODELS_DIR / "current.json"
 TRAINED_MODEL_NAME = "current.json"
 
 
-def trained_model_path() -> Path:
+def trained_model_path(settings: Settings | None = None) -> Path:
     """Where `invoke train` writes the operator's model: NBA_ELT_MODEL_DIR/current.json."""
     from nba_elt.config import get_settings
 
-    return Path(get_settings().model_dir) / TRAINED_MODEL_NAME
+    return Path((settings or get_settings()).model_dir) / TRAINED_MODEL_NAME
 
 
-def current_model_path() -> Path:
+def current_model_path(settings: Settings | None = None) -> Path:
     """The model predict uses: the operator's trained one if any, else the shipped default."""
-    trained = trained_model_path()
+    trained = trained_model_path(settings)
     return trained if trained.is_file() else DEFAULT_MODEL_PATH
 
 
@@ -180,9 +182,9 @@ class ModelArtifact:
         return path
 
 
-def load_model(path: str | Path | None = None) -> ModelArtifact:
+def load_model(path: str | Path | None = None, settings: Settings | None = None) -> ModelArtifact:
     """Read an artifact; BadInput when missing or not an artifact of this format."""
-    path = Path(path) if path else current_model_path()
+    path = Path(path) if path else current_model_path(settings)
     if not path.is_file():
         raise BadInput(f"no model at {path}: train one with `invoke train`")
     try:

@@ -9,12 +9,12 @@ toward later games' ratings, training seasons or not); rows are then split by se
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from rich.table import Table
 
 from ml.elo import EloParams
 from ml.features import (
@@ -29,8 +29,9 @@ from ml.features import (
 )
 from ml.metrics import score
 from ml.model import ModelArtifact, build_pipeline, trained_model_path
-from nba_elt.cli import TaskResult
+from nba_elt.config import Settings
 from nba_elt.errors import BadInput
+from nba_elt.results import Result
 
 log = logging.getLogger(__name__)
 
@@ -112,44 +113,37 @@ def fit(
     return artifact, evaluation
 
 
-def render(evaluation: dict[str, Any], test_season: int) -> list[Table]:
-    scores = Table(title=f"Test season {test_season}: P(home win)")
-    for column in ("predictor", "n", "accuracy", "log loss", "Brier"):
-        scores.add_column(column, justify="right" if column != "predictor" else "left")
-    labels = {"model": "model", "home_wins": "baseline: home team wins", "elo": "baseline: Elo"}
-    for key, label in labels.items():
-        s = evaluation[key]
-        scores.add_row(
-            label, str(s["n"]), f"{s['accuracy']:.3f}", f"{s['log_loss']:.3f}", f"{s['brier']:.3f}"
-        )
-    calibration = Table(title="Model calibration (bins of predicted P(home win))")
-    for column in ("bin", "games", "mean predicted", "observed"):
-        calibration.add_column(column, justify="right")
-    for row in evaluation["model"]["calibration"]:
-        calibration.add_row(
-            row["bin"], str(row["n"]), f"{row['mean_predicted']:.3f}", f"{row['observed']:.3f}"
-        )
-    return [scores, calibration]
+@dataclass
+class TrainResult(Result):
+    """The fitted artifact, where it was written, and (with a test season) its evaluation."""
+
+    artifact: ModelArtifact | None = None
+    path: Path | None = None
+    test_season: int | None = None
+    evaluation: dict[str, Any] | None = None
 
 
-def train_task(
-    train_seasons: str | None = None,
+def train(
+    train_seasons: str | list[int] | None = None,
     test_season: str | int | None = None,
-    output: str | None = None,
-) -> TaskResult:
+    output: str | Path | None = None,
+    *,
+    settings: Settings | None = None,
+) -> TrainResult:
     """`invoke train`: fit, evaluate, write the artifact (default: NBA_ELT_MODEL_DIR/current.json,
     which predict then prefers to the model shipped with the package)."""
-    from nba_elt.cli import console
     from nba_elt.warehouse.db import get_engine
 
+    if isinstance(train_seasons, list | tuple):
+        train_seasons = ",".join(str(s) for s in train_seasons)
     seasons = parse_seasons(train_seasons, flag="--train-seasons")
     tests = parse_seasons(test_season, flag="--test-season")
     if len(tests) > 1:
         raise BadInput("--test-season takes one season")
     test = tests[0] if tests else None
-    past = read_past_games(get_engine())
+    past = read_past_games(get_engine(settings))
     artifact, evaluation = fit(past, seasons, test)
-    path = artifact.save(Path(output) if output else trained_model_path())
+    path = artifact.save(Path(output) if output else trained_model_path(settings))
     summary: dict[str, Any] = {
         "status": "ok",
         "model_version": artifact.version,
@@ -163,8 +157,6 @@ def train_task(
     )
     if evaluation:
         model, home, elo = evaluation["model"], evaluation["home_wins"], evaluation["elo"]
-        for table in render(evaluation, test):
-            console.print(table)
         summary |= {
             "accuracy": model["accuracy"],
             "log_loss": model["log_loss"],
@@ -181,4 +173,12 @@ def train_task(
             f"; on {test}: accuracy {model['accuracy']:.3f}, log loss {model['log_loss']:.3f} "
             f"(Elo {elo['accuracy']:.3f}, home team {home['accuracy']:.3f})"
         )
-    return TaskResult(0, message + f"; written to {path}", summary)
+    return TrainResult(
+        0,
+        message + f"; written to {path}",
+        summary,
+        artifact=artifact,
+        path=path,
+        test_season=test,
+        evaluation=evaluation or None,
+    )

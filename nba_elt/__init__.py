@@ -1,0 +1,37 @@
+"""nba-elt: NBA data from basketball-reference into Postgres, dbt, a model, a dashboard.
+
+The public API (docs/python-api.md). `import nba_elt` stays cheap: each function imports
+what it needs (pandas, SQLAlchemy, dbt's runner ...) when first called.
+
+    import nba_elt
+    nba_elt.get_boxscores("2018-01-01")            # a DataFrame, one row per player
+    nba_elt.backfill(date="2018-01-01", sources=["schedule", "boxscores"]).units
+"""
+
+from nba_elt.api import (
+    backfill,
+    daily,
+    get_boxscores,
+    get_pbp,
+    get_schedule,
+    predict,
+    reboot_dashboard,
+    refresh,
+    verify,
+    write_upsert,
+)
+from nba_elt.config import Settings
+
+__all__ = [
+    "Settings",
+    "backfill",
+    "daily",
+    "get_boxscores",
+    "get_pbp",
+    "get_schedule",
+    "predict",
+    "reboot_dashboard",
+    "refresh",
+    "verify",
+    "write_upsert",
+]

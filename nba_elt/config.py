@@ -169,3 +169,14 @@ def get_settings() -> Settings:
         backfill_lock_wait=_non_negative_float("NBA_ELT_BACKFILL_LOCK_WAIT", 300.0),
         dbt_target_path=_env("NBA_ELT_DBT_TARGET_PATH", Settings.dbt_target_path),
     )
+
+
+def current_user() -> str:
+    """Who runs this (recorded in the ledgers): the login name, else the numeric uid."""
+    import getpass
+    import os
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid-{os.getuid()}"

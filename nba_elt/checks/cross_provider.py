@@ -16,7 +16,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from nba_elt.config import Settings, get_settings
+from nba_elt.dates import resolve_dates, yesterday_eastern
 from nba_elt.errors import NbaEltError, SiteBlocked
+from nba_elt.results import Result
 
 log = logging.getLogger(__name__)
 
@@ -159,3 +162,37 @@ def cross_provider_report(ctx: Any, day: dt.date) -> dict[str, Any]:
 
 def _maybe(score: Score | None) -> str | None:
     return _score(score) if score is not None else None
+
+
+@dataclass
+class CrossProviderReport(Result):
+    """`verify --cross-provider`: both views of one day; exit_code 1 on any disagreement."""
+
+    date: dt.date | None = None
+    games: list[dict[str, Any]] = field(default_factory=list)
+    disagreements: list[str] = field(default_factory=list)
+
+
+def verify_cross_provider(
+    date: str | dt.date | None = None, *, settings: Settings | None = None
+) -> CrossProviderReport:
+    """Compare basketball-reference's and the NBA's final scores and team points for the
+    games of ``date`` (default: yesterday, US Eastern) and list every disagreement."""
+    from nba_elt.extract.http import HttpClient
+    from nba_elt.sources import SourceContext
+    from nba_elt.warehouse.db import get_engine
+
+    day = resolve_dates(
+        None if date is None else str(date), None, None, default=yesterday_eastern()
+    )[0]
+    settings = settings or get_settings()
+    ctx = SourceContext(get_engine(settings), HttpClient(settings))
+    report = cross_provider_report(ctx, day)
+    count = len(report["disagreements"])
+    summary = {"status": "failed" if count else "passed", "cross_provider": report}
+    fields_ = {"date": day, "games": report["games"], "disagreements": report["disagreements"]}
+    if count:
+        message = f"{day}: {count} disagreement(s) between the providers"
+        return CrossProviderReport(1, message, summary, **fields_)
+    message = f"{day}: both providers agree on {len(report['games'])} game(s)"
+    return CrossProviderReport(0, message, summary, **fields_)

@@ -14,13 +14,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from nba_elt.cli import TaskResult, console
+from nba_elt.config import Settings, get_settings
 from nba_elt.dates import resolve_dates, season_of, today_eastern
 from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput
+from nba_elt.ingest.runner import RunReport
+from nba_elt.results import Result
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +103,9 @@ def parse_scope(
 
 
 def enabled_checked_sources(engine: Engine) -> tuple[str, ...]:
-    with engine.connect() as conn:
-        enabled = set(
-            conn.execute(
-                text("select flag from nba_source.feature_flags where is_enabled")
-            ).scalars()
-        )
+    from nba_elt.warehouse.queries import enabled_flags
+
+    enabled = enabled_flags(engine)
     return tuple(s for s in CHECKED_SOURCES if s in enabled)
 
 
@@ -159,38 +157,28 @@ def find_gaps(
     )
 
 
-def _print_gaps(report: GapReport) -> None:
-    if not report.gap_days:
-        return
-    table = Table(title=f"gaps in {report.scope}")
-    for column in ("date", "final games", "missing boxscores", "missing pbp", "note"):
-        table.add_column(column)
-    for day in report.gap_days:
-        table.add_row(
-            day.day.isoformat(),
-            str(day.games),
-            ", ".join(day.missing_boxscores) or "-",
-            ", ".join(day.missing_pbp) or "-",
-            "missing entirely" if day.missing_entirely else "",
-        )
-    console.print(table)
-
-
-def _fix(engine: Engine, report: GapReport, offline: bool, provider: str = "auto") -> Any:
+def _fix(
+    engine: Engine,
+    report: GapReport,
+    offline: bool,
+    settings: Settings,
+    progress: Any,
+    provider: str = "auto",
+) -> RunReport:
     """Backfill exactly the missing units (forced: they are known to be missing).
 
     provider as for the backfill: the NBA serves box scores game by game, so with
     ``nba`` only the games missing them are fetched.
     """
-    from nba_elt.config import get_settings
+    from contextlib import AbstractContextManager, nullcontext
+
     from nba_elt.extract.http import HttpClient
-    from nba_elt.ingest.backfill import RichProgress, _print_report
     from nba_elt.ingest.plan import Plan, unit_sort_key
     from nba_elt.ingest.runner import BackfillRunner
     from nba_elt.sources import SourceContext, units_for_dates, units_for_games
 
     planned_with = "nba" if provider == "nba" else "bbref"
-    ctx = SourceContext(engine, HttpClient(get_settings(), offline=offline), provider=planned_with)
+    ctx = SourceContext(engine, HttpClient(settings, offline=offline), provider=planned_with)
     missing = report.missing_units()
     box_days = sorted({day for source, _, day in missing if source == "boxscores"})
     pbp_games = [key for source, key, _ in missing if source == "pbp"]
@@ -212,30 +200,46 @@ def _fix(engine: Engine, report: GapReport, offline: bool, provider: str = "auto
         "force": True,
         "provider": provider,
     }
-    runner = BackfillRunner(engine, ctx, force=True, fallback=provider == "auto")
-    with RichProgress() as progress:
-        runner.progress = progress
-        result = runner.run(plan, args)
-    _print_report(result)
-    return result
+    runner = BackfillRunner(
+        engine, ctx, force=True, lock_wait=settings.backfill_lock_wait,
+        fallback=provider == "auto",
+    )  # fmt: skip
+    with progress if isinstance(progress, AbstractContextManager) else nullcontext():
+        runner.progress = progress or runner.progress
+        return runner.run(plan, args)
 
 
-def gaps_task(
+@dataclass
+class GapsResult(Result):
+    """The gaps found (`report`); with fix, the backfill run that filled them (`fix`)."""
+
+    report: GapReport | None = None
+    fix: RunReport | None = None
+
+
+def gaps(
     season: Any = None,
     start: str | None = None,
     end: str | None = None,
     fix: bool = False,
     offline: bool = False,
     provider: str | None = None,
-) -> TaskResult:
-    """List final games missing box scores or pbp; with fix, backfill exactly those units."""
+    *,
+    settings: Settings | None = None,
+    progress: Any = None,
+) -> GapsResult:
+    """List final games missing box scores or pbp; with fix, backfill exactly those units.
+
+    provider (with fix): bbref, nba or auto, as for the backfill.
+    """
     from nba_elt.ingest.request import parse_provider
     from nba_elt.warehouse.db import get_engine
 
     provider = parse_provider(provider)
 
     scope, season_value, first, last = parse_scope(season, start, end)
-    engine = get_engine()
+    settings = settings or get_settings()
+    engine = get_engine(settings)
     sources = enabled_checked_sources(engine)
     if not sources:
         raise BadInput(
@@ -246,17 +250,20 @@ def gaps_task(
     )
     summary: dict[str, Any] = report.as_dict()
     if report.final_games == 0:
-        return TaskResult(
+        return GapsResult(
             EXIT_OK,
             f"no final games in nba_source.schedule for {scope}: nothing to check "
             "(backfill the schedule first: invoke backfill --sources schedule ...)",
             summary,
+            report=report,
         )
-    _print_gaps(report)
     missing = report.missing_units()
     if not missing:
-        return TaskResult(
-            EXIT_OK, f"{scope}: all {report.final_games} final games are complete", summary
+        return GapsResult(
+            EXIT_OK,
+            f"{scope}: all {report.final_games} final games are complete",
+            summary,
+            report=report,
         )
     entire = sum(1 for d in report.days if d.missing_entirely)
     found = (
@@ -266,10 +273,13 @@ def gaps_task(
     )
     if not fix:
         selector = f"--season {season_value}" if season_value else f"--start {first} --end {last}"
-        return TaskResult(
-            EXIT_FAILED, f"{found}. Backfill them with: invoke gaps {selector} --fix", summary
+        return GapsResult(
+            EXIT_FAILED,
+            f"{found}. Backfill them with: invoke gaps {selector} --fix",
+            summary,
+            report=report,
         )
-    run = _fix(engine, report, offline, provider)
+    run = _fix(engine, report, offline, settings, progress, provider)
     after = find_gaps(
         engine, season=season_value, first=first, last=last, sources=sources, scope=scope
     )
@@ -286,4 +296,4 @@ def gaps_task(
     )
     if run.exit_code != EXIT_OK:
         message += f". Resume with: invoke backfill --resume {run.run_id}"
-    return TaskResult(run.exit_code, message, summary)
+    return GapsResult(run.exit_code, message, summary, report=report, fix=run)

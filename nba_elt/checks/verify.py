@@ -37,9 +37,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from nba_elt.cli import TaskResult, console
+from nba_elt.config import Settings
 from nba_elt.dates import resolve_dates, season_of, today_eastern, yesterday_eastern
 from nba_elt.errors import BadInput
+from nba_elt.results import Result
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +91,9 @@ def _missing(name: str, relation: str) -> Check:
 
 
 def _enabled_sources(conn: Connection) -> set[str]:
-    rows = conn.execute(text("select flag from nba_source.feature_flags where is_enabled"))
-    return {row.flag for row in rows}
+    from nba_elt.warehouse.queries import enabled_flags
+
+    return enabled_flags(conn)
 
 
 def _sample(items: list[str], limit: int = 5) -> str:
@@ -454,19 +456,21 @@ def run_checks(engine: Engine, dates: list[dt.date]) -> list[Check]:
     return results
 
 
-def _print_table(results: list[Check], label: str) -> None:
-    from rich.table import Table
+@dataclass
+class VerifyReport(Result):
+    """The checks of `verify` for `dates`; exit_code 1 when any failed."""
 
-    table = Table(title=f"verify {label}", show_lines=True)
-    table.add_column("check", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("detail", overflow="fold", ratio=1)
-    table.add_column("numbers", overflow="fold", ratio=1)
-    for check in results:
-        style = "green" if check.passed else "red"
-        numbers = "\n".join(f"{k}={v}" for k, v in check.numbers.items())
-        table.add_row(check.name, f"[{style}]{check.status}[/]", check.detail, numbers)
-    console.print(table)
+    label: str = ""
+    dates: list[dt.date] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
 
 
 def _label(dates: list[dt.date]) -> str:
@@ -475,59 +479,27 @@ def _label(dates: list[dt.date]) -> str:
     return f"{dates[0]}..{dates[-1]}"
 
 
-def _cross_provider(day: dt.date) -> TaskResult:
-    """basketball-reference vs the NBA for one day's games (nba_elt/checks/cross_provider.py)."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    from nba_elt.checks.cross_provider import cross_provider_report
-    from nba_elt.config import get_settings
-    from nba_elt.extract.http import HttpClient
-    from nba_elt.sources import SourceContext
-    from nba_elt.warehouse.db import get_engine
-
-    settings = get_settings()
-    ctx = SourceContext(get_engine(settings), HttpClient(settings))
-    report = cross_provider_report(ctx, day)
-    table = Table(title=f"verify --cross-provider {day}")
-    for column in ("game", "final (bbref)", "final (NBA)", "players (bbref)", "players (NBA)"):
-        table.add_column(column)
-    for row in report["games"]:
-        table.add_row(*(str(row[k] or "-") for k in row))
-    console.print(table)
-    for line in report["disagreements"]:
-        console.print(f"[red]disagreement[/] {escape(line)}")
-    count = len(report["disagreements"])
-    summary = {"status": "failed" if count else "passed", "cross_provider": report}
-    if count:
-        return TaskResult(1, f"{day}: {count} disagreement(s) between the providers", summary)
-    return TaskResult(0, f"{day}: both providers agree on {len(report['games'])} game(s)", summary)
-
-
-def verify_task(
-    date: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    cross_provider: bool = False,
-) -> TaskResult:
-    """Run every check for the date(s) (default: yesterday, US Eastern); exit 1 if any fails.
-
-    cross_provider: instead, compare basketball-reference's and the NBA's final scores and
-    team points for the date's games (one date) and list every disagreement.
-    """
-    if cross_provider:
-        if start or end:
-            raise BadInput("--cross-provider checks one date: give --date YYYY-MM-DD")
-        return _cross_provider(resolve_dates(date, None, None, default=yesterday_eastern())[0])
-    dates = resolve_dates(date, start, end, default=yesterday_eastern())
+def verify(
+    date: str | dt.date | None = None,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+    *,
+    settings: Settings | None = None,
+) -> VerifyReport:
+    """Run every check for the date(s) (default: yesterday, US Eastern); exit 1 if any fails."""
+    dates = resolve_dates(
+        None if date is None else str(date),
+        None if start is None else str(start),
+        None if end is None else str(end),
+        default=yesterday_eastern(),
+    )
     if len(dates) > MAX_DAYS:
         raise BadInput(f"verify covers at most {MAX_DAYS} days at once, got {len(dates)}")
     from nba_elt.warehouse.db import get_engine
 
-    engine = get_engine()
+    engine = get_engine(settings)
     label = _label(dates)
     results = run_checks(engine, dates)
-    _print_table(results, label)
     failed = [c.name for c in results if not c.passed]
     summary = {
         "status": "failed" if failed else "passed",
@@ -535,7 +507,9 @@ def verify_task(
         "failed": failed,
         "checks": [asdict(c) for c in results],
     }
+    fields_ = {"label": label, "dates": dates, "checks": results}
     if failed:
         details = "; ".join(f"{c.name}: {c.detail}" for c in results if not c.passed)
-        return TaskResult(1, f"{label}: failed {', '.join(failed)} — {details}", summary)
-    return TaskResult(0, f"{label}: all {len(results)} checks passed", summary)
+        message = f"{label}: failed {', '.join(failed)} — {details}"
+        return VerifyReport(1, message, summary, **fields_)
+    return VerifyReport(0, f"{label}: all {len(results)} checks passed", summary, **fields_)

@@ -1,6 +1,11 @@
-"""The task edge: logging, error -> exit code, the human summary and the --json line.
+"""The CLI layer: logging, rendering, error -> exit code, the human summary, the --json line.
 
-tasks.py stays thin: each task builds its options and hands one function to `run_task`.
+The library (everything outside nba_elt/cli) returns plain results (nba_elt.results.Result
+and its subclasses) and raises named errors; it never prints and never imports this
+package or rich (tests/unit/test_layers.py). The modules here (cli/backfill.py,
+cli/refresh.py ...) each hold one task function: typed keyword arguments in, a TaskResult
+out, the tables printed on the way. tasks.py hands them to `run_task` with the task's own
+flags, which are therefore declared once (the invoke task's signature).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +24,7 @@ from rich.console import Console
 
 from nba_elt.config import PROJECT_ROOT
 from nba_elt.errors import EXIT_FAILED, NbaEltError
+from nba_elt.results import Result
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +36,24 @@ console = Console(stderr=True, highlight=False)
 
 
 @dataclass
-class TaskResult:
+class TaskResult(Result):
     """What a task function returns: an exit code, a sentence, and the JSON summary."""
 
-    exit_code: int = 0
-    message: str = ""
-    summary: dict[str, Any] = field(default_factory=dict)
+    @classmethod
+    def of(cls, result: Result) -> TaskResult:
+        return cls(result.exit_code, result.message, result.summary)
+
+
+def task_flags(scope: dict[str, Any]) -> dict[str, Any]:
+    """An invoke task's arguments (its `locals()` on entry) as `run_task` keywords.
+
+    The task's signature is the one declaration of its flags: they go to the task function
+    as typed keywords and, with --docker, onto the command line in the container.
+    """
+    flags = {name: value for name, value in scope.items() if name != "c"}
+    flags["as_json"] = flags.pop("json", False)
+    flags["docker"] = flags.pop("docker", False)
+    return flags
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -50,6 +68,15 @@ def setup_logging(verbose: bool = False) -> None:
     )
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from nba_elt.transform.dbt import set_output_sink
+
+    set_output_sink(_to_stderr)
+
+
+def _to_stderr(line: str) -> None:
+    """dbt's output as it comes, on stderr (stdout stays for --json)."""
+    sys.stderr.write(line)
+    sys.stderr.flush()
 
 
 def docker_command(task_name: str, options: dict[str, Any]) -> list[str]:
@@ -96,7 +123,7 @@ def run_in_docker(task_name: str, options: dict[str, Any]) -> int:
         return EXIT_FAILED
 
 
-def emit(task_name: str, result: TaskResult, as_json: bool) -> None:
+def emit(task_name: str, result: Result, as_json: bool) -> None:
     if result.message:
         style = (
             "green" if result.exit_code == 0 else ("yellow" if result.exit_code == 75 else "red")
@@ -110,23 +137,26 @@ def emit(task_name: str, result: TaskResult, as_json: bool) -> None:
 
 def run_task(
     task_name: str,
-    body: Callable[[], TaskResult],
+    body: Callable[..., Result],
     *,
     as_json: bool = False,
     docker: bool = False,
-    options: dict[str, Any] | None = None,
+    **flags: Any,
 ) -> None:
-    """Run one task body; print its summary; exit with its code (invoke.Exit)."""
+    """Run `body(**flags)`; print its summary; exit with its code (invoke.Exit).
+
+    With docker, run the same task with the same flags in the app service instead.
+    """
     from invoke import Exit
 
     if docker:
-        code = run_in_docker(task_name, {**(options or {}), "json": as_json})
+        code = run_in_docker(task_name, {**flags, "json": as_json})
         if code:
             raise Exit(code=code)
         return
     setup_logging()
     try:
-        result = body()
+        result = body(**flags)
     except NbaEltError as exc:
         result = TaskResult(
             exit_code=exc.exit_code,

@@ -30,7 +30,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from nba_elt.config import Settings
-from nba_elt.errors import BadInput, ExternalError
+from nba_elt.errors import BadInput
 
 log = logging.getLogger(__name__)
 
@@ -158,23 +158,17 @@ class S3Archive:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def _call(self, what: str, fn, **kwargs):
-        from botocore.exceptions import BotoCoreError, ClientError
+        from nba_elt.extract.aws import aws_call
 
-        try:
-            return fn(**kwargs)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("NoSuchKey", "404", "NotFound"):
-                return None
-            raise ExternalError(
-                f"raw archive {self.location}: {what} failed ({code or exc}); "
-                "check the bucket, AWS credentials and NBA_ELT_AWS_ENDPOINT_URL"
-            ) from None
-        except BotoCoreError as exc:
-            raise ExternalError(
-                f"raw archive {self.location}: {what} failed ({exc}); "
-                "check AWS credentials and NBA_ELT_AWS_ENDPOINT_URL"
-            ) from None
+        missing = dict.fromkeys(("NoSuchKey", "404", "NotFound"), lambda message: None)
+        return aws_call(
+            what,
+            fn,
+            where=f"the raw archive {self.location} (check the bucket and NBA_ELT_AWS_ENDPOINT_URL)",
+            permissions="s3:GetObject, s3:PutObject, s3:ListBucket",
+            on_code=missing,
+            **kwargs,
+        )
 
     def put(
         self,

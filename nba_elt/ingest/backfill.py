@@ -1,9 +1,10 @@
-"""`invoke backfill`: plan, run, resume; the progress bar, the final table, the alert.
+"""A backfill: plan, run, resume; the alert; --refresh / --predict after it.
 
-The library pieces are nba_elt.ingest.request (flags -> a validated request),
+The pieces are nba_elt.ingest.request (flags -> a validated request),
 nba_elt.ingest.plan (units in run order; the dry-run description),
 nba_elt.ingest.runner (unit-by-unit execution) and nba_elt.ingest.ledger (ops.backfill_*).
-This module is the edge: it wires them together and talks to the operator.
+`run_backfill` wires them together and returns a `BackfillResult`; it never prints
+(nba_elt.cli.backfill renders the plan, the progress bar and the table).
 """
 
 from __future__ import annotations
@@ -11,22 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from typing import Any
 
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from nba_elt.cli import TaskResult, console
 from nba_elt.config import Settings, get_settings
 from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, NbaEltError
 from nba_elt.ingest import ledger
@@ -36,67 +28,15 @@ from nba_elt.ingest.plan import (
     days_with_schedule,
     describe_plan,
     enabled_sources,
-    site_path,
     unit_sort_key,
 )
 from nba_elt.ingest.request import BackfillRequest, parse_request
-from nba_elt.ingest.runner import BackfillRunner, RunReport, UnitOutcome
+from nba_elt.ingest.runner import BackfillRunner, Progress, RunReport, UnitOutcome
+from nba_elt.results import Result, error_result
 
 log = logging.getLogger(__name__)
 
 MAX_UNITS_IN_ALERT = 20
-OUTCOME_STYLE = {
-    "succeeded": "green",
-    "failed": "red",
-    "not_available": "yellow",
-    "skipped": "dim",
-}
-
-
-# ---------------------------------------------------------------- progress (rich, stderr)
-
-
-class RichProgress:
-    """A live bar on stderr: the unit in flight and the outcomes so far."""
-
-    def __init__(self) -> None:
-        self.counts = {"succeeded": 0, "failed": 0, "not_available": 0, "skipped": 0}
-        self.bar = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[counts]}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        )
-        self.task_id = self.bar.add_task("starting", total=0, counts=self._counts_text())
-
-    def __enter__(self) -> RichProgress:
-        self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
-
-    def _counts_text(self) -> str:
-        c = self.counts
-        return (
-            f"[green]{c['succeeded']} ok[/] [red]{c['failed']} failed[/] "
-            f"[yellow]{c['not_available']} n/a[/] [dim]{c['skipped']} skipped[/]"
-        )
-
-    def add_total(self, count: int) -> None:
-        total = (self.bar.tasks[0].total or 0) + count
-        self.bar.update(self.task_id, total=total)
-
-    def unit_started(self, unit: Any) -> None:
-        self.bar.update(self.task_id, description=escape(f"{unit.source} {unit.unit_key}"))
-
-    def unit_finished(self, outcome: UnitOutcome) -> None:
-        self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
-        self.bar.update(self.task_id, advance=1, counts=self._counts_text())
 
 
 # ---------------------------------------------------------------- planning
@@ -166,61 +106,7 @@ def resume_plan(
     return plan, args, done
 
 
-# ---------------------------------------------------------------- output
-
-
-def _print_plan(description: dict[str, Any]) -> None:
-    d = description
-    what = (
-        f"{len(d['dates'])} date(s) {d['dates'][0]} .. {d['dates'][-1]}"
-        if d["dates"]
-        else f"{len(d['games'])} game(s)"
-    )
-    console.print(f"[bold]Backfill plan[/] (dry run: nothing is written): {what}")
-    console.print(f"  sources: {', '.join(d['sources'])}")
-    console.print(
-        f"  units: {d['unit_count']} ({d['to_run']} to run, "
-        f"{d['unit_count'] - d['to_run']} already complete)"
-    )
-    console.print(
-        f"  pages for the units to run: {d['page_count']}, {d['pages_in_archive']} already in the "
-        f"raw archive, {d['page_count'] - d['pages_in_archive']} to fetch from the site"
-    )
-    if d["games"]:
-        console.print(f"  games known: {len(d['games'])}")
-    selection = d["dbt_selection"] or f"unknown ({d['dbt_selection_note']})"
-    console.print(f"  dbt selection a --refresh would build: {escape(selection)}")
-    for note in d["notes"]:
-        console.print(f"  note: {escape(note)}")
-    table = Table(title="units", show_lines=False)
-    for column in ("source", "date/game", "pages", "in archive", "action"):
-        table.add_column(column)
-    for row in d["units"]:
-        table.add_row(
-            row["source"],
-            row["unit_key"],
-            escape("\n".join(site_path(url) for url in row["pages"])),
-            str(row["pages_in_archive"]),
-            row["action"],
-        )
-    console.print(table)
-
-
-def _print_report(report: RunReport) -> None:
-    table = Table(title=f"backfill run {report.run_id}")
-    for column in ("source", "date/game", "outcome", "rows", "seconds", "error"):
-        table.add_column(column, justify="right" if column in ("rows", "seconds") else "left")
-    for o in report.outcomes:
-        style = OUTCOME_STYLE.get(o.status, "")
-        table.add_row(
-            o.source,
-            o.unit_key,
-            f"[{style}]{o.status}[/]",
-            str(o.rows_written),
-            f"{o.seconds:.1f}",
-            escape(o.error or ""),
-        )
-    console.print(table)
+# ---------------------------------------------------------------- the result
 
 
 def _summary_line(report: RunReport) -> str:
@@ -265,21 +151,22 @@ def alert_text(report: RunReport) -> str:
 TONIGHT_MODEL = "ml_tonights_games"
 
 
-def _call(step: str, fn: Any, **kwargs: Any) -> TaskResult:
-    """Run another task's function; its named errors become a result, like the CLI does."""
+def _call(step: str, fn: Any, **kwargs: Any) -> Result:
+    """Run another step's function; its named errors become a result, like the CLI does."""
     try:
         return fn(**kwargs)
     except NbaEltError as exc:
-        return TaskResult(exc.exit_code, f"{step}: {type(exc).__name__}: {exc}")
+        return error_result(exc, step)
 
 
 def _refresh_and_predict(
-    request: BackfillRequest, report: RunReport
+    request: BackfillRequest, report: RunReport, settings: Settings, steps: list[Result]
 ) -> tuple[int, list[str], dict[str, Any]]:
     """dbt refresh of the sources the run wrote; with --predict, predictions per date touched.
 
     The refresh builds ml_tonights_games for the first date touched; each further date
-    rebuilds only that model (run_date = the date) before its predictions.
+    rebuilds only that model (run_date = the date) before its predictions. Each step's
+    result is appended to `steps` (the CLI renders them).
     """
     sources, dates = report.touched()
     notes: list[str] = []
@@ -288,7 +175,7 @@ def _refresh_and_predict(
         notes.append("refresh: nothing was written, nothing to refresh")
         return EXIT_OK, notes, summary
     try:
-        from nba_elt.transform.dbt import refresh_task
+        from nba_elt.transform.dbt import refresh
     except ImportError as exc:
         return (
             EXIT_FAILED,
@@ -299,14 +186,16 @@ def _refresh_and_predict(
     refresh_sources = ",".join(sources)
     log.info("refresh: dbt build for %s", refresh_sources)
     result = _call(
-        "refresh", refresh_task, sources=refresh_sources, select=None, full=False, run_date=first
-    )
+        "refresh", refresh, sources=refresh_sources, select=None, full=False, run_date=first,
+        settings=settings,
+    )  # fmt: skip
+    steps.append(result)
     summary["refresh"] = {"exit_code": result.exit_code, "message": result.message}
     notes.append(f"refresh ({', '.join(sources)}): {result.message or result.exit_code}")
     if result.exit_code != EXIT_OK or not request.predict:
         return result.exit_code, notes, summary
     try:
-        from ml.app import predict_task
+        from ml.app import run_predict
     except ImportError as exc:
         return (
             EXIT_FAILED,
@@ -320,14 +209,17 @@ def _refresh_and_predict(
         if index:
             outcome = _call(
                 f"features for {day}",
-                refresh_task,
+                refresh,
                 sources=None,
                 select=TONIGHT_MODEL,
                 full=False,
                 run_date=day.isoformat(),
+                settings=settings,
             )
+            steps.append(outcome)
         if outcome is None or outcome.exit_code == EXIT_OK:
-            outcome = _call(f"predict {day}", predict_task, date=day.isoformat())
+            outcome = _call(f"predict {day}", run_predict, date=day.isoformat(), settings=settings)
+            steps.append(outcome)
         summary["predict"].append(
             {"date": day.isoformat(), "exit_code": outcome.exit_code, "message": outcome.message}
         )
@@ -337,7 +229,28 @@ def _refresh_and_predict(
     return worst, notes, summary
 
 
-# ---------------------------------------------------------------- the task
+# ---------------------------------------------------------------- the backfill
+
+
+@dataclass
+class BackfillResult(Result):
+    """What `run_backfill` did. `units` = the per-unit outcomes (empty for a dry run).
+
+    `report` is the ledger run (None for a dry run or a resume with nothing left),
+    `plan` the dry-run description, `steps` the refresh / predict results after the run.
+    """
+
+    report: RunReport | None = None
+    plan: dict[str, Any] | None = None
+    steps: list[Result] = field(default_factory=list)
+
+    @property
+    def units(self) -> list[UnitOutcome]:
+        return list(self.report.outcomes) if self.report else []
+
+    @property
+    def run_id(self) -> int | None:
+        return self.report.run_id if self.report else None
 
 
 def _plan_with_fallback(
@@ -387,12 +300,19 @@ def _resolve_games(ctx: Any, request: BackfillRequest) -> BackfillRequest:
     return replace(request, game_ids=tuple(resolved), notes=tuple(notes))
 
 
-def backfill_task(
-    date: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    games: str | None = None,
-    sources: str | None = None,
+def _as_flag(value: Any) -> str | None:
+    """A list of names or ids (Python callers) as the comma-separated flag value."""
+    if value is None or isinstance(value, str):
+        return value
+    return ",".join(str(v) for v in value)
+
+
+def run_backfill(
+    date: str | dt.date | None = None,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+    games: str | list[str] | None = None,
+    sources: str | list[str] | None = None,
     dry_run: bool = False,
     resume: Any = None,
     offline: bool = False,
@@ -401,22 +321,28 @@ def backfill_task(
     predict: bool = False,
     yes: bool = False,
     provider: str | None = None,
-) -> TaskResult:
-    """Plan and run (or, with dry_run, only print) a backfill. See `invoke backfill --help`.
+    *,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> BackfillResult:
+    """Plan and run (or, with dry_run, only describe) a backfill. See `invoke backfill --help`.
 
     provider: bbref, nba, or auto (default: basketball-reference, and the NBA for the
-    units left when basketball-reference stops the run).
+    units left when basketball-reference stops the run; docs/providers.md).
+
+    `progress`, when given, follows the units (a context manager is entered around the run).
+    Raises BadInput for a bad request; unit failures are outcomes, not exceptions.
     """
     from nba_elt.sources import SOURCES
     from nba_elt.warehouse.db import get_engine
 
-    settings = get_settings()
+    settings = settings or get_settings()
     request = parse_request(
-        date=date,
-        start=start,
-        end=end,
-        games=games,
-        sources=sources,
+        date=None if date is None else str(date),
+        start=None if start is None else str(start),
+        end=None if end is None else str(end),
+        games=_as_flag(games),
+        sources=_as_flag(sources),
         dry_run=dry_run,
         resume=resume,
         offline=offline,
@@ -448,7 +374,7 @@ def backfill_task(
     if request.resume:
         plan, args, already_done = resume_plan(engine, ctx, request)
         if not plan.units:
-            return TaskResult(
+            return BackfillResult(
                 EXIT_OK,
                 f"nothing to resume: every unit of run {request.resume} succeeded",
                 {"run_id": None, "resumed_from": request.resume, "counts": {}, "units": []},
@@ -467,26 +393,23 @@ def backfill_task(
         description = describe_plan(
             plan, ctx, force=request.force, refresh=request.refresh, schema_ready=schema_ready
         )
-        _print_plan(description)
-        return TaskResult(
+        return BackfillResult(
             EXIT_OK,
             f"dry run: {description['unit_count']} unit(s), {description['to_run']} to run, "
             f"{description['page_count']} page(s) ({description['pages_in_archive']} in the archive); "
             "nothing written",
             {"dry_run": True, "resumed_from": request.resume, "plan": description},
+            plan=description,
         )
 
     runner = BackfillRunner(
-        engine,
-        ctx,
-        force=request.force,
-        already_done=already_done,
-        fallback=request.provider == "auto",
-    )
-    with RichProgress() as progress:
-        runner.progress = progress
+        engine, ctx, force=request.force, already_done=already_done,
+        lock_wait=settings.backfill_lock_wait, fallback=request.provider == "auto",
+    )  # fmt: skip
+    scope = progress if isinstance(progress, AbstractContextManager) else nullcontext()
+    with scope:
+        runner.progress = progress or runner.progress
         report = runner.run(plan, args, resumed_from=request.resume)
-    _print_report(report)
 
     summary: dict[str, Any] = {
         "run_id": report.run_id,
@@ -511,14 +434,15 @@ def backfill_task(
 
         summary["alert"] = send_alert(settings, alert_text(report)).as_dict()
 
+    steps: list[Result] = []
     if request.refresh:
         if report.counts()["failed"] or report.stopped:
             message += "; refresh not run because units failed"
         else:
-            code, notes, extra = _refresh_and_predict(request, report)
+            code, notes, extra = _refresh_and_predict(request, report, settings, steps)
             summary.update(extra)
             message += "; " + "; ".join(notes)
             if code == EXIT_FAILED or (code and exit_code == EXIT_OK):
                 exit_code = code
     summary["exit_code"] = exit_code
-    return TaskResult(exit_code, message, summary)
+    return BackfillResult(exit_code, message, summary, report=report, steps=steps)

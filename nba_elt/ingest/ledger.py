@@ -15,7 +15,6 @@ separate connection, so two backfills can never write one unit at the same time.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 import logging
 import os
@@ -30,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from nba_elt.config import PROJECT_ROOT
+from nba_elt.config import PROJECT_ROOT, current_user
 from nba_elt.errors import NbaEltError
 
 log = logging.getLogger(__name__)
@@ -86,13 +85,6 @@ class LedgerRun:
     host: str | None
     message: str | None
     units: list[LedgerUnit]
-
-
-def current_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid-{os.getuid()}"
 
 
 def git_sha() -> str | None:
@@ -420,3 +412,36 @@ def load_run(engine: Engine, run_id: int) -> LedgerRun | None:
             ).mappings()
         ]
     return LedgerRun(units=units, **dict(row))
+
+
+def record_external_write(
+    conn: Connection, source: str, unit_key: str, rows_written: int, args: dict[str, Any]
+) -> int:
+    """Record rows written outside a backfill (nba_elt.write_upsert) as a finished run.
+
+    Runs on the writer's connection, so the ledger row commits with the data; the next
+    `refresh` then sees `source` as changed. Returns the run id.
+    """
+    run_id = conn.execute(
+        text(
+            "insert into ops.backfill_runs (args, status, finished_at, user_name, git_sha, "
+            "pid, host, message) values (cast(:args as jsonb), 'succeeded', now(), :u, :sha, "
+            ":pid, :host, :m) returning id"
+        ),
+        {
+            "args": json.dumps(args, default=str, sort_keys=True),
+            "u": current_user(),
+            "sha": git_sha(),
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "m": f"{rows_written} row(s) written by write_upsert",
+        },
+    ).scalar_one()
+    conn.execute(
+        text(
+            "insert into ops.backfill_units (run_id, source, unit_key, status, rows_written, "
+            "started_at, finished_at) values (:r, :s, :k, 'succeeded', :n, now(), now())"
+        ),
+        {"r": run_id, "s": source, "k": unit_key, "n": rows_written},
+    )
+    return int(run_id)

@@ -39,12 +39,9 @@ def unit_sort_key(unit: Any) -> tuple:
 
 def enabled_sources(engine: Engine) -> tuple[str, ...]:
     """The sources switched on in nba_source.feature_flags, in canonical order."""
-    with engine.connect() as conn:
-        enabled = set(
-            conn.execute(
-                text("select flag from nba_source.feature_flags where is_enabled")
-            ).scalars()
-        )
+    from nba_elt.warehouse.queries import enabled_flags
+
+    enabled = enabled_flags(engine)
     return tuple(s for s in source_order() if s in enabled)
 
 

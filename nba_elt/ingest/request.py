@@ -14,7 +14,6 @@ from typing import Any
 from nba_elt.dates import parse_date, resolve_dates
 from nba_elt.errors import BadInput
 
-GAME_ID_RE = re.compile(r"^(?P<day>\d{8})0(?P<team>[A-Z]{3})$")
 NBA_GAME_ID_RE = re.compile(r"^00[1-6]\d{7}$")  # 0022200552: resolved before anything runs
 PROVIDERS = ("bbref", "nba", "auto")
 
@@ -77,23 +76,21 @@ def parse_game_ids(raw: str) -> tuple[str, ...]:
     Warehouse (basketball-reference) ids are checked here; NBA game ids are kept as given
     and resolved to warehouse ids by the backfill before anything is written.
     """
+    from nba_elt.extract.html import date_of_game
+    from nba_elt.sources.base import check_game_id
+
     ids: list[str] = []
     bad: list[str] = []
     for part in str(raw).split(","):
-        game_id = part.strip().upper()
-        if not game_id:
+        if not part.strip():
             continue
-        if NBA_GAME_ID_RE.match(game_id):
-            if game_id not in ids:
-                ids.append(game_id)
+        if NBA_GAME_ID_RE.match(part.strip()):
+            if part.strip() not in ids:
+                ids.append(part.strip())
             continue
-        match = GAME_ID_RE.match(game_id)
-        if match is None:
-            bad.append(part.strip())
-            continue
-        day = match["day"]
         try:
-            parse_date(f"{day[:4]}-{day[4:6]}-{day[6:]}", flag=f"game {game_id}")
+            game_id = check_game_id(part.upper())
+            parse_date(date_of_game(game_id).isoformat(), flag=f"game {game_id}")
         except BadInput as exc:
             bad.append(f"{part.strip()} ({exc})")
             continue

@@ -66,6 +66,10 @@ class UnitOutcome:
     seconds: float = 0.0
     error: str | None = None
 
+    @property
+    def rows(self) -> int:
+        return self.rows_written
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
@@ -86,6 +90,10 @@ class RunReport:
     stopped: str | None = None
     # Set when basketball-reference stopped the run and the NBA finished it (--provider auto).
     fell_back: str | None = None
+
+    @property
+    def units(self) -> list[UnitOutcome]:
+        return self.outcomes
 
     def counts(self) -> dict[str, int]:
         found = Counter(o.status for o in self.outcomes)

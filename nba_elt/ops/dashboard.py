@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nba_elt.cli import TaskResult, console
-from nba_elt.config import get_settings
+from nba_elt.config import Settings, get_settings
 from nba_elt.errors import BadInput, ExternalError
+from nba_elt.results import Result
 
 log = logging.getLogger(__name__)
 
@@ -63,49 +64,38 @@ def _ecs_client(target: Target) -> Any:
     return session.client("ecs", endpoint_url=target.endpoint_url, config=config)
 
 
+def _raise(error: DashboardError) -> Callable[[str], Any]:
+    def handler(message: str) -> Any:
+        raise error
+
+    return handler
+
+
 def _aws_call(what: str, target: Target, call, **kwargs) -> dict:
     """One ECS call; AWS failures become a DashboardError with a plain sentence."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from nba_elt.extract.aws import aws_call
 
-    try:
-        return call(**kwargs)
-    except NoCredentialsError:
-        raise DashboardError(
-            "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-            "or AWS_PROFILE"
-        ) from None
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code == "ClusterNotFoundException":
-            raise DashboardError(
-                f"ECS cluster {target.cluster!r} not found in {target.region}; "
-                "check --cluster / NBA_ELT_ECS_CLUSTER and --region / AWS_REGION"
-            ) from None
-        if code in ("ServiceNotFoundException", "ServiceNotActiveException"):
-            raise DashboardError(
-                f"ECS service {target.service!r} not found (or not active) on cluster "
-                f"{target.cluster!r}; check --service / NBA_ELT_ECS_SERVICE"
-            ) from None
-        if code in (
-            "UnrecognizedClientException",
-            "InvalidClientTokenId",
-            "InvalidSignatureException",
-            "ExpiredTokenException",
-            "AccessDeniedException",
-        ):
-            raise DashboardError(
-                f"AWS rejected the request to {what} ({code}): check the credentials and "
-                "their permissions (ecs:DescribeServices, ecs:UpdateService, ecs:ListTasks, "
-                "ecs:StopTask)"
-            ) from None
-        message = exc.response.get("Error", {}).get("Message", "")
-        raise DashboardError(
-            f"AWS call {what} failed for {target.describe()}: {code} {message}"
-        ) from None
-    except BotoCoreError as exc:
-        raise DashboardError(
-            f"AWS call {what} failed for {target.describe()}: {type(exc).__name__}: {exc}"
-        ) from None
+    cluster_missing = DashboardError(
+        f"ECS cluster {target.cluster!r} not found in {target.region}; "
+        "check --cluster / NBA_ELT_ECS_CLUSTER and --region / AWS_REGION"
+    )
+    service_missing = DashboardError(
+        f"ECS service {target.service!r} not found (or not active) on cluster "
+        f"{target.cluster!r}; check --service / NBA_ELT_ECS_SERVICE"
+    )
+    return aws_call(
+        what,
+        call,
+        where=target.describe(),
+        permissions="ecs:DescribeServices, ecs:UpdateService, ecs:ListTasks, ecs:StopTask",
+        error=DashboardError,
+        on_code={
+            "ClusterNotFoundException": _raise(cluster_missing),
+            "ServiceNotFoundException": _raise(service_missing),
+            "ServiceNotActiveException": _raise(service_missing),
+        },
+        **kwargs,
+    )
 
 
 def _describe_service(client: Any, target: Target) -> dict:
@@ -140,7 +130,7 @@ def is_stable(service: dict) -> bool:
     return len(deployments) == 1 and service.get("runningCount") == service.get("desiredCount")
 
 
-def _force_deployment(client: Any, target: Target, timeout: float) -> TaskResult:
+def _force_deployment(client: Any, target: Target, timeout: float) -> RebootResult:
     before = _describe_service(client, target)
     old_id = _primary_deployment(before).get("id")
     answer = _aws_call(
@@ -152,7 +142,7 @@ def _force_deployment(client: Any, target: Target, timeout: float) -> TaskResult
         forceNewDeployment=True,
     )
     new_id = _primary_deployment(answer.get("service") or {}).get("id")
-    console.print(f"new deployment {new_id} started (previous {old_id}); waiting until stable")
+    log.info("new deployment %s started (previous %s); waiting until stable", new_id, old_id)
     deadline = time.monotonic() + timeout
     started = time.monotonic()
     service = answer.get("service") or before
@@ -161,9 +151,13 @@ def _force_deployment(client: Any, target: Target, timeout: float) -> TaskResult
         running, desired = service.get("runningCount"), service.get("desiredCount")
         stable = is_stable(service)
         elapsed = time.monotonic() - started
-        console.print(
-            f"  {elapsed:5.0f}s  deployments={len(service.get('deployments') or [])} "
-            f"running={running}/{desired} {'stable' if stable else 'rolling'}"
+        log.info(
+            "  %5.0fs  deployments=%d running=%s/%s %s",
+            elapsed,
+            len(service.get("deployments") or []),
+            running,
+            desired,
+            "stable" if stable else "rolling",
         )
         if stable:
             break
@@ -176,7 +170,7 @@ def _force_deployment(client: Any, target: Target, timeout: float) -> TaskResult
                 "desired_count": desired,
                 **_target_summary(target),
             }
-            return TaskResult(
+            return RebootResult(
                 1,
                 f"deployment {new_id} of {target.describe()} did not become stable within "
                 f"{timeout:g}s (running {running}/{desired}); check the service's events in "
@@ -193,14 +187,14 @@ def _force_deployment(client: Any, target: Target, timeout: float) -> TaskResult
         "desired_count": desired,
         **_target_summary(target),
     }
-    return TaskResult(
+    return RebootResult(
         0,
         f"new deployment {new_id} of {target.describe()} is stable: {running}/{desired} running",
         summary,
     )
 
 
-def _stop_task(client: Any, target: Target) -> TaskResult:
+def _stop_task(client: Any, target: Target) -> RebootResult:
     _describe_service(client, target)
     listed = _aws_call(
         "ecs:ListTasks",
@@ -232,7 +226,7 @@ def _stop_task(client: Any, target: Target) -> TaskResult:
         "running_tasks_before": len(task_arns),
         **_target_summary(target),
     }
-    return TaskResult(
+    return RebootResult(
         0,
         f"stopped task {summary['stopped_task']} of {target.describe()} "
         f"(1 of {len(task_arns)}); ECS starts a replacement",
@@ -240,11 +234,22 @@ def _stop_task(client: Any, target: Target) -> TaskResult:
     )
 
 
+@dataclass
+class RebootResult(Result):
+    """What a restart did: `summary` holds the mode, the target and, dry run, the calls."""
+
+    target: Target | None = None
+
+    @property
+    def calls(self) -> list[str]:
+        return list(self.summary.get("calls") or [])
+
+
 def _target_summary(target: Target) -> dict[str, Any]:
     return {"cluster": target.cluster, "service": target.service, "region": target.region}
 
 
-def _dry_run(mode: str, target: Target) -> TaskResult:
+def _dry_run(mode: str, target: Target) -> RebootResult:
     if mode == "force-deployment":
         calls = [
             f"ecs.describe_services(cluster={target.cluster!r}, services=[{target.service!r}])",
@@ -260,24 +265,24 @@ def _dry_run(mode: str, target: Target) -> TaskResult:
             "desiredStatus='RUNNING')",
             f"ecs.stop_task(cluster={target.cluster!r}, task=<first task>, reason={STOP_REASON!r})",
         ]
-    console.print(f"[bold]dry run[/] ({target.describe()}); would call:")
-    for call in calls:
-        console.print(f"  {call}")
-    return TaskResult(
+    return RebootResult(
         0,
         f"dry run: no AWS call made ({mode})",
         {"status": "dry_run", "mode": mode, "calls": calls, **_target_summary(target)},
+        target=target,
     )
 
 
-def reboot_task(
+def reboot_dashboard(
     mode: str = "force-deployment",
     cluster: str | None = None,
     service: str | None = None,
     region: str | None = None,
     dry_run: bool = False,
     timeout: float | int | str = 600,
-) -> TaskResult:
+    *,
+    settings: Settings | None = None,
+) -> RebootResult:
     """Restart the dashboard service; see the module docstring for the two modes."""
     if mode not in MODES:
         raise BadInput(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -287,7 +292,7 @@ def reboot_task(
         raise BadInput(f"--timeout must be a number of seconds, got {timeout!r}") from None
     if timeout_s <= 0:
         raise BadInput(f"--timeout must be greater than 0, got {timeout!r}")
-    settings = get_settings()
+    settings = settings or get_settings()
     target = Target(
         cluster=cluster or settings.ecs_cluster,
         service=service or settings.ecs_service,

@@ -15,29 +15,29 @@ It stops at the first step that does not succeed and says which. When the site h
 published D yet the backfill ends with 75: daily ends with 75 too, and the alert names
 the `invoke backfill` command to run later. The steps' own alerts (a backfill alerts on
 its own when run alone) are folded into this one summary: while daily runs them, they
-log their alert instead of posting it.
+log their alert instead of posting it (they get settings without the webhook).
+
+`daily()` never prints: a `StepObserver` (nba_elt.cli.daily has the rich one) is told when
+each step starts and ends, with the step's result.
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import datetime as dt
 import logging
-import os
 import socket
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from nba_elt.cli import TaskResult, console
-from nba_elt.config import get_settings
+from nba_elt.config import Settings, get_settings
 from nba_elt.dates import parse_date, yesterday_eastern
 from nba_elt.errors import EXIT_FAILED, EXIT_NOT_AVAILABLE, EXIT_OK, NbaEltError
+from nba_elt.results import Result
 
 log = logging.getLogger(__name__)
-
-WEBHOOK_ENV = "NBA_ELT_SLACK_WEBHOOK_URL"
 
 
 @dataclass
@@ -56,38 +56,54 @@ class StepOutcome:
         }
 
 
-@contextlib.contextmanager
-def _step_alerts_logged_only() -> Iterator[None]:
-    """Steps log their alerts instead of posting them: daily sends one summary itself.
+class StepObserver(Protocol):
+    """Follows a pipeline's steps (the CLI prints them; the default only logs)."""
 
-    An empty variable counts as unset in the settings, and a .env file never overrides a
-    variable that exists, so this silences the webhook for the steps only.
-    """
-    previous = os.environ.get(WEBHOOK_ENV)
-    os.environ[WEBHOOK_ENV] = ""
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(WEBHOOK_ENV, None)
-        else:
-            os.environ[WEBHOOK_ENV] = previous
+    def note(self, text: str) -> None: ...
+
+    def step_started(self, label: str, name: str) -> None: ...
+
+    def step_finished(self, outcome: StepOutcome, result: Result) -> None: ...
+
+    def backfill_progress(self) -> Any: ...
+
+
+class LogObserver:
+    def note(self, text: str) -> None:
+        log.info(text)
+
+    def step_started(self, label: str, name: str) -> None:
+        log.info("%s: %s", label, name)
+
+    def step_finished(self, outcome: StepOutcome, result: Result) -> None:
+        log.info("%s: %s", outcome.name, outcome.message)
+
+    def backfill_progress(self) -> Any:
+        return None
+
+
+def without_alerts(settings: Settings) -> Settings:
+    """The steps' settings: they log their alerts instead of posting them."""
+    return dataclasses.replace(settings, slack_webhook_url=None)
 
 
 def run_step(
-    name: str, body: Callable[[], TaskResult], *, label: str = "daily"
-) -> tuple[StepOutcome, TaskResult]:
-    """Run one task function as a step: a rule, its result line, named errors as exit codes."""
-    console.rule(f"[bold]{label}: {name}")
+    name: str,
+    body: Callable[[], Result],
+    *,
+    label: str = "daily",
+    observer: StepObserver | None = None,
+) -> tuple[StepOutcome, Result]:
+    """Run one step: named errors become its exit code; the observer sees it start and end."""
+    observer = observer or LogObserver()
+    observer.step_started(label, name)
     started = time.monotonic()
     try:
-        with _step_alerts_logged_only():
-            result = body()
+        result = body()
     except NbaEltError as exc:
-        result = TaskResult(exc.exit_code, f"{type(exc).__name__}: {exc}", {"status": "error"})
+        result = Result(exc.exit_code, f"{type(exc).__name__}: {exc}", {"status": "error"})
     outcome = StepOutcome(name, result.exit_code, result.message, time.monotonic() - started)
-    style = "green" if result.exit_code == EXIT_OK else "red"
-    console.print(f"[{style}]{name}:[/] {result.message}")
+    observer.step_finished(outcome, result)
     return outcome, result
 
 
@@ -112,12 +128,24 @@ def summary_text(day: dt.date, steps: list[StepOutcome], exit_code: int) -> str:
     return "\n".join(lines)
 
 
-def daily_task(
-    date: str | None = None,
+@dataclass
+class DailyReport(Result):
+    """The steps of a daily run, in order, each with its result; the alert sent."""
+
+    date: dt.date | None = None
+    steps: list[StepOutcome] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
+
+
+def daily(
+    date: str | dt.date | None = None,
     no_reboot: bool = False,
     offline: bool = False,
     provider: str | None = None,
-) -> TaskResult:
+    *,
+    settings: Settings | None = None,
+    observer: StepObserver | None = None,
+) -> DailyReport:
     """Backfill D, refresh, predict D + 1, verify D, reboot; one Slack summary.
 
     provider: as for the backfill (bbref, nba, auto: the default).
@@ -125,37 +153,52 @@ def daily_task(
     from nba_elt.ingest.request import parse_provider
 
     provider = parse_provider(provider)
-    day = parse_date(date) if date else yesterday_eastern()
+    day = parse_date(str(date)) if date else yesterday_eastern()
     day_after = day + dt.timedelta(days=1)
-    settings = get_settings()  # bad settings are bad input before anything runs
-    console.print(f"[bold]daily {day}[/] (predicting {day_after}; offline={offline})")
+    # bad settings are bad input before anything runs
+    settings = settings or get_settings()
+    observer = observer or LogObserver()
+    observer.note(f"daily {day} (predicting {day_after}; offline={offline})")
 
-    from ml.app import predict_task
-    from nba_elt.checks.verify import verify_task
-    from nba_elt.ingest.backfill import backfill_task
-    from nba_elt.ops.dashboard import reboot_task
-    from nba_elt.transform.dbt import refresh_task
+    from ml.app import run_predict
+    from nba_elt.checks.verify import verify
+    from nba_elt.ingest.backfill import run_backfill
+    from nba_elt.ops.dashboard import reboot_dashboard
+    from nba_elt.transform.dbt import refresh
 
+    quiet = without_alerts(settings)
     steps: list[StepOutcome] = []
+    results: list[Result] = []
     exit_code = EXIT_OK
 
-    outcome, backfill = run_step(
-        "backfill", lambda: backfill_task(date=day.isoformat(), offline=offline, provider=provider)
+    def step(name: str, body: Callable[[], Result]) -> Result:
+        outcome, result = run_step(name, body, observer=observer)
+        steps.append(outcome)
+        results.append(result)
+        return result
+
+    backfill = step(
+        "backfill",
+        lambda: run_backfill(
+            date=day.isoformat(),
+            offline=offline,
+            provider=provider,
+            settings=quiet,
+            progress=observer.backfill_progress(),
+        ),
     )
-    steps.append(outcome)
     exit_code = backfill.exit_code
     if exit_code == EXIT_OK:
-        # refresh_task builds what the ledger says changed, and always tonight's features
-        plan: list[tuple[str, Callable[[], TaskResult]]] = [
-            ("refresh", lambda: refresh_task(run_date=day_after.isoformat())),
-            ("predict", lambda: predict_task(date=day_after.isoformat())),
-            ("verify", lambda: verify_task(date=day.isoformat())),
+        # refresh builds what the ledger says changed, and always tonight's features
+        plan: list[tuple[str, Callable[[], Result]]] = [
+            ("refresh", lambda: refresh(run_date=day_after.isoformat(), settings=quiet)),
+            ("predict", lambda: run_predict(date=day_after.isoformat(), settings=quiet)),
+            ("verify", lambda: verify(date=day.isoformat(), settings=quiet)),
         ]
         if not no_reboot:
-            plan.append(("reboot-dashboard", lambda: reboot_task()))
+            plan.append(("reboot-dashboard", lambda: reboot_dashboard(settings=quiet)))
         for name, body in plan:
-            outcome, result = run_step(name, body)
-            steps.append(outcome)
+            result = step(name, body)
             if result.exit_code != EXIT_OK:
                 # 75 from a later step is not "data not available": it did not succeed
                 exit_code = (
@@ -175,16 +218,18 @@ def daily_task(
         "steps": [s.as_dict() for s in steps],
         "alert": alert.as_dict(),
     }
+    done = {"date": day, "steps": steps, "results": results}
     if exit_code == EXIT_OK:
         skipped = " (dashboard not rebooted: --no-reboot)" if no_reboot else ""
         names = ", ".join(s.name for s in steps)
-        return TaskResult(exit_code, f"{day}: {names} succeeded{skipped}", summary)
+        return DailyReport(exit_code, f"{day}: {names} succeeded{skipped}", summary, **done)
     if exit_code == EXIT_NOT_AVAILABLE:
-        return TaskResult(
+        return DailyReport(
             exit_code,
             f"the data of {day} is not available yet; nothing failed. Run later: "
             f"invoke backfill --date {day} --refresh --predict (or invoke daily --date {day})",
             summary,
+            **done,
         )
     last = steps[-1]
-    return TaskResult(exit_code, f"{day}: stopped at {last.name}: {last.message}", summary)
+    return DailyReport(exit_code, f"{day}: stopped at {last.name}: {last.message}", summary, **done)

@@ -18,18 +18,19 @@ What it does (and only this; it says so when it runs):
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import logging
-import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from nba_elt.cli import TaskResult, console
-from nba_elt.config import PROJECT_ROOT, get_settings
+from nba_elt.config import PROJECT_ROOT, Settings, get_settings
 from nba_elt.errors import EXIT_OK, ConfigError
+from nba_elt.pipelines.daily import LogObserver, StepObserver, run_step
+from nba_elt.results import Result
 from nba_elt.warehouse.db import display_url
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,9 @@ COVERS = (
 )
 
 
-def seed_archive(archive_dir: str | Path, pages_dir: Path = RECORDED_PAGES) -> int:
+def seed_archive(
+    archive_dir: str | Path, pages_dir: Path = RECORDED_PAGES, settings: Settings | None = None
+) -> int:
     """Put the recorded pages into the raw archive at `archive_dir`; pages written."""
     from nba_elt.extract.archive import open_archive
 
@@ -67,17 +70,17 @@ def seed_archive(archive_dir: str | Path, pages_dir: Path = RECORDED_PAGES) -> i
             f"the demo replays the recorded pages of a source checkout, and {pages_dir} lacks "
             f"{', '.join(missing)}: run it from a clone of the repository"
         )
-    archive = open_archive(str(archive_dir), get_settings())
+    archive = open_archive(str(archive_dir), settings or get_settings())
     for name, path in PAGES.items():
         archive.put(path, (pages_dir / name).read_text(encoding="utf-8"), 200)
     return len(PAGES)
 
 
-def fresh_demo_database() -> str:
+def fresh_demo_database(settings: Settings | None = None) -> str:
     """(Re)create nba_elt_demo on the embedded local Postgres; its URL."""
     from nba_elt.warehouse import localdb
 
-    cluster = localdb.from_settings(get_settings())
+    cluster = localdb.from_settings(settings or get_settings())
     cluster.up()
     admin = create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
     try:
@@ -89,27 +92,17 @@ def fresh_demo_database() -> str:
     return cluster.url(DEMO_DATABASE)
 
 
-@contextlib.contextmanager
-def _demo_environment(database_url: str, archive_dir: Path) -> Iterator[None]:
-    """The steps read their settings from the environment: point them at the demo's."""
-    wanted = {
-        "NBA_ELT_DATABASE_URL": database_url,
-        "NBA_ELT_ARCHIVE_DIR": str(archive_dir),
-        "NBA_ELT_SLACK_WEBHOOK_URL": "",  # a demo sends no alert
-    }
-    previous = {name: os.environ.get(name) for name in wanted}
-    os.environ.update(wanted)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def demo_settings(settings: Settings, database_url: str, archive_dir: Path) -> Settings:
+    """The steps' settings: the demo's database and archive, and no alert."""
+    return dataclasses.replace(
+        settings,
+        database_url=database_url,
+        archive_dir=str(archive_dir),
+        slack_webhook_url=None,
+    )
 
 
-def _disable_pbp_flag(database_url: str) -> TaskResult:
+def _disable_pbp_flag(database_url: str) -> Result:
     engine = create_engine(database_url)
     try:
         with engine.begin() as conn:
@@ -122,56 +115,73 @@ def _disable_pbp_flag(database_url: str) -> TaskResult:
             )
     finally:
         engine.dispose()
-    return TaskResult(EXIT_OK, "pbp flag off in nba_elt_demo (no recorded pbp of 2018-01-01)")
+    return Result(EXIT_OK, "pbp flag off in nba_elt_demo (no recorded pbp of 2018-01-01)")
 
 
-def demo_task() -> TaskResult:
+@dataclass
+class DemoResult(Result):
+    """The demo's steps; `database_url` is the demo database (look at it with psql)."""
+
+    database_url: str = ""
+
+
+def demo(*, settings: Settings | None = None, observer: StepObserver | None = None) -> DemoResult:
     """Replay the recorded pages through backfill -> refresh -> predict -> verify, offline."""
-    from ml.app import predict_task
-    from nba_elt.checks.verify import verify_task
-    from nba_elt.ingest.backfill import backfill_task
-    from nba_elt.pipelines.daily import run_step
-    from nba_elt.transform.dbt import refresh_task
+    from ml.app import run_predict
+    from nba_elt.checks.verify import verify
+    from nba_elt.ingest.backfill import run_backfill
+    from nba_elt.transform.dbt import refresh
 
-    settings = get_settings()
+    settings = settings or get_settings()
+    observer = observer or LogObserver()
     if settings.database_url:
-        console.print(
+        observer.note(
             "NBA_ELT_DATABASE_URL is set; the demo leaves that warehouse alone and uses the "
             "embedded local Postgres"
         )
     archive_dir = Path(settings.localdb_dir) / "demo-archive"  # local state lives together
     shutil.rmtree(archive_dir, ignore_errors=True)
-    pages = seed_archive(archive_dir)
-    console.print(f"seeded {pages} recorded pages into the raw archive {archive_dir}")
-    database_url = fresh_demo_database()
-    console.print(f"fresh database {DEMO_DATABASE} on the embedded local Postgres")
-    console.print(COVERS)
+    pages = seed_archive(archive_dir, settings=settings)
+    observer.note(f"seeded {pages} recorded pages into the raw archive {archive_dir}")
+    database_url = fresh_demo_database(settings)
+    observer.note(f"fresh database {DEMO_DATABASE} on the embedded local Postgres")
+    observer.note(COVERS)
+    demo_env = demo_settings(settings, database_url, archive_dir)
 
-    steps: list[tuple[str, Callable[[], TaskResult]]] = [
+    steps: list[tuple[str, Callable[[], Result]]] = [
         (
             f"backfill {DEMO_DATE} (schedule, boxscores)",
-            lambda: backfill_task(date=DEMO_DATE, sources="schedule,boxscores", offline=True),
+            lambda: run_backfill(
+                date=DEMO_DATE, sources="schedule,boxscores", offline=True, settings=demo_env,
+                progress=observer.backfill_progress(),
+            ),
         ),
         (
             "backfill pbp of " + ", ".join(DEMO_PBP_GAMES),
-            lambda: backfill_task(games=",".join(DEMO_PBP_GAMES), sources="pbp", offline=True),
+            lambda: run_backfill(
+                games=",".join(DEMO_PBP_GAMES), sources="pbp", offline=True, settings=demo_env,
+                progress=observer.backfill_progress(),
+            ),
         ),
-        ("refresh (dbt build)", lambda: refresh_task(full=False, run_date=DEMO_DATE)),
-        (f"predict {DEMO_DATE}", lambda: predict_task(date=DEMO_DATE)),
+        (
+            "refresh (dbt build)",
+            lambda: refresh(full=False, run_date=DEMO_DATE, settings=demo_env),
+        ),
+        (f"predict {DEMO_DATE}", lambda: run_predict(date=DEMO_DATE, settings=demo_env)),
         ("pbp flag", lambda: _disable_pbp_flag(database_url)),
-        (f"verify {DEMO_DATE}", lambda: verify_task(date=DEMO_DATE)),
-    ]
+        (f"verify {DEMO_DATE}", lambda: verify(date=DEMO_DATE, settings=demo_env)),
+    ]  # fmt: skip
     outcomes = []
-    with _demo_environment(database_url, archive_dir):
-        for name, body in steps:
-            outcome, result = run_step(name, body, label="demo")
-            outcomes.append(outcome)
-            if result.exit_code != EXIT_OK:
-                return TaskResult(
-                    result.exit_code,
-                    f"the demo stopped at {name}: {result.message}",
-                    {"status": "failed", "steps": [o.as_dict() for o in outcomes]},
-                )
+    for name, body in steps:
+        outcome, result = run_step(name, body, label="demo", observer=observer)
+        outcomes.append(outcome)
+        if result.exit_code != EXIT_OK:
+            return DemoResult(
+                result.exit_code,
+                f"the demo stopped at {name}: {result.message}",
+                {"status": "failed", "steps": [o.as_dict() for o in outcomes]},
+                database_url=database_url,
+            )
     summary = {
         "status": "succeeded",
         "database": DEMO_DATABASE,
@@ -179,9 +189,10 @@ def demo_task() -> TaskResult:
         "covers": COVERS,
         "steps": [o.as_dict() for o in outcomes],
     }
-    return TaskResult(
+    return DemoResult(
         EXIT_OK,
         f"backfill -> refresh -> predict -> verify passed offline on recorded pages; {COVERS}. "
         f"Look at the result: psql {display_url(database_url)}",
         summary,
+        database_url=database_url,
     )

@@ -3,7 +3,7 @@
     SOURCE_SELECTORS            source -> dbt selection (the one place; backfill --refresh uses it)
     selection_for_sources()     "boxscores,pbp" -> "fact_boxscores+ fact_pbp_data+"
     run_build()                 `dbt build` against the warehouse -> DbtSummary
-    refresh_task()              `invoke refresh`
+    refresh()                   `invoke refresh` / nba_elt.refresh -> RefreshResult
 
 The dbt profile (dbt/profiles.yml) reads only environment variables; they are derived here
 from the resolved warehouse URL (NBA_ELT_DATABASE_URL or the embedded local Postgres) and set
@@ -20,7 +20,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +32,10 @@ from sqlalchemy.engine import URL, Engine
 
 from nba_elt.config import PROJECT_ROOT, Settings, get_settings
 from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, DbtError
+from nba_elt.results import Result
 
 if TYPE_CHECKING:
-    from nba_elt.cli import TaskResult
+    import datetime as dt
 
 log = logging.getLogger(__name__)
 
@@ -199,9 +201,9 @@ def profile_env(url: URL, target: str) -> dict[str, str]:
     return env
 
 
-def target_path() -> Path:
+def target_path(settings: Settings | None = None) -> Path:
     """Where dbt writes target/ (NBA_ELT_DBT_TARGET_PATH, default dbt/target)."""
-    return Path(get_settings().dbt_target_path)
+    return Path((settings or get_settings()).dbt_target_path)
 
 
 def dbt_executable() -> str:
@@ -261,8 +263,29 @@ def build_lock(engine: Engine, target_dir: Path) -> Iterator[None]:
 # ---------------------------------------------------------------- running
 
 
+# Where dbt's own output goes, line by line. The library only logs it (at DEBUG); the CLI
+# sets a sink (stderr) so that an operator watches the build as it runs.
+_output_sink: Callable[[str], object] | None = None
+
+
+def set_output_sink(sink: Callable[[str], object] | None) -> None:
+    """Send dbt's output lines to `sink` (e.g. sys.stderr.write); None: log them only."""
+    global _output_sink
+    _output_sink = sink
+
+
+_last_lines: deque[str] = deque(maxlen=15)
+
+
+def _where_output_is() -> str:
+    """Where to read dbt's output after a failure: above (CLI), or its last lines here."""
+    if _output_sink is not None:
+        return "see its output above"
+    return "its last lines:\n" + "".join(_last_lines)
+
+
 def _stream(argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
-    """Run argv, copying its output to stderr line by line; its return code."""
+    """Run argv, handing its output to the sink (or the log) line by line; its return code."""
     log.debug("running %s", " ".join(argv))
     try:
         proc = subprocess.Popen(
@@ -280,9 +303,13 @@ def _stream(argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
             "so dbt-core and dbt-postgres are in the same environment"
         ) from None
     assert proc.stdout is not None
+    _last_lines.clear()
     for line in proc.stdout:
-        sys.stderr.write(line)
-    sys.stderr.flush()
+        _last_lines.append(line)
+        if _output_sink is not None:
+            _output_sink(line)
+        else:
+            log.debug("dbt: %s", line.rstrip())
     return proc.wait()
 
 
@@ -302,7 +329,7 @@ def run_build(
 
     settings = settings or get_settings()
     engine = get_engine(settings)
-    target_dir = target_path()
+    target_dir = target_path(settings)
     env = _base_env(engine.url, settings.target)
     common = [
         "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
@@ -322,7 +349,7 @@ def run_build(
         if packages_missing():
             log.info("dbt packages are declared but not installed: running dbt deps")
             if _stream([dbt_executable(), "deps", *common], env, DBT_DIR) != 0:
-                raise DbtError("dbt deps failed; see its output above")
+                raise DbtError(f"dbt deps failed; {_where_output_is()}")
         results_file = target_dir / "run_results.json"
         results_file.unlink(missing_ok=True)
         started = time.monotonic()
@@ -332,8 +359,8 @@ def run_build(
         if not results_file.exists():
             raise DbtError(
                 f"dbt build exited with code {code} before running anything (no "
-                "run_results.json); see its output above (a YAML/SQL error in dbt/ or no "
-                "connection to the warehouse)"
+                "run_results.json): a YAML/SQL error in dbt/ or no connection to the "
+                f"warehouse; {_where_output_is()}"
             )
         nodes = read_run_results(results_file)
         dbt_seconds = json.loads(results_file.read_text()).get("elapsed_time")
@@ -350,50 +377,33 @@ def run_build(
 # ---------------------------------------------------------------- invoke refresh
 
 
-def _print_summary(summary: DbtSummary) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+@dataclass
+class RefreshResult(Result):
+    """What `refresh` built: the dbt summary (None if dbt never ran), the run date, the selection."""
 
-    from nba_elt.cli import console
-
-    table = Table(title="dbt build", title_justify="left")
-    for column in ("kind", "total", "pass", "warn", "fail/error", "skipped"):
-        table.add_column(column, justify="left" if column == "kind" else "right")
-    for kind in ("seed", "model", "test", "unit_test"):
-        nodes = [n for n in summary.nodes if n.kind == kind]
-        if not nodes:
-            continue
-        table.add_row(
-            kind,
-            str(len(nodes)),
-            str(sum(n.status in ("success", "pass") for n in nodes)),
-            str(sum(n.status == "warn" for n in nodes)),
-            str(sum(n.status in ("fail", "error", "runtime error") for n in nodes)),
-            str(sum(n.status == "skipped" for n in nodes)),
-        )
-    console.print(table)
-    for node in summary.failed:
-        console.print(
-            f"  [red]{node.status}[/] {node.kind} {escape(node.name)}: {escape(node.message)}"
-        )
-    for node in summary.warned:
-        console.print(f"  [yellow]warn[/] {node.kind} {escape(node.name)}: {escape(node.message)}")
+    dbt: DbtSummary | None = None
+    run_date: dt.date | None = None
+    selection: str | None = None
+    refresh_run_id: int | None = None
 
 
-def refresh_task(
+def refresh(
     sources: str | Iterable[str] | None = None,
     select: str | None = None,
     full: bool = False,
-    run_date: str | None = None,
-) -> TaskResult:
+    run_date: str | dt.date | None = None,
+    *,
+    settings: Settings | None = None,
+) -> RefreshResult:
     """`invoke refresh`: dbt build of what changed (or of --sources / --select / --full)."""
-    from nba_elt.cli import TaskResult, console
     from nba_elt.dates import parse_date, today_eastern
     from nba_elt.transform import ledger as refresh_ledger
     from nba_elt.warehouse.db import get_engine
 
     day = (
-        parse_date(run_date, flag="--run-date", allow_future=True) if run_date else today_eastern()
+        parse_date(str(run_date), flag="--run-date", allow_future=True)
+        if run_date
+        else today_eastern()
     )
     source_list: list[str] = []
     if sources:
@@ -403,12 +413,12 @@ def refresh_task(
     selections = [selection_for_sources(source_list)] if source_list else []
     if select and select.strip():
         selections.append(select.strip())
-    settings = get_settings()
+    settings = settings or get_settings()
     engine = get_engine(settings)
     explicit_select = bool(selections) and not source_list
     if not full and (source_list or not selections) and not refresh_ledger.any_succeeded(engine):
         # `fact_x+` needs the staging views and seeds of an earlier build
-        console.print("no successful refresh on record: building everything once")
+        log.info("no successful refresh on record: building everything once")
         selections = []
     elif not full and not explicit_select:
         if not selections:
@@ -416,9 +426,9 @@ def refresh_task(
             if changed:
                 source_list = changed
                 selections.append(selection_for_sources(changed))
-                console.print(f"changed since the last refresh: {', '.join(changed)}")
+                log.info("changed since the last refresh: %s", ", ".join(changed))
             else:
-                console.print("nothing changed in nba_source since the last refresh")
+                log.info("nothing changed in nba_source since the last refresh")
         # Tonight's features depend on the run date as well as on the data: a build chosen
         # by source always rebuilds them, so that `invoke predict` finds them for that date.
         # An explicit --select (or --full) is built exactly as given.
@@ -431,10 +441,10 @@ def refresh_task(
                             settings=settings)  # fmt: skip
     finally:
         refresh_ledger.finish(engine, run_id, summary)
-    _print_summary(summary)
     payload = {"status": "ok" if summary.ok else "failed", "run_date": day.isoformat(),
                "refresh_run_id": run_id, **summary.to_dict()}  # fmt: skip
     what = selection or "everything"
+    built = {"dbt": summary, "run_date": day, "selection": selection, "refresh_run_id": run_id}
     if summary.ok:
         warn = f", {len(summary.warned)} warning(s)" if summary.warned else ""
         message = (
@@ -442,10 +452,10 @@ def refresh_task(
             f"{summary.tests_passed} of {summary.tests} tests passed{warn} "
             f"in {summary.elapsed_seconds:.1f} s"
         )
-        return TaskResult(EXIT_OK, message, payload)
+        return RefreshResult(EXIT_OK, message, payload, **built)
     names = ", ".join(n.name for n in summary.failed) or f"dbt exit code {summary.return_code}"
     message = (
         f"dbt build of {what} failed: {names}. Fix the data (e.g. `invoke backfill --force` the "
         "dates involved) or the model, then `invoke refresh` again"
     )
-    return TaskResult(EXIT_FAILED, message, payload)
+    return RefreshResult(EXIT_FAILED, message, payload, **built)

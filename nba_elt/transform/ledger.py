@@ -7,13 +7,14 @@ shows written since the start of the last successful refresh that covered them.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from nba_elt.config import current_user
 
 if TYPE_CHECKING:
     from nba_elt.transform.dbt import DbtSummary
@@ -64,13 +65,6 @@ def changed_sources(engine: Engine) -> list[str] | None:
         ]
 
 
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 def start(
     engine: Engine,
     sources: list[str],
@@ -96,7 +90,7 @@ def start(
                 "full": full_refresh,
                 "run_date": run_date,
                 "target": target,
-                "user": _user(),
+                "user": current_user(),
             },
         ).scalar_one()
 

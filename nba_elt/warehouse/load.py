@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from sqlalchemy.engine import Connection
 
-from nba_elt.errors import LoadError
+from nba_elt.errors import BadInput, LoadError
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +73,25 @@ def copy_buffer(frame: pd.DataFrame, types: dict[str, str] | None = None) -> io.
     return buffer
 
 
-def _checked_shape(cursor, schema: str, name: str, frame: pd.DataFrame):
-    """The target's column types and key, after checking the frame fits them."""
+def _checked_shape(cursor, schema: str, name: str, frame: pd.DataFrame, key=None):
+    """The target's column types and key, after checking the frame fits them.
+
+    `key` names the columns that identify a row when the table has no primary key; for a
+    table with one it must name the same columns.
+    """
     types, pk = _table_shape(cursor, schema, name)
+    if key:
+        if pk and sorted(key) != sorted(pk):
+            raise BadInput(
+                f"{schema}.{name} has the primary key ({', '.join(pk)}); primary_keys "
+                f"({', '.join(key)}) must name the same columns or be left out"
+            )
+        pk = pk or list(key)
+    if not pk:
+        raise BadInput(
+            f"{schema}.{name} has no primary key: say which columns identify a row "
+            "(primary_keys=[...])"
+        )
     unknown = [c for c in frame.columns if c not in types]
     if unknown:
         raise LoadError(f"{schema}.{name} has no column(s) {', '.join(unknown)}")
@@ -153,9 +169,12 @@ def _merge(cursor, target: str, stage: str, columns: list[str], pk: list[str], s
     return cursor.rowcount
 
 
-def upsert(conn: Connection, table: str, frame: pd.DataFrame) -> int:
+def upsert(
+    conn: Connection, table: str, frame: pd.DataFrame, *, primary_keys: list[str] | None = None
+) -> int:
     """Insert or update ``frame`` into ``table`` (nba_source.<table> by default) by its key.
 
+    The key is the table's primary key (``primary_keys`` names it for a table without one).
     COPY into a temp table, then merge with ``INSERT ... ON CONFLICT (pk) DO UPDATE SET
     ..., _loaded_at = now()`` semantics (see `_merge` for the faster equivalent it tries
     first). Returns the number of rows written. Raises LoadError.
@@ -167,12 +186,12 @@ def upsert(conn: Connection, table: str, frame: pd.DataFrame) -> int:
     raw = conn.connection.dbapi_connection
     try:
         with raw.cursor() as cursor:
-            types, pk = _checked_shape(cursor, schema, name, frame)
+            types, pk = _checked_shape(cursor, schema, name, frame, primary_keys)
             stage = _copy_into_stage(cursor, target, frame, types)
             columns = [c for c in frame.columns if c != "_loaded_at"]
             written = _merge(cursor, target, stage, columns, pk, "_loaded_at" in types)
             cursor.execute(f"drop table {stage}")
-    except LoadError:
+    except (LoadError, BadInput):
         raise
     except Exception as exc:  # noqa: BLE001 - any driver error becomes a LoadError
         reason = str(getattr(exc, "pgerror", None) or exc).strip().splitlines()[0]

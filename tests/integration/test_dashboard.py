@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from nba_elt.cli.dashboard import reboot_task
 from nba_elt.errors import BadInput, ExternalError
-from nba_elt.ops.dashboard import reboot_task
 from tests import ecs_fixtures
 from tests.ecs_fixtures import ecs_service, moto_endpoint  # noqa: F401
 

@@ -57,8 +57,8 @@ def _ok(result: TaskResult) -> TaskResult:
 def warehouse(pg_cluster, tmp_path_factory):
     from pytest_httpserver import HTTPServer
 
-    from nba_elt.ingest.backfill import backfill_task
-    from nba_elt.transform.dbt import refresh_task
+    from nba_elt.cli.backfill import backfill_task
+    from nba_elt.cli.refresh import refresh_task
     from nba_elt.warehouse.db import _engine_for
     from tests.recorded_site import RecordedSite
 
@@ -291,7 +291,7 @@ def test_backfilled_older_date_reaches_facts_incrementally(use_warehouse):
 
 
 def test_changed_player_points_fail_the_team_sum_test(use_warehouse):
-    from nba_elt.transform.dbt import refresh_task
+    from nba_elt.cli.refresh import refresh_task
 
     url = use_warehouse.url
     engine = create_engine(url)

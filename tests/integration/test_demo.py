@@ -14,8 +14,9 @@ import sys
 import pytest
 from sqlalchemy import create_engine, text
 
+from nba_elt.cli.demo import demo_task
 from nba_elt.config import PROJECT_ROOT
-from nba_elt.pipelines.demo import DEMO_DATABASE, demo_task
+from nba_elt.pipelines.demo import DEMO_DATABASE
 
 pytestmark = pytest.mark.slow
 

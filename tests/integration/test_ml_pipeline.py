@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ml.app import predict_task
 from ml.features import FeaturesNotReady
 from ml.history import load_schedule, read_team_games
 from ml.model import DEFAULT_MODEL_PATH, ModelMismatch, load_model
-from ml.train import train_task
+from nba_elt.cli.predict import predict_task
+from nba_elt.cli.train import train_task
 from tests.conftest import TEMPLATE_DB, _admin_sql
 
 pytestmark = pytest.mark.slow
@@ -249,7 +249,7 @@ def _cli(url: str, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
     env["NBA_ELT_DATABASE_URL"] = url
     return subprocess.run(
-        [sys.executable, "-m", "ml.app", *args, "--json"],
+        [sys.executable, "-m", "nba_elt.cli.predict", *args, "--json"],
         env=env,
         capture_output=True,
         text=True,

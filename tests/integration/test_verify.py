@@ -13,7 +13,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from nba_elt.checks.verify import run_checks, verify_task
+from nba_elt.checks.verify import run_checks
+from nba_elt.cli.verify import verify_task
 from nba_elt.errors import BadInput
 from nba_elt.sources.boxscores import parse_boxscores
 from nba_elt.warehouse.load import upsert

@@ -45,3 +45,28 @@ def test_invoke_list_shows_the_tasks():
     assert out.returncode == 0, out.stderr
     for name in CONTRACT_TASKS:
         assert name in out.stdout
+
+
+def test_docker_reruns_the_task_with_the_flags_of_its_signature(monkeypatch):
+    """--docker: the flags come from the task's own signature, not from a second list."""
+    from nba_elt.cli import docker_command
+
+    seen = {}
+
+    def fake_run_in_docker(task_name, options):
+        seen["argv"] = docker_command(task_name, options)
+        return 0
+
+    monkeypatch.setattr("nba_elt.cli.run_in_docker", fake_run_in_docker)
+    tasks.ns["backfill"].body(
+        None, date="2018-01-01", sources="boxscores,pbp", dry_run=True, docker=True
+    )
+    assert seen["argv"][7:] == [
+        "backfill", "--date", "2018-01-01", "--sources", "boxscores,pbp", "--dry-run",
+    ]  # fmt: skip
+    tasks.ns["reboot-dashboard"].body(None, mode="stop-task", timeout=30, json=True, docker=True)
+    assert seen["argv"][7:] == [
+        "reboot-dashboard", "--mode", "stop-task", "--timeout", "30", "--json",
+    ]  # fmt: skip
+    tasks.ns["test"].body(None, fast=True, docker=True)
+    assert seen["argv"][7:] == ["test", "--fast"]

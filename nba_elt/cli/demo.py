@@ -1,0 +1,13 @@
+"""`invoke demo`: the whole loop on recorded pages, each step printed as it runs."""
+
+from __future__ import annotations
+
+from nba_elt.cli import TaskResult
+from nba_elt.cli.daily import RichObserver
+
+
+def demo_task() -> TaskResult:
+    """`invoke demo`: backfill -> refresh -> predict -> verify offline on recorded pages."""
+    from nba_elt.pipelines.demo import demo
+
+    return TaskResult.of(demo(observer=RichObserver()))

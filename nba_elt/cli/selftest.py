@@ -1,0 +1,69 @@
+"""`invoke test`: the README's test command (ruff check, ruff format --check, pytest).
+
+`--fast` runs pytest without the tests marked `slow` (real dbt builds) or `docker` (a
+Docker engine): unit tests and the fast integration tests. The commands' own output goes
+to stderr, so that with --json stdout holds only the summary line.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from nba_elt.cli import TaskResult
+from nba_elt.config import PROJECT_ROOT
+from nba_elt.errors import EXIT_FAILED, EXIT_OK
+
+FAST_MARKERS = "not slow and not docker"
+# a deadline for each command: the full suite takes minutes, never an hour
+COMMAND_TIMEOUT_SECONDS = 3600
+
+
+def test_commands(fast: bool = False) -> list[list[str]]:
+    pytest = [sys.executable, "-m", "pytest", "-q"]
+    if fast:
+        pytest += ["-m", FAST_MARKERS]
+    return [
+        [sys.executable, "-m", "ruff", "check", "."],
+        [sys.executable, "-m", "ruff", "format", "--check", "."],
+        pytest,
+    ]
+
+
+def _shown(argv: list[str]) -> str:
+    return " ".join(["python" if a == sys.executable else a for a in argv])
+
+
+def test_task(fast: bool = False) -> TaskResult:
+    """Run each command in turn; stop at the first that fails."""
+    steps = []
+    started = time.monotonic()
+    for argv in test_commands(fast):
+        began = time.monotonic()
+        try:
+            code = subprocess.run(
+                argv, cwd=PROJECT_ROOT, stdout=sys.stderr, timeout=COMMAND_TIMEOUT_SECONDS
+            ).returncode
+        except subprocess.TimeoutExpired:
+            code = EXIT_FAILED
+        steps.append(
+            {
+                "command": _shown(argv),
+                "exit_code": code,
+                "seconds": round(time.monotonic() - began, 1),
+            }
+        )
+        if code != 0:
+            break
+    failed = [s for s in steps if s["exit_code"] != 0]
+    kind = "fast tests" if fast else "tests"
+    elapsed = time.monotonic() - started
+    summary = {"fast": fast, "seconds": round(elapsed, 1), "steps": steps}
+    if failed:
+        return TaskResult(
+            EXIT_FAILED,
+            f"{kind} failed at `{failed[0]['command']}` (exit {failed[0]['exit_code']})",
+            summary | {"status": "failed"},
+        )
+    return TaskResult(EXIT_OK, f"{kind} passed in {elapsed:.0f} s", summary | {"status": "passed"})
