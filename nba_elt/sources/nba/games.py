@@ -39,8 +39,11 @@ def season_games(
     """Every game of a season type from the league game log (finals only)."""
     client = hosts.stats(ctx)
     path = hosts.game_log_path(parse.season_label(season), game_type)
-    payload = hosts.get_json(client, path, final=_game_log_final(season, day))
-    return parse.parse_league_game_log(payload, page=client.url_for(path))
+    parsed = ctx.clients.setdefault("game_logs", {})  # within a run, a log is read once
+    if path not in parsed:
+        payload = hosts.get_json(client, path, final=_game_log_final(season, day))
+        parsed[path] = parse.parse_league_game_log(payload, page=client.url_for(path))
+    return parsed[path]
 
 
 def scoreboard_games(ctx: SourceContext, day: dt.date) -> pd.DataFrame:

@@ -131,44 +131,48 @@ def parse_league_game_log(payload: dict, *, page: str = "leaguegamelog") -> pd.D
     missing = needed - set(rows.columns)
     if missing:
         raise SchemaDrift(f"{page}: LeagueGameLog lacks {', '.join(sorted(missing))}")
+    rows = rows.assign(
+        GAME_ID=rows["GAME_ID"].astype(str),
+        team=rows["TEAM_ABBREVIATION"].astype(str).map(lambda c: teams.nba_code(c, page=page)),
+    )
+    parts = (
+        rows["MATCHUP"].astype(str).str.strip().str.extract(r"^([A-Z]{3})\s+(vs\.|@)\s+([A-Z]{3})$")
+    )
+    bad = rows.loc[parts[0].isna(), "MATCHUP"]
+    if not bad.empty:
+        raise SchemaDrift(f"{page}: matchup {bad.iloc[0]!r} is not 'AAA vs. BBB' / 'AAA @ BBB'")
+    rows["other"] = parts[2].map(lambda c: teams.nba_code(c, page=page))
+    rows["at_home"] = parts[1] == "vs."
+    points = {(g, t): p for g, t, p in zip(rows["GAME_ID"], rows["team"], rows["PTS"], strict=True)}
+    minutes = pd.to_numeric(rows["MIN"], errors="coerce").groupby(rows["GAME_ID"]).max()
+    sides = rows.groupby("GAME_ID", sort=False).size()
     records = []
-    for nba_id, pair in rows.groupby("GAME_ID", sort=False):
-        first = pair.iloc[0]
-        team = teams.nba_code(str(first["TEAM_ABBREVIATION"]), page=page)
-        matchup = str(first["MATCHUP"])
-        match = re.match(r"^([A-Z]{3})\s+(vs\.|@)\s+([A-Z]{3})$", matchup.strip())
-        if not match:
-            raise SchemaDrift(f"{page}: matchup {matchup!r} of {nba_id} is not 'AAA vs. BBB'")
-        other = teams.nba_code(match.group(3), page=page)
-        home, away = (team, other) if match.group(2) == "vs." else (other, team)
-        points = {
-            teams.nba_code(str(r["TEAM_ABBREVIATION"]), page=page): r["PTS"]
-            for _, r in pair.iterrows()
-        }
-        day = dt.date.fromisoformat(str(first["GAME_DATE"])[:10])
-        final = len(pair) == 2 and all(pd.notna(points.get(t)) for t in (home, away))
-        minutes = pd.to_numeric(pair["MIN"], errors="coerce").max()
+    for first in rows.drop_duplicates("GAME_ID").itertuples(index=False):
+        nba_id = first.GAME_ID
+        home, away = (first.team, first.other) if first.at_home else (first.other, first.team)
+        day = dt.date.fromisoformat(str(first.GAME_DATE)[:10])
+        away_pts, home_pts = points.get((nba_id, away)), points.get((nba_id, home))
+        final = sides[nba_id] == 2 and pd.notna(away_pts) and pd.notna(home_pts)
+        played = minutes.get(nba_id)
         overtimes = (
-            max(0, round((float(minutes) - TEAM_MINUTES_REGULATION) / 25))
-            if pd.notna(minutes)
-            else 0
+            max(0, round((float(played) - TEAM_MINUTES_REGULATION) / 25)) if pd.notna(played) else 0
         )
         records.append(
             {
                 "game_id": warehouse_game_id(day, home),
                 "game_date": day,
-                "season": season_of_game(str(nba_id)),
+                "season": season_of_game(nba_id),
                 "start_time": None,
                 "away_team": away,
                 "home_team": home,
-                "away_pts": int(points[away]) if final else None,
-                "home_pts": int(points[home]) if final else None,
+                "away_pts": int(away_pts) if final else None,
+                "home_pts": int(home_pts) if final else None,
                 "overtimes": overtimes,
                 "status": "final" if final else "scheduled",
                 "attendance": None,
                 "arena": None,
-                "game_type": game_type_of(str(nba_id)),
-                "nba_game_id": str(nba_id),
+                "game_type": game_type_of(nba_id),
+                "nba_game_id": nba_id,
             }
         )
     return _typed_schedule(records)
