@@ -13,6 +13,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from nba_elt.config import Settings, get_settings
@@ -37,6 +39,23 @@ def _client(settings: Settings | None, offline: bool) -> HttpClient:
     from nba_elt.extract.http import HttpClient
 
     return HttpClient(settings or get_settings(), offline=offline)
+
+
+@contextmanager
+def _proving(client: HttpClient) -> Iterator[None]:
+    """The pages read inside are archived only if everything inside passed; otherwise they
+    go to the quarantine (as a backfill unit's pages do)."""
+    from nba_elt.errors import DataNotAvailable
+
+    try:
+        yield
+    except DataNotAvailable:
+        client.forget_pending()
+        raise
+    except Exception as exc:
+        client.settle(False, f"{type(exc).__name__}: {exc}")
+        raise
+    client.settle(True)
 
 
 def _day(value: str | dt.date | None, default: dt.date, flag: str = "date") -> dt.date:
@@ -66,17 +85,29 @@ def get_schedule(
     `month` is a name ("january") or a number (1); without it every month page of the
     season is read. Columns are those of nba_source.schedule.
     """
-    import pandas as pd
-
     from nba_elt.dates import season_of, today_eastern
-    from nba_elt.errors import PageNotFound
-    from nba_elt.sources.base import final_since
-    from nba_elt.sources.schedule import month_links, month_path, parse_schedule, season_path
 
     season = int(season) if season is not None else season_of(today_eastern())
     if not 1947 <= season <= season_of(today_eastern()) + 1:
         raise BadInput(f"season {season} is not an NBA season (the year it ends, 1947 ..)")
     client = _client(settings, offline)
+    with _proving(client):
+        return _read_schedule(client, season, month)
+
+
+def _read_schedule(client: HttpClient, season: int, month: str | int | None) -> pd.DataFrame:
+    import pandas as pd
+
+    from nba_elt.errors import PageNotFound
+    from nba_elt.sources.base import final_since
+    from nba_elt.sources.schedule import (
+        check_unit,
+        month_links,
+        month_path,
+        parse_schedule,
+        season_path,
+    )
+
     if month is not None:
         paths = [month_path(season, _month_name(month))]
     else:
@@ -89,7 +120,9 @@ def get_schedule(
     for path in paths:
         last_day = _last_day_of(path, season)
         html = client.get(path, final=final_since(last_day) if last_day else False)
-        frames.append(parse_schedule(html, season=season, page=client.url_for(path)))
+        frame = parse_schedule(html, season=season, page=client.url_for(path))
+        check_unit(html, frame, page=client.url_for(path))
+        frames.append(frame)
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return frame.drop_duplicates("game_id", keep="last").reset_index(drop=True)
 
@@ -136,6 +169,15 @@ def get_boxscores(
     site has not published the date yet.
     """
     from nba_elt.dates import yesterday_eastern
+
+    day = _day(date, yesterday_eastern())
+    client = _client(settings, offline)
+    with _proving(client):
+        return _read_boxscores(client, day, offline)
+
+
+def _read_boxscores(client: HttpClient, day: dt.date, offline: bool) -> pd.DataFrame:
+    from nba_elt.extract.html import require_whole_page
     from nba_elt.sources.base import final_since, month_final_since
     from nba_elt.sources.boxscores import (
         check_against_schedule,
@@ -145,8 +187,6 @@ def get_boxscores(
     )
     from nba_elt.sources.schedule import fetch_schedule_for_date
 
-    day = _day(date, yesterday_eastern())
-    client = _client(settings, offline)
     path, html = fetch_daily(client, day, final=final_since(day))
     if not has_stats_table(html, client.url_for(path)) and not offline:
         html = client.refetch(path)  # an archived copy may predate publication
@@ -162,6 +202,7 @@ def get_boxscores(
         from nba_elt.sources.boxscores import COLUMNS
 
         return pd.DataFrame(columns=COLUMNS)  # no game that day
+    require_whole_page(html, client.url_for(path))
     frame = parse_boxscores(html, day, page=client.url_for(path))
     check_against_schedule(day.isoformat(), frame, schedule)
     return frame
@@ -184,7 +225,14 @@ def get_pbp(
 
     from nba_elt.sources.base import SourceContext, check_game_id, final_since
     from nba_elt.sources.games import games_from_site
-    from nba_elt.sources.pbp import fetch_pbp, game_date_of, parse_pbp, pbp_path
+    from nba_elt.sources.pbp import (
+        check_unit,
+        fetch_pbp,
+        game_date_of,
+        page_facts,
+        parse_pbp,
+        pbp_path,
+    )
 
     if (game_id is None) == (date is None):
         raise BadInput("give either game_id or date=")
@@ -198,8 +246,12 @@ def get_pbp(
         games = games_from_site(day, SourceContext(None, client))  # type: ignore[arg-type]
     frames = []
     for game in games:
-        html = fetch_pbp(client, game, final=final_since(game_date_of(game)))
-        frames.append(parse_pbp(html, game, page=client.url_for(pbp_path(game))))
+        with _proving(client):
+            html = fetch_pbp(client, game, final=final_since(game_date_of(game)))
+            page = client.url_for(pbp_path(game))
+            frame = parse_pbp(html, game, page=page)
+            check_unit(frame, page_facts(html, game, page=page))
+        frames.append(frame)
     if not frames:
         from nba_elt.sources.pbp import COLUMNS
 

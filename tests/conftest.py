@@ -97,6 +97,7 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("NBA_ELT_NBA_STATS_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("NBA_ELT_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("NBA_ELT_LOCALDB_DIR", str(tmp_path / "no-localdb"))
+    monkeypatch.setenv("NBA_ELT_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setattr("nba_elt.config._load_dotenv", lambda: None)
 
 
@@ -128,3 +129,21 @@ def nba_site(bbref_site, monkeypatch):
     monkeypatch.setenv("NBA_ELT_NBA_CDN_URL", bbref_site.url)
     monkeypatch.setenv("NBA_ELT_NBA_STATS_URL", bbref_site.url)
     return bbref_site
+
+
+@pytest.fixture
+def faulty_site(monkeypatch):
+    """tests/faulty_site.py on 127.0.0.1: recorded pages with injected faults.
+
+    NBA_ELT_BBREF_URL points at it and the request budget is lifted; the client's sleeps
+    are recorded in ``faulty_site.sleeps`` (not waited) unless a test puts time.sleep back.
+    """
+    from tests.faulty_site import FaultySite
+
+    site = FaultySite()
+    site.sleeps = []
+    monkeypatch.setenv("NBA_ELT_BBREF_URL", site.url)
+    monkeypatch.setenv("NBA_ELT_REQUESTS_PER_MINUTE", "60000")
+    monkeypatch.setattr("nba_elt.extract.http.default_sleep", site.sleeps.append)
+    yield site
+    site.close()

@@ -22,7 +22,7 @@ from typing import Any
 
 from rich.console import Console
 
-from nba_elt.config import PROJECT_ROOT
+from nba_elt.config import PROJECT_ROOT, scrub
 from nba_elt.errors import EXIT_FAILED, NbaEltError
 from nba_elt.results import Result
 
@@ -56,14 +56,27 @@ def task_flags(scope: dict[str, Any]) -> dict[str, Any]:
     return flags
 
 
+class SecretFilter(logging.Filter):
+    """Masks every configured secret (and any URL password) in a log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
 def setup_logging(verbose: bool = False) -> None:
     from rich.logging import RichHandler
 
+    handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
+    handler.addFilter(SecretFilter())
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",
         datefmt="[%X]",
-        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
+        handlers=[handler],
         force=True,
     )
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
@@ -123,7 +136,20 @@ def run_in_docker(task_name: str, options: dict[str, Any]) -> int:
         return EXIT_FAILED
 
 
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {k: _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrubbed(v) for v in value]
+    return value
+
+
 def emit(task_name: str, result: Result, as_json: bool) -> None:
+    """Print the result; every configured secret is masked, whatever produced the text."""
+    result.message = scrub(result.message)
+    result.summary = _scrubbed(result.summary)
     if result.message:
         style = (
             "green" if result.exit_code == 0 else ("yellow" if result.exit_code == 75 else "red")

@@ -13,6 +13,13 @@ filesystem-safe (see `key_for`):
     /boxscores/?month=1&day=1&year=2018              -> boxscores/index@month=1,day=1,year=2018
 
 Next to each body ``<key>`` lives ``<key>.meta.json``: {"url", "path", "status", "fetched_at"}.
+Both are written atomically (a temp file, then a rename; the meta last, so an entry with a
+body and no meta is one whose write was cut). An entry whose meta or body cannot be read
+is damaged (``DamagedEntry``): the client fetches it again, or names the file offline.
+
+Pages whose unit failed its checks never enter the archive: they go to the quarantine,
+an archive of the same kind next to it (``<folder>.quarantine`` / ``s3://bucket/<prefix>.quarantine``),
+with the reason in their meta, for a person to look at. Nothing reads pages from there.
 
 To seed an archive from recorded pages (tests/fixtures/bbref/PROVENANCE.md lists the site
 path each file answers): ``open_archive(settings.archive_dir, settings).put(path, html, 200)``.
@@ -23,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +38,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from nba_elt.config import Settings
-from nba_elt.errors import BadInput
+from nba_elt.errors import ArchiveError, BadInput, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +72,50 @@ def key_for(path: str) -> str:
     return key
 
 
-def _meta(path: str, status: int, url: str | None, fetched_at: str | None) -> dict:
+QUARANTINE_SUFFIX = ".quarantine"
+
+
+class DamagedEntry(SourceError):
+    """An archive entry whose meta or body cannot be read: it counts as missing."""
+
+
+def _meta(
+    path: str, status: int, url: str | None, fetched_at: str | None, reason: str | None = None
+) -> dict:
     """The sidecar kept beside each page: where it came from, its status, when."""
-    return {"url": url or path, "path": path, "status": status, "fetched_at": fetched_at or _now()}
+    meta = {"url": url or path, "path": path, "status": status, "fetched_at": fetched_at or _now()}
+    if reason:
+        meta["quarantined_because"] = reason
+    return meta
+
+
+def _as_bytes(body: str | bytes) -> bytes:
+    return body if isinstance(body, bytes) else body.encode("utf-8")
+
+
+def _page_from(path: str, where: str, meta_raw: bytes | None, body_raw: bytes) -> ArchivedPage:
+    """An ArchivedPage from the stored bytes; DamagedEntry when they cannot be trusted."""
+    if meta_raw is None:
+        raise DamagedEntry(f"raw archive entry {where} has no {META_SUFFIX} (a cut write)")
+    try:
+        meta = json.loads(meta_raw.decode("utf-8"))
+        status = int(meta["status"])
+        fetched_at = str(meta["fetched_at"])
+        if meta.get("path", path) != path:
+            raise ValueError(f"it belongs to {meta.get('path')!r}")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise DamagedEntry(
+            f"raw archive entry {where}{META_SUFFIX} is damaged ({type(exc).__name__}: {exc})"
+        ) from None
+    try:
+        body = body_raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DamagedEntry(
+            f"raw archive entry {where} is damaged (not UTF-8 at byte {exc.start})"
+        ) from None
+    return ArchivedPage(
+        path=path, url=meta.get("url", path), status=status, fetched_at=fetched_at, body=body
+    )
 
 
 def _now() -> str:
@@ -79,16 +128,19 @@ class PageArchive(Protocol):
     def put(
         self,
         path: str,
-        body: str,
+        body: str | bytes,
         status: int,
         *,
         url: str | None = None,
         fetched_at: str | None = None,
+        reason: str | None = None,
     ) -> None: ...
 
     def get(self, path: str) -> ArchivedPage | None: ...
 
     def has(self, path: str) -> bool: ...
+
+    def quarantine(self) -> PageArchive: ...
 
 
 class LocalArchive:
@@ -101,40 +153,64 @@ class LocalArchive:
     def _file(self, path: str) -> Path:
         return self.root / key_for(path)
 
+    def quarantine(self) -> LocalArchive:
+        return LocalArchive(self.root.with_name(self.root.name + QUARANTINE_SUFFIX))
+
     def put(
         self,
         path: str,
-        body: str,
+        body: str | bytes,
         status: int,
         *,
         url: str | None = None,
         fetched_at: str | None = None,
+        reason: str | None = None,
     ) -> None:
         target = self._file(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        meta = _meta(path, status, url, fetched_at)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(body, encoding="utf-8")
-        tmp.replace(target)
         meta_file = target.with_name(target.name + META_SUFFIX)
-        meta_file.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        meta = json.dumps(_meta(path, status, url, fetched_at, reason), indent=1)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(target, _as_bytes(body))
+            _write_atomically(meta_file, meta.encode("utf-8"))
+        except OSError as exc:
+            raise ArchiveError(
+                f"raw archive {self.location}: cannot write {target} "
+                f"({exc.strerror or type(exc).__name__}); check that NBA_ELT_ARCHIVE_DIR is a "
+                "writable folder with free space"
+            ) from None
 
     def get(self, path: str) -> ArchivedPage | None:
         target = self._file(path)
         meta_file = target.with_name(target.name + META_SUFFIX)
-        if not target.is_file():
-            return None
-        meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-        return ArchivedPage(
-            path=path,
-            url=meta.get("url", path),
-            status=int(meta.get("status", 200)),
-            fetched_at=meta.get("fetched_at", ""),
-            body=target.read_text(encoding="utf-8"),
-        )
+        try:
+            if not target.is_file():
+                return None
+            body = target.read_bytes()
+            meta = meta_file.read_bytes() if meta_file.is_file() else None
+        except OSError as exc:
+            raise DamagedEntry(
+                f"raw archive entry {target} cannot be read ({exc.strerror or exc})"
+            ) from None
+        return _page_from(path, str(target), meta, body)
 
     def has(self, path: str) -> bool:
-        return self._file(path).is_file()
+        target = self._file(path)
+        return target.is_file() and target.with_name(target.name + META_SUFFIX).is_file()
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    """Write a temp file beside ``target`` and rename it over; no temp file is left."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class S3Archive:
@@ -157,6 +233,13 @@ class S3Archive:
         key = key_for(path)
         return f"{self.prefix}/{key}" if self.prefix else key
 
+    def quarantine(self) -> S3Archive:
+        twin = object.__new__(S3Archive)
+        twin.bucket, twin._s3 = self.bucket, self._s3
+        twin.prefix = (self.prefix or "archive") + QUARANTINE_SUFFIX
+        twin.location = f"s3://{self.bucket}/{twin.prefix}"
+        return twin
+
     def _call(self, what: str, fn, **kwargs):
         from nba_elt.extract.aws import aws_call
 
@@ -166,6 +249,7 @@ class S3Archive:
             fn,
             where=f"the raw archive {self.location} (check the bucket and NBA_ELT_AWS_ENDPOINT_URL)",
             permissions="s3:GetObject, s3:PutObject, s3:ListBucket",
+            error=ArchiveError,  # terminal: every later unit would fail the same way
             on_code=missing,
             **kwargs,
         )
@@ -173,20 +257,22 @@ class S3Archive:
     def put(
         self,
         path: str,
-        body: str,
+        body: str | bytes,
         status: int,
         *,
         url: str | None = None,
         fetched_at: str | None = None,
+        reason: str | None = None,
     ) -> None:
+        # One PUT is atomic on S3: a reader sees the whole old or the whole new object.
         key = self._key(path)
-        meta = _meta(path, status, url, fetched_at)
+        meta = _meta(path, status, url, fetched_at, reason)
         self._call(
             f"writing {key}",
             self._s3.put_object,
             Bucket=self.bucket,
             Key=key,
-            Body=body.encode("utf-8"),
+            Body=_as_bytes(body),
             ContentType="text/html; charset=utf-8",
         )
         self._call(
@@ -203,27 +289,21 @@ class S3Archive:
         obj = self._call(f"reading {key}", self._s3.get_object, Bucket=self.bucket, Key=key)
         if obj is None:
             return None
-        body = obj["Body"].read().decode("utf-8")
+        body = obj["Body"].read()
         meta_obj = self._call(
             f"reading {key}{META_SUFFIX}",
             self._s3.get_object,
             Bucket=self.bucket,
             Key=key + META_SUFFIX,
         )
-        meta = json.loads(meta_obj["Body"].read()) if meta_obj is not None else {}
-        return ArchivedPage(
-            path=path,
-            url=meta.get("url", path),
-            status=int(meta.get("status", 200)),
-            fetched_at=meta.get("fetched_at", ""),
-            body=body,
-        )
+        meta = meta_obj["Body"].read() if meta_obj is not None else None
+        return _page_from(path, f"s3://{self.bucket}/{key}", meta, body)
 
     def has(self, path: str) -> bool:
         key = self._key(path)
-        return (
-            self._call(f"checking {key}", self._s3.head_object, Bucket=self.bucket, Key=key)
-            is not None
+        return all(
+            self._call(f"checking {k}", self._s3.head_object, Bucket=self.bucket, Key=k) is not None
+            for k in (key, key + META_SUFFIX)
         )
 
 

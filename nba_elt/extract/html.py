@@ -122,3 +122,15 @@ def clock_seconds(value: str) -> float | None:
     if not match:
         return None
     return int(match.group(1)) * 60 + float(match.group(2))
+
+
+def require_whole_page(html: str, page: str) -> None:
+    """A page cut short (a dropped connection, a proxy's limit) still parses: lxml closes
+    what is open. The site's pages end with </html>; one that does not is truncated."""
+    if not html.rstrip().lower().endswith("</html>"):
+        from nba_elt.errors import ConsistencyError
+
+        raise ConsistencyError(
+            f"{page}: the page is truncated (it ends before </html>, after "
+            f"{len(html.encode('utf-8'))} bytes); not loaded"
+        )

@@ -1,14 +1,24 @@
 """The polite HTTP client toward basketball-reference, with the raw page archive.
 
-- One requests.Session, a User-Agent naming the project, connect/read timeouts.
-- A request budget of NBA_ELT_REQUESTS_PER_MINUTE per host, shared by every client in the process
-  (a minimum interval between requests; the site jails clients above 20/minute).
-- 429: wait Retry-After (capped), retry. 5xx / connection errors: bounded retries with
-  exponential backoff. 403: SiteBlocked (the whole run stops; later calls fail at once).
-  404: PageNotFound.
-- Every 2xx body goes to the raw archive (nba_elt.extract.archive) with URL, status and time.
+- One requests.Session, a User-Agent naming the project and its URL (NBA_ELT_USER_AGENT
+  overrides it), a connect timeout and a TOTAL deadline per request, body included
+  (NBA_ELT_REQUEST_DEADLINE), and a size limit (NBA_ELT_MAX_PAGE_MB).
+- A request budget of NBA_ELT_REQUESTS_PER_MINUTE per host shared by every process of the
+  machine (nba_elt.extract.budget; the site jails clients above 20/minute).
+- 429: wait exactly what Retry-After asks (seconds or an HTTP date), then retry once; a
+  second 429 in a row stops the run (RateLimited), and a Retry-After longer than
+  NBA_ELT_RETRY_AFTER_CAP stops it with exit 75 (RetryLater). 5xx, a read timeout and a
+  connection cut mid-body: bounded retries with exponential backoff. 403: SiteBlocked.
+  Name resolution failed / connection refused: SiteUnreachable at once (a dead network is
+  not a busy site). 404: PageNotFound. Each of these carries the errors' terminal /
+  transient markers; after a terminal one every later call fails at once.
+- Bodies are decoded as UTF-8 whatever the header says; invalid UTF-8 is BadEncoding with
+  the byte offset.
+- The archive holds only pages that passed: a fetched page stays pending in the client
+  until its unit settles it (``settle``): archived when the unit passed its checks, kept
+  apart in the quarantine when it failed (and fetched again next time).
   ``final=True`` pages (finished games, past days) are served from the archive when it
-  holds them and never fetched twice; within one client a page is fetched at most once.
+  holds them; ``force=True`` fetches them again (offline, force replays the archive).
 - ``offline=True``: only the archive is read; a missing page is a SourceError naming it.
 
 Tests avoid real waiting by setting a high NBA_ELT_REQUESTS_PER_MINUTE and by passing
@@ -19,88 +29,116 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import http.client
 import logging
-import threading
+import socket
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from nba_elt.config import Settings
-from nba_elt.errors import PageNotFound, SiteBlocked, SourceError
-from nba_elt.extract.archive import ArchivedPage, PageArchive, open_archive
+from nba_elt.errors import (
+    BadEncoding,
+    DeadlineExceeded,
+    NbaEltError,
+    PageNotFound,
+    PageTooLarge,
+    RateLimited,
+    RetryLater,
+    SiteBlocked,
+    SiteUnreachable,
+    SourceError,
+    TransientSourceError,
+)
+from nba_elt.extract.archive import DamagedEntry, PageArchive, open_archive
+from nba_elt.extract.budget import RequestBudget
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "nba-elt/0.1 (NBA data pipeline; polite, rate-limited; python-requests)"
 CONNECT_TIMEOUT_S = 10.0
-READ_TIMEOUT_S = 30.0
-MAX_ATTEMPTS = 4  # first try + 3 retries, for 429 / 5xx / connection errors
+READ_TIMEOUT_S = 30.0  # one silent read; the whole request is bounded by the deadline
+MAX_ATTEMPTS = 4  # first try + 3 retries, for 5xx / timeouts / cut connections
 BACKOFF_BASE_S = 2.0
-RETRY_AFTER_CAP_S = 120.0
 MEMO_PAGES = 64  # pages a client keeps in memory (a month page is asked once per date)
+CHUNK = 64 * 1024
 
 
 def default_sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
-class RequestBudget:
-    """A minimum interval between requests, shared by every client of the process."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._next_at = 0.0
-
-    def wait(self, per_minute: float, sleep: Callable[[float], None]) -> None:
-        interval = 60.0 / per_minute
-        with self._lock:
-            now = time.monotonic()
-            delay = max(0.0, self._next_at - now)
-            self._next_at = max(now, self._next_at) + interval
-        if delay > 0:
-            log.debug("request budget: waiting %.2fs", delay)
-            sleep(delay)
-
-
-PROCESS_BUDGET = RequestBudget()  # basketball-reference's (NBA_ELT_BBREF_URL)
-_HOST_BUDGETS: dict[str, RequestBudget] = {}  # any other host's (the NBA's CDN, stats)
-_HOST_BUDGETS_LOCK = threading.Lock()
-
-
-def budget_for(host: str, bbref_host: str) -> RequestBudget:
-    """The process-wide request budget of one host: each host has its own."""
-    if host == bbref_host:
-        return PROCESS_BUDGET
-    with _HOST_BUDGETS_LOCK:
-        return _HOST_BUDGETS.setdefault(host, RequestBudget())
-
-
-def _retry_after_seconds(value: str | None, fallback: float) -> float:
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date); None if absent
+    or unreadable."""
     if not value:
-        return fallback
+        return None
     value = value.strip()
     try:
-        seconds = float(value)
+        return max(float(value), 0.0)
     except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return fallback
-        seconds = when.timestamp() - time.time()
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP_S)
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
 
 
-def _settled(page: ArchivedPage, final: bool | dt.date, offline: bool) -> bool:
-    if offline or final is True or not isinstance(final, dt.date):
-        return True
-    return page.fetched_at[:10] >= final.isoformat()
+def unreachable_reason(exc: BaseException) -> str | None:
+    """'name resolution failed' / 'connection refused' / 'network unreachable' when a
+    connection error means the host cannot be reached at all, else None."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, (urllib3.exceptions.NameResolutionError, socket.gaierror)):
+            return "name resolution failed"
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, OSError) and current.errno in (
+            101,
+            113,
+        ):  # ENETUNREACH, EHOSTUNREACH
+            return "network unreachable"
+        for nested in (current.__cause__, current.__context__, getattr(current, "reason", None)):
+            if isinstance(nested, BaseException):
+                todo.append(nested)
+        todo += [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
+    return None
+
+
+def decode_page(raw: bytes, url: str) -> str:
+    """The page as text: UTF-8 always (the site's encoding, whatever a header claims)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadEncoding(
+            f"{url}: the page is not valid UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 4]!r})"
+        ) from None
+
+
+@dataclass
+class PendingPage:
+    """A fetched page not yet archived: its unit has not passed its checks yet."""
+
+    path: str
+    url: str
+    status: int
+    body: bytes
 
 
 class HttpClient:
-    """Fetch site pages politely; archive them; serve finished pages from the archive."""
+    """Fetch site pages politely; serve finished pages from the archive; archive passed ones."""
 
     def __init__(
         self,
@@ -110,27 +148,33 @@ class HttpClient:
         archive: PageArchive | None = None,
         sleep: Callable[[float], None] | None = None,
         base_url: str | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        force: bool = False,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self.settings = settings
         self.offline = offline
-        # base_url: the host this client talks to (default NBA_ELT_BBREF_URL); the
-        # request budget is that host's, and headers are added to every request.
+        self.force = force
         self.base_url = (base_url or settings.bbref_url).rstrip("/")
+        self.host = urlsplit(self.base_url).hostname or self.base_url
         self.archive = (
             archive if archive is not None else open_archive(settings.archive_dir, settings)
         )
+        self.budget = RequestBudget(settings.state_dir)
         self._sleep = sleep
         self.max_attempts = max_attempts
         self.session = requests.Session()
-        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["User-Agent"] = settings.user_agent
         self.session.headers.update(headers or {})
-        self.host = urlsplit(self.base_url).netloc
-        self._bbref_host = urlsplit(settings.bbref_url).netloc
         self._seen: OrderedDict[str, str] = OrderedDict()  # this run's pages, newest last
-        self.blocked: str | None = None
+        self.pending: dict[str, PendingPage] = {}
+        self.stopped: NbaEltError | None = None  # a terminal error: every later call fails
         self.requests_made = 0
+        self._429_in_a_row = 0
+
+    @property
+    def blocked(self) -> str | None:
+        return str(self.stopped) if self.stopped else None
 
     def sleep(self, seconds: float) -> None:
         (self._sleep or default_sleep)(seconds)
@@ -141,8 +185,10 @@ class HttpClient:
     def in_archive(self, path: str) -> bool:
         return self.archive.has(path)
 
+    # ------------------------------------------------------------------ pages
+
     def get(self, path: str, *, final: bool | dt.date = False) -> str:
-        """The body of a site page (path + query, relative to NBA_ELT_BBREF_URL).
+        """The body of a site page (path + query, relative to the base URL).
 
         ``final``: the page no longer changes, so an archived copy is served instead of a
         request. A date means "final, but only a copy fetched on or after this date (UTC)
@@ -152,16 +198,11 @@ class HttpClient:
         if path in self._seen:
             self._seen.move_to_end(path)
             return self._seen[path]
-        if self.offline or final:
-            page = self.archive.get(path)
-            if (
-                page is not None
-                and 200 <= page.status < 300
-                and _settled(page, final, self.offline)
-            ):
-                log.debug("archive hit %s (fetched %s)", path, page.fetched_at)
-                self._remember(path, page.body)
-                return page.body
+        if self.offline or (final and not self.force):
+            body = self._from_archive(path, final)
+            if body is not None:
+                self._remember(path, body)
+                return body
             if self.offline:
                 raise SourceError(
                     f"offline: {url} is not in the raw archive at {self.archive.location}; "
@@ -169,11 +210,30 @@ class HttpClient:
                 )
         return self._fetch_and_keep(path)
 
+    def _from_archive(self, path: str, final: bool | dt.date) -> str | None:
+        try:
+            page = self.archive.get(path)
+        except DamagedEntry as exc:
+            if self.offline:
+                raise SourceError(
+                    f"offline: {exc}; run without --offline to fetch the page again"
+                ) from None
+            log.warning("%s; fetching the page again", exc)
+            return None
+        if page is None or not 200 <= page.status < 300:
+            return None
+        settled_after = final if isinstance(final, dt.date) and not self.offline else None
+        if settled_after is not None and page.fetched_at[:10] < settled_after.isoformat():
+            return None  # fetched while the games were still being played
+        log.debug("archive hit %s (fetched %s)", path, page.fetched_at)
+        return page.body
+
     def _fetch_and_keep(self, path: str) -> str:
-        """Fetch from the site; archive the body and remember it for this client."""
+        """Fetch from the site; keep the page pending until its unit settles it."""
         url = self.url_for(path)
-        body, status = self._fetch(url)
-        self.archive.put(path, body, status, url=url)
+        raw, status = self._fetch(url)
+        self.pending[path] = PendingPage(path, url, status, raw)
+        body = decode_page(raw, url)
         self._remember(path, body)
         return body
 
@@ -189,57 +249,179 @@ class HttpClient:
             return self.get(path)
         return self._fetch_and_keep(path)
 
+    def settle(
+        self, passed: bool, reason: str = "", *, paths: list[str] | None = None
+    ) -> str | None:
+        """The pages fetched and not settled yet (or only ``paths``): archived when their
+        unit passed, else put in the quarantine (returns its location) and forgotten, so
+        the next attempt fetches them again."""
+        chosen = list(self.pending) if paths is None else [p for p in paths if p in self.pending]
+        pages = [self.pending.pop(p) for p in chosen]
+        if passed:
+            for page in pages:
+                self.archive.put(page.path, page.body, page.status, url=page.url)
+            return None
+        if not pages:
+            return None
+        quarantine = self.archive.quarantine()
+        for page in pages:
+            self._seen.pop(page.path, None)
+            try:
+                quarantine.put(page.path, page.body, page.status, url=page.url, reason=reason)
+            except NbaEltError as exc:  # the failure being reported matters more
+                log.warning("could not keep %s in the quarantine: %s", page.url, exc)
+        log.warning(
+            "%d page(s) kept apart in the quarantine %s: %s",
+            len(pages),
+            quarantine.location,
+            reason,
+        )
+        return quarantine.location
+
+    def forget_pending(self) -> None:
+        """Drop pending pages without archiving them (e.g. data not published yet)."""
+        for path in self.pending:
+            self._seen.pop(path, None)
+        self.pending = {}
+
+    # ------------------------------------------------------------------ the wire
+
+    def _stop(self, error: NbaEltError) -> NbaEltError:
+        self.stopped = error
+        return error
+
     def _before_retry(self, url: str, problem: str, attempt: int, wait: float) -> None:
         """Log a failed attempt and wait before the next one (none after the last)."""
         log.warning("GET %s: %s (attempt %d/%d)", url, problem, attempt, self.max_attempts)
         if attempt < self.max_attempts:
             self.sleep(wait)
 
-    def _fetch(self, url: str) -> tuple[str, int]:
-        if self.blocked:
-            raise SiteBlocked(self.blocked)
+    def _fetch(self, url: str) -> tuple[bytes, int]:
+        if self.stopped is not None:
+            raise self.stopped
         last_problem = ""
         for attempt in range(1, self.max_attempts + 1):
-            budget_for(self.host, self._bbref_host).wait(
-                self.settings.requests_per_minute, self.sleep
-            )
+            self.budget.wait(self.host, self.settings.requests_per_minute, self.sleep)
             backoff = BACKOFF_BASE_S * 2 ** (attempt - 1)
+            deadline = time.monotonic() + self.settings.request_deadline
+            read_timeout = min(READ_TIMEOUT_S, self.settings.request_deadline)
+            self.requests_made += 1
             try:
-                self.requests_made += 1
-                response = self.session.get(url, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                last_problem = f"{type(exc).__name__}"
+                response = self.session.get(
+                    url, timeout=(CONNECT_TIMEOUT_S, read_timeout), stream=True
+                )
+            except requests.ConnectionError as exc:
+                reason = unreachable_reason(exc)
+                if reason is not None:
+                    unreachable = SiteUnreachable(
+                        f"cannot reach {self.host}: {reason}. Check the network (or "
+                        "NBA_ELT_BBREF_URL), then resume the run"
+                    )
+                    unreachable.stop_summary = f"cannot reach {self.host}: {reason}"
+                    raise self._stop(unreachable) from None
+                last_problem = f"connection failed ({type(exc).__name__})"
                 self._before_retry(url, last_problem, attempt, backoff)
                 continue
-            status = response.status_code
-            log.info("GET %s -> %d", url, status)
-            if 200 <= status < 300:
-                response.encoding = response.encoding or "utf-8"
-                if response.encoding.lower() == "iso-8859-1":
-                    response.encoding = "utf-8"  # the site is UTF-8; requests guesses latin-1
-                return response.text, status
-            if status == 403:
-                self.blocked = (
-                    f"{url} answered 403: {self.host} is blocking this client. "
-                    "Stop, wait (basketball-reference's jail lasts up to a day) and lower "
-                    "NBA_ELT_REQUESTS_PER_MINUTE before retrying"
-                )
-                raise SiteBlocked(self.blocked)
-            if status == 404:
-                raise PageNotFound(
-                    f"{url} answered 404: the site has no such page; check the date or game id"
-                )
-            if status == 429:
-                wait = _retry_after_seconds(response.headers.get("Retry-After"), backoff)
-                last_problem = f"429 Too Many Requests (Retry-After {wait:.0f}s)"
-                self._before_retry(url, last_problem, attempt, wait)
-                continue
-            if status >= 500:
-                last_problem = f"HTTP {status}"
+            except requests.Timeout:
+                last_problem = "no answer in time"
                 self._before_retry(url, last_problem, attempt, backoff)
                 continue
-            raise SourceError(f"{url} answered HTTP {status}; not retried")
-        raise SourceError(
+            with response:
+                status = response.status_code
+                log.info("GET %s -> %d", url, status)
+                if status != 429:
+                    self._429_in_a_row = 0
+                if 200 <= status < 300:
+                    try:
+                        return self._read_body(response, url, deadline), status
+                    except _CutBody as exc:
+                        last_problem = str(exc)
+                        self._before_retry(url, last_problem, attempt, backoff)
+                        continue
+                if status == 403:
+                    raise self._stop(
+                        SiteBlocked(
+                            f"{url} answered 403: basketball-reference is blocking this client. "
+                            "Stop, wait (the site's jail lasts up to a day) and lower "
+                            "NBA_ELT_REQUESTS_PER_MINUTE before retrying"
+                        )
+                    )
+                if status == 404:
+                    raise PageNotFound(
+                        f"{url} answered 404: the site has no such page; check the date or game id"
+                    )
+                if status == 429:
+                    self._on_429(url, response.headers.get("Retry-After"), backoff)
+                    last_problem = "429 Too Many Requests"
+                    continue
+                if status >= 500:
+                    last_problem = f"HTTP {status}"
+                    self._before_retry(url, last_problem, attempt, backoff)
+                    continue
+                raise SourceError(f"{url} answered HTTP {status}; not retried")
+        raise TransientSourceError(
             f"{url} failed after {self.max_attempts} attempts ({last_problem}); "
-            "the site may be down or rate-limiting: retry later"
+            "the site is failing: retry later"
         )
+
+    def _on_429(self, url: str, retry_after: str | None, backoff: float) -> None:
+        """Obey a 429: stop on the second in a row, or when asked to wait past the cap."""
+        self._429_in_a_row += 1
+        if self._429_in_a_row >= 2:
+            raise self._stop(
+                RateLimited(
+                    f"{url} answered 429 twice in a row: the site is rate-limiting this "
+                    "client. The run stops; wait, lower NBA_ELT_REQUESTS_PER_MINUTE and resume"
+                )
+            )
+        asked = retry_after_seconds(retry_after)
+        wait = backoff if asked is None else asked
+        cap = self.settings.retry_after_cap
+        if wait > cap:
+            at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait)
+            raise self._stop(
+                RetryLater(
+                    f"{url} answered 429 with Retry-After {wait:.0f}s, longer than "
+                    f"NBA_ELT_RETRY_AFTER_CAP ({cap:.0f}s): the run stops here. Resume after "
+                    f"{at:%Y-%m-%d %H:%M:%S} UTC"
+                )
+            )
+        log.warning("GET %s: 429 Too Many Requests; waiting %.1fs as asked", url, wait)
+        self.sleep(wait)
+
+    def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:
+        limit = int(self.settings.max_page_mb * 1024 * 1024)
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise PageTooLarge(self._too_large(url, int(declared)))
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                if time.monotonic() > deadline:
+                    raise DeadlineExceeded(
+                        f"{url}: no complete answer within {self.settings.request_deadline:.0f}s "
+                        "(NBA_ELT_REQUEST_DEADLINE); the site is too slow, retry later"
+                    )
+                # read1: returns after one read of the socket, so the deadline is checked
+                # however slowly the body drips
+                chunk = response.raw.read1(CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > limit:
+                    raise PageTooLarge(self._too_large(url, size))
+                chunks.append(chunk)
+        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
+            raise _CutBody(f"connection cut mid-body ({type(exc).__name__})") from None
+        return b"".join(chunks)
+
+    def _too_large(self, url: str, size: int) -> str:
+        return (
+            f"{url}: the answer is larger than NBA_ELT_MAX_PAGE_MB "
+            f"({self.settings.max_page_mb:g} MB; {size / 1e6:.1f} MB seen); not a page of the site"
+        )
+
+
+class _CutBody(Exception):
+    """The connection ended before the body did: retried like a 5xx."""

@@ -256,27 +256,34 @@ class BackfillResult(Result):
 def _plan_with_fallback(
     request: BackfillRequest, sources: tuple[str, ...], ctx: Any, schema_ready: bool
 ) -> Plan:
-    """The plan; with --provider auto, planned from the NBA when the site blocks planning."""
-    from nba_elt.errors import SiteBlocked
-
+    """The plan; with --provider auto, planned from the NBA when the site stops planning
+    (a terminal error: blocked, unreachable, a refused Retry-After)."""
     try:
         return build_plan(request, sources, ctx, schema_ready=schema_ready)
-    except SiteBlocked as exc:
-        if request.provider != "auto" or ctx.provider != "bbref":
+    except NbaEltError as exc:
+        if not exc.terminal or request.provider != "auto" or ctx.provider != "bbref":
             raise
-        log.warning("basketball-reference blocked planning (%s); planning from the NBA", exc)
+        log.warning("basketball-reference stopped planning (%s); planning from the NBA", exc)
         ctx.provider = "nba"
         plan = build_plan(request, sources, ctx, schema_ready=schema_ready)
-        plan.notes.append(f"basketball-reference blocked planning ({exc}): planned from the NBA")
+        plan.notes.append(f"basketball-reference stopped planning ({exc}): planned from the NBA")
         return plan
 
 
-def _context(engine: Engine, settings: Settings, offline: bool, provider: str = "bbref") -> Any:
+def _context(
+    engine: Engine,
+    settings: Settings,
+    offline: bool,
+    provider: str = "bbref",
+    force: bool = False,
+) -> Any:
     from nba_elt.extract.http import HttpClient
     from nba_elt.sources import SourceContext
 
     planned_with = "nba" if provider == "nba" else "bbref"  # auto starts with bbref
-    return SourceContext(engine, HttpClient(settings, offline=offline), provider=planned_with)
+    # --force re-fetches final pages from the site (offline, it replays the archive)
+    client = HttpClient(settings, offline=offline, force=force)
+    return SourceContext(engine, client, provider=planned_with)
 
 
 def _resolve_games(ctx: Any, request: BackfillRequest) -> BackfillRequest:
@@ -363,7 +370,13 @@ def run_backfill(
             f"there is no backfill run {request.resume}: the warehouse has no ledger yet"
         )
     # A dry run never touches the network: it reads only what is already archived.
-    ctx = _context(engine, settings, request.offline or request.dry_run, request.provider)
+    ctx = _context(
+        engine,
+        settings,
+        request.offline or request.dry_run,
+        request.provider,
+        force=request.force and not request.dry_run,
+    )
     if not request.resume:
         given = len(request.notes)
         request = _resolve_games(ctx, request)

@@ -92,7 +92,7 @@ def build_plan(
     are discovered after that day's schedule unit (no page is fetched to plan); otherwise
     `units_for_dates` reads the day's scoreboard page.
     """
-    from nba_elt.errors import NbaEltError, SiteBlocked
+    from nba_elt.errors import NbaEltError
     from nba_elt.sources import units_for_dates, units_for_games
 
     units: list[Any] = []
@@ -117,9 +117,9 @@ def build_plan(
                     if not found:
                         no_games.append(day)
                     units += found
-                except SiteBlocked:
-                    raise
                 except NbaEltError as exc:
+                    if exc.terminal:
+                        raise
                     if request.dry_run:
                         pending.append(day)
                         notes.append(f"pbp games of {day} unknown: {exc}")

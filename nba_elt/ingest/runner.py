@@ -9,6 +9,7 @@ second backfill from writing the same unit at the same time.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
@@ -18,14 +19,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from nba_elt.config import scrub
 from nba_elt.errors import (
     EXIT_FAILED,
     EXIT_NOT_AVAILABLE,
     EXIT_OK,
+    DatabaseLost,
     DataNotAvailable,
     NbaEltError,
-    SiteBlocked,
 )
 from nba_elt.ingest import ledger
 from nba_elt.ingest.plan import (
@@ -36,6 +39,7 @@ from nba_elt.ingest.plan import (
     is_listing,
     unit_sort_key,
 )
+from nba_elt.sources.base import settle_clients
 
 if TYPE_CHECKING:
     from nba_elt.sources import Unit
@@ -90,6 +94,7 @@ class RunReport:
     stopped: str | None = None
     # Set when basketball-reference stopped the run and the NBA finished it (--provider auto).
     fell_back: str | None = None
+    stop_exit_code: int | None = None  # the exit code of the terminal error that stopped it
 
     @property
     def units(self) -> list[UnitOutcome]:
@@ -114,6 +119,8 @@ class RunReport:
     @property
     def exit_code(self) -> int:
         counts = self.counts()
+        if self.stop_exit_code is not None:
+            return self.stop_exit_code
         if counts["failed"] or self.not_run:
             return EXIT_FAILED
         if counts["not_available"]:
@@ -158,7 +165,7 @@ class NoProgress:
 
 
 def _short(exc: BaseException) -> str:
-    text_ = str(exc).strip() or type(exc).__name__
+    text_ = scrub(str(exc).strip()) or type(exc).__name__
     return text_ if len(text_) <= MAX_ERROR_CHARS else text_[: MAX_ERROR_CHARS - 3] + "..."
 
 
@@ -188,9 +195,11 @@ class BackfillRunner:
         # Units a resumed run finished already: never planned again by discovery.
         self.already_done = already_done or set()
         self.stop_reason: str | None = None
+        self.stop_exit_code: int | None = None
         self.listed: list[Any] = []  # pbp units found by the last listing unit
         # --provider auto: when basketball-reference stops the run, the NBA finishes it.
         self.fallback = fallback
+        self.current: str | None = None  # "source unit_key" of the unit in flight
 
     def run(self, plan: Plan, args: dict[str, Any], resumed_from: int | None = None) -> RunReport:
         ledger.mark_interrupted_runs(self.engine)
@@ -208,6 +217,8 @@ class BackfillRunner:
             report = RunReport(run_id=run_id, resumed_from=resumed_from)
             try:
                 self._run_units(plan, guard, report)
+            except (DatabaseLost, SQLAlchemyError) as exc:
+                raise self._database_lost(run_id, exc) from None
             except BaseException as exc:  # Ctrl-C or a bug: the ledger must say so
                 ledger.finish_run(
                     self.engine, run_id, "interrupted", f"stopped by {type(exc).__name__}"
@@ -224,7 +235,23 @@ class BackfillRunner:
             ledger.finish_run(self.engine, run_id, report.status, message)
             return report
         finally:
-            guard.close()
+            with contextlib.suppress(SQLAlchemyError):  # a lost database took its locks along
+                guard.close()
+
+    def _database_lost(self, run_id: int, exc: BaseException) -> DatabaseLost:
+        """One line for the operator; the run is marked interrupted if the database is
+        back, else by the next backfill (its process is gone by then)."""
+        from nba_elt.warehouse.db import database_error
+
+        lost = exc if isinstance(exc, DatabaseLost) else database_error(exc, "backfill")
+        where = self.current or "the ledger"
+        with contextlib.suppress(SQLAlchemyError):
+            ledger.finish_run(self.engine, run_id, "interrupted", f"database lost at {where}")
+        return DatabaseLost(
+            f"the warehouse was lost at {where} ({_short(lost).split(': ', 1)[-1]}); "
+            f"run {run_id} is interrupted. When the database is back, resume with: "
+            f"invoke backfill --resume {run_id}"
+        )
 
     def _run_units(self, plan: Plan, guard: ledger.RunGuard, report: RunReport) -> None:
         queue = list(plan.units)
@@ -261,6 +288,7 @@ class BackfillRunner:
             self.progress.unit_finished(outcome)
             if self.stop_reason and not report.stopped:
                 report.stopped = self.stop_reason
+                report.stop_exit_code = self.stop_exit_code
             found, self.listed = self.listed, []
             # A day's schedule is in: its pbp games are known now.
             if (
@@ -303,6 +331,7 @@ class BackfillRunner:
         )
         log.warning("%s", report.fell_back)
         self.stop_reason = None
+        self.stop_exit_code = None
         self.ctx.provider = "nba"
         wanted = set(plan.game_ids)
         converted: list[Any] = []
@@ -342,16 +371,33 @@ class BackfillRunner:
         if day not in days_with_schedule(self.engine, [day]):
             return []  # no game that day: nothing to list, no page to fetch
         try:
-            return units_for_dates("pbp", [day], self.ctx)
+            found = units_for_dates("pbp", [day], self.ctx)
         except NbaEltError as exc:
+            settle_clients(self.ctx, False, f"listing the pbp games of {day}: {exc}")
+            if exc.terminal:
+                self._stop_on(exc, f"listing the games of {day}")
             log.warning("could not list the pbp games of %s: %s", day, exc)
             return []
+        settle_clients(self.ctx, True)
+        return found
+
+    def _stop_on(self, exc: NbaEltError, where: str) -> None:
+        """A terminal error: every later unit is skipped (by the marker, whatever the class)."""
+        if self.stop_reason is None:
+            why = exc.stop_summary or _short(exc).rstrip(".")
+            self.stop_reason = f"{why} at {where}; the run stopped there"
+            self.stop_exit_code = exc.exit_code
 
     def _list_games(self, unit: Any) -> int:
         """A listing unit: find the day's games (schedule or scoreboard); 0 rows written."""
         from nba_elt.sources import units_for_dates
 
-        self.listed = units_for_dates("pbp", [unit.game_date], self.ctx)
+        try:
+            self.listed = units_for_dates("pbp", [unit.game_date], self.ctx)
+        except NbaEltError as exc:
+            settle_clients(self.ctx, False, f"listing the pbp games of {unit.game_date}: {exc}")
+            raise
+        settle_clients(self.ctx, True)
         return 0
 
     def _run_one(self, unit: Any, guard: ledger.RunGuard) -> UnitOutcome:
@@ -361,6 +407,8 @@ class BackfillRunner:
         started = time.monotonic()
         outcome = UnitOutcome(unit.source, unit.unit_key, unit.game_date, "failed")
         self.progress.unit_started(unit)
+        self.current = f"{unit.source} {unit.unit_key}"
+        settle_clients(self.ctx, True)  # pages read while planning, parsed without error
         try:
             if is_listing(unit):
                 ledger.mark_unit_running(self.engine, run_id, unit.source, unit.unit_key)
@@ -387,18 +435,21 @@ class BackfillRunner:
                         outcome.status = "succeeded"
         except DataNotAvailable as exc:
             outcome.status, outcome.error = "not_available", _short(exc)
-        except SiteBlocked as exc:
-            outcome.status, outcome.error = "failed", _short(exc)
-            host = "the NBA" if getattr(unit, "provider", "bbref") == "nba" else "the site"
-            self.stop_reason = (
-                f"{host} answered 403 at {unit.source} {unit.unit_key}; the run stopped there"
-            )
+        except DatabaseLost:
+            raise
         except NbaEltError as exc:
             outcome.status, outcome.error = "failed", _short(exc)
-            if getattr(exc, "stops_run", False):  # a host that will not serve the run
-                self.stop_reason = (
-                    f"{unit.source} {unit.unit_key}: {_short(exc)}; the run stopped there"
-                )
+            if exc.exit_code == EXIT_NOT_AVAILABLE:
+                outcome.status = "not_available"
+            if exc.terminal:
+                self._stop_on(exc, f"{unit.source} {unit.unit_key}")
+        except SQLAlchemyError as exc:
+            from nba_elt.warehouse.db import database_error
+
+            error = database_error(exc, f"{unit.source} {unit.unit_key}")
+            if isinstance(error, DatabaseLost):
+                raise error from None
+            outcome.status, outcome.error = "failed", _short(error)
         except Exception as exc:  # noqa: BLE001 - one broken unit must not stop the others
             log.exception("%s %s failed unexpectedly", unit.source, unit.unit_key)
             outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {_short(exc)}"

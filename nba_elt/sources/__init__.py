@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from nba_elt.errors import BadInput, LoadError, NbaEltError
+from nba_elt.errors import BadInput, DatabaseLost, DataNotAvailable, NbaEltError
 from nba_elt.sources import boxscores, pbp, schedule
 from nba_elt.sources.base import (
     DEFAULT_PROVIDER,
@@ -22,10 +22,13 @@ from nba_elt.sources.base import (
     Unit,
     check_game_id,
     final_since,
+    forget_clients,
     is_final_day,
+    settle_clients,
 )
 from nba_elt.sources.games import games_on
 from nba_elt.sources.nba import sources as nba_sources
+from nba_elt.warehouse.db import database_error
 
 # In load order: a date's schedule first (the others check against it), then its games.
 _BY_PROVIDER = {
@@ -75,18 +78,45 @@ def run_unit(unit: Unit, ctx: SourceContext) -> int:
 
     Raises DataNotAvailable (not published yet), SourceError (SiteBlocked, PageNotFound,
     SchemaDrift, ConsistencyError ...) or LoadError; nothing is written then.
+    The unit's pages enter the raw archive only when it passed (``record_written``); when
+    it fails they go to the quarantine, named in the error; pages of data not published
+    yet are dropped.
     """
     source = get_source(unit.source, unit.provider)
     try:
-        return source.run(unit, ctx)
-    except NbaEltError:
+        rows = source.run(unit, ctx)
+    except DataNotAvailable:
+        forget_clients(ctx)
+        raise
+    except NbaEltError as exc:
+        _quarantine(ctx, exc, unit)
         raise
     except Exception as exc:  # noqa: BLE001 - a database error mid-unit is a LoadError
         from sqlalchemy.exc import SQLAlchemyError
 
+        error = exc
         if isinstance(exc, SQLAlchemyError):
-            raise LoadError(f"{unit.source} {unit.unit_key}: database error: {exc}") from exc
+            error = database_error(exc, f"{unit.source} {unit.unit_key}")
+        if isinstance(error, NbaEltError):
+            _quarantine(ctx, error, unit)
+            raise error from exc
+        settle_clients(ctx, False, f"{type(exc).__name__}: {exc}")
         raise
+    settle_clients(ctx, True)
+    return rows
+
+
+def _quarantine(ctx: SourceContext, exc: NbaEltError, unit: Unit) -> None:
+    """Keep the failed unit's pages apart; the error names where. A lost database says
+    nothing about the pages: they are only dropped (fetched again on resume)."""
+    if isinstance(exc, DatabaseLost):
+        forget_clients(ctx)
+        return
+    name = f"{unit.source} {unit.unit_key}"
+    reason = str(exc) if str(exc).startswith(name) else f"{name}: {exc}"
+    location = settle_clients(ctx, False, reason)
+    if location:
+        exc.args = (f"{exc} (its page(s) are kept in the quarantine {location})",)
 
 
 __all__ = [

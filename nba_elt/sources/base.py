@@ -17,8 +17,9 @@ import pandas as pd
 from sqlalchemy import text as sql
 from sqlalchemy.engine import Connection, Engine
 
+from nba_elt import teams
 from nba_elt.dates import today_eastern
-from nba_elt.errors import BadInput
+from nba_elt.errors import BadInput, SchemaDrift
 from nba_elt.extract.html import GAME_ID, date_of_game
 from nba_elt.extract.http import HttpClient
 
@@ -80,8 +81,27 @@ class Source(Protocol):
         ...
 
 
+def http_clients(ctx: SourceContext) -> list[HttpClient]:
+    """The unit's clients: the site's and any other host's made on the way (the NBA's)."""
+    return [ctx.client, *(c for c in ctx.clients.values() if isinstance(c, HttpClient))]
+
+
+def settle_clients(ctx: SourceContext, passed: bool, reason: str = "") -> str | None:
+    """``HttpClient.settle`` on every client of the unit; the quarantine used, if any."""
+    locations = [client.settle(passed, reason) for client in http_clients(ctx)]
+    return next((where for where in locations if where), None)
+
+
+def forget_clients(ctx: SourceContext) -> None:
+    for client in http_clients(ctx):
+        client.forget_pending()
+
+
 def record_written(ctx: SourceContext, conn: Connection, rows: int) -> int:
-    """Hand the unit's row count to the backfill's ledger, inside the unit's transaction."""
+    """The unit passed its checks and its rows are written, not committed yet: archive its
+    pages (an archive failure rolls the unit back) and hand the row count to the
+    backfill's ledger, inside the unit's transaction."""
+    settle_clients(ctx, True)
     if ctx.on_write is not None:
         ctx.on_write(conn, rows)
     return rows
@@ -104,6 +124,13 @@ def check_game_id(game_id: str) -> str:
         date_of_game(game_id)
     except ValueError:
         raise BadInput(f"{game_id!r} does not start with a real date") from None
+    try:
+        teams.nba_code(game_id[-3:])
+    except SchemaDrift:
+        raise BadInput(
+            f"{game_id!r} ends with unknown team code {game_id[-3:]!r} "
+            "(the home team's basketball-reference code, e.g. DEN, BRK, PHO)"
+        ) from None
     return game_id
 
 

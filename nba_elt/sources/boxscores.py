@@ -2,7 +2,8 @@
 
 Page: ``/friv/dailyleaders.fcgi?month=M&day=D&year=Y`` (table#stats), the query the
 recorded pages answer; when that fails (404, or errors after the retries), the same
-page with ``&type=all`` (the query of the page's own navigation links) is tried.
+page with ``&type=all`` (the query of the page's own navigation links) is tried; not
+after a terminal error or the request deadline (a slow site is not asked twice).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import text as sql
@@ -19,9 +21,9 @@ from nba_elt.dates import today_eastern
 from nba_elt.errors import (
     ConsistencyError,
     DataNotAvailable,
+    DeadlineExceeded,
     PageNotFound,
     SchemaDrift,
-    SiteBlocked,
     SourceError,
 )
 from nba_elt.extract.html import (
@@ -79,16 +81,16 @@ def fetch_daily(
     path = daily_path(day)
     try:
         return path, client.get(path, final=final)
-    except SiteBlocked:
-        raise
     except SourceError as exc:  # 404 (or a server that knows only the other query)
+        if exc.terminal or isinstance(exc, DeadlineExceeded):
+            raise  # a slow site is not asked a second page
         alt = daily_path(day, with_type=True)
         log.info("%s failed (%s); trying %s", path, exc, alt)
         try:
             return alt, client.get(alt, final=final)
-        except SiteBlocked:
-            raise
-        except SourceError:
+        except SourceError as alt_exc:
+            if alt_exc.terminal:
+                raise
             raise exc from None
 
 
@@ -221,6 +223,52 @@ def check_against_schedule(unit_key: str, frame: pd.DataFrame, known: pd.DataFra
                 )
 
 
+@dataclass(frozen=True)
+class BoxscoresFacts:
+    """What the unit checks its rows against: its page is whole, and the day's final
+    scores (from nba_source.schedule, or the scoreboard page when the schedule lacks them)."""
+
+    unit_key: str
+    page: str
+    whole: bool
+    finals: pd.DataFrame  # game_id, away_team, home_team, away_pts, home_pts, status
+    finals_from: str
+
+
+def check_unit(frame: pd.DataFrame, facts: BoxscoresFacts) -> None:
+    """Every game on the page has a known final score and its players add up to it, and
+    every known final game is on the page. ConsistencyError / DataNotAvailable otherwise."""
+    if not facts.whole:
+        raise ConsistencyError(f"{facts.page}: the page is truncated (no </html>); not loaded")
+    finals = facts.finals[facts.finals["status"] == "final"]
+    unchecked = sorted(set(frame["game_id"]) - set(finals["game_id"]))
+    if unchecked:
+        raise ConsistencyError(
+            f"boxscores {facts.unit_key}: no final score for game(s) {', '.join(unchecked)} "
+            f"in {facts.finals_from}; the rows cannot be checked, so they are not loaded"
+        )
+    check_against_schedule(facts.unit_key, frame, finals)
+
+
+def finals_of_day(
+    day: dt.date, ctx: SourceContext, known: pd.DataFrame
+) -> tuple[pd.DataFrame, str]:
+    """The day's final scores: nba_source.schedule's, else the scoreboard page's (one
+    request), so the team-sum check runs whatever else is loaded."""
+    if not known.empty and (known["status"] != "scheduled").all():
+        return known, "nba_source.schedule"
+    from nba_elt.sources import scoreboard
+
+    client = ctx.client
+    path = scoreboard.scoreboard_path(day)
+    html = scoreboard.fetch_scoreboard(client, day, final=final_since(day))
+    board = scoreboard.parse_scoreboard(html, day, page=client.url_for(path))
+    scoreboard.check_unit(html, board, page=client.url_for(path))
+    board["status"] = "scheduled"
+    board.loc[board["away_pts"].notna() & board["home_pts"].notna(), "status"] = "final"
+    return board, client.url_for(path)
+
+
 class BoxscoresSource:
     """Every player's box score of one date, from the daily leaders page."""
 
@@ -280,8 +328,11 @@ class BoxscoresSource:
                 )
             log.info("boxscores %s: no games that day", day)
             return 0
-        frame = parse_boxscores(html, day, page=client.url_for(path))
-        check_against_schedule(unit.unit_key, frame, known)
+        page = client.url_for(path)
+        frame = parse_boxscores(html, day, page=page)
+        whole = html.rstrip().lower().endswith("</html>")
+        finals, finals_from = finals_of_day(day, ctx, known) if whole else (known, "")
+        check_unit(frame, BoxscoresFacts(unit.unit_key, page, whole, finals, finals_from))
         with ctx.engine.begin() as conn:
             return record_written(ctx, conn, write_boxscores(conn, frame, self.provider))
 

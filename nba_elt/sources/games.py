@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from nba_elt.errors import SiteBlocked, SourceError
+from nba_elt.errors import SourceError
 from nba_elt.sources import scoreboard
 from nba_elt.sources.base import (
     SourceContext,
@@ -26,10 +26,13 @@ def games_from_site(day: dt.date, ctx: SourceContext) -> list[str]:
     try:
         html = scoreboard.fetch_scoreboard(client, day, final=final_since(day))
         board = scoreboard.parse_scoreboard(html, day, page=client.url_for(path))
+        scoreboard.check_unit(html, board, page=client.url_for(path))
+        client.settle(True, paths=[path])
         return board["game_id"].tolist()
-    except SiteBlocked:
-        raise
     except SourceError as exc:
+        if exc.terminal:
+            raise
+        client.settle(False, f"{path}: {exc}", paths=[path])
         log.warning("%s unusable (%s); listing the games from the schedule page", path, exc)
     return playable(fetch_schedule_for_date(client, day, final=month_final_since(day)))
 

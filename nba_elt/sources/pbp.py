@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import text as sql
@@ -178,6 +179,68 @@ def _check_points(frame: pd.DataFrame, away: str, home: str, page: str) -> None:
             )
 
 
+_END_OF_GAME = re.compile(r"^end of (4th quarter|\d+(st|nd|rd|th) overtime)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PbpPageFacts:
+    """What the page says about itself, apart from its event rows."""
+
+    page: str
+    away: str
+    home: str
+    final: tuple[int, int] | None  # (away, home) from the scorebox, None when not printed
+    whole: bool  # the page ends with </html>
+
+
+def page_facts(html: str, game_id: str, *, page: str | None = None) -> PbpPageFacts:
+    """The scorebox's teams and final score (``div.scorebox div.score``, away first)."""
+    page = page or pbp_path(game_id)
+    doc = parse_document(html, page)
+    away, home = teams_of_page(doc, game_id, page)
+    scores = [
+        text(node)
+        for node in doc.xpath(
+            '//div[contains(@class, "scorebox")]//div[contains(concat(" ", @class, " "), " score ")]'
+        )
+    ]
+    final = None
+    if len(scores) >= 2 and all(re.fullmatch(r"\d+", s) for s in scores[:2]):
+        final = (int(scores[0]), int(scores[1]))
+    return PbpPageFacts(page, away, home, final, html.rstrip().lower().endswith("</html>"))
+
+
+def check_unit(frame: pd.DataFrame, facts: PbpPageFacts) -> None:
+    """The page proves its own events, whatever else is loaded: it is whole, its events
+    belong to its two teams, it ends with the end of the game (regulation or overtime)
+    and the last score equals the scorebox's final. ConsistencyError otherwise."""
+    page = facts.page
+    if not facts.whole:
+        raise ConsistencyError(f"{page}: the page is truncated (no </html>); not loaded")
+    if frame.empty:
+        raise ConsistencyError(f"{page}: no events")
+    strangers = sorted(set(frame["team"].dropna()) - {facts.away, facts.home})
+    if strangers:
+        raise ConsistencyError(
+            f"{page}: events credited to {', '.join(strangers)}, who did not play "
+            f"{facts.away} @ {facts.home}; the rows are misread"
+        )
+    last = str(frame["description"].iloc[-1]).strip()
+    if not _END_OF_GAME.match(last):
+        raise ConsistencyError(
+            f"{page}: the events end with {last!r}, not with the end of the game "
+            "(4th quarter or an overtime); the page is cut short"
+        )
+    if facts.final is None:
+        raise ConsistencyError(f"{page}: the scorebox has no final score to check against")
+    if final_score(frame) != facts.final:
+        got, want = final_score(frame), facts.final
+        raise ConsistencyError(
+            f"{page}: the last score is {got[0]}-{got[1]} (away-home) but the scorebox's "
+            f"final is {want[0]}-{want[1]}"
+        )
+
+
 def final_score(frame: pd.DataFrame) -> tuple[int, int]:
     last = frame.iloc[-1]
     return int(last["away_score"]), int(last["home_score"])
@@ -237,8 +300,14 @@ class PbpSource:
                 ) from exc
             raise
         frame = parse_pbp(html, game_id, page=page)
-        if recent and not str(frame["description"].iloc[-1]).startswith("End of"):
+        facts = page_facts(html, game_id, page=page)
+        if (
+            recent
+            and facts.whole
+            and not _END_OF_GAME.match(str(frame["description"].iloc[-1]).strip())
+        ):
             raise DataNotAvailable(f"pbp {game_id}: the game is still being played; retry later")
+        check_unit(frame, facts)
         with ctx.engine.begin() as conn:
             row = conn.execute(_FINAL_SCORE, {"g": game_id}).first()
             if row is not None:

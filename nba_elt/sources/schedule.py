@@ -19,7 +19,7 @@ import pandas as pd
 
 from nba_elt import teams
 from nba_elt.dates import season_of
-from nba_elt.errors import PageNotFound, SchemaDrift, SiteBlocked, SourceError
+from nba_elt.errors import ConsistencyError, PageNotFound, SchemaDrift, SourceError
 from nba_elt.extract.html import (
     GAME_ID,
     GAME_LINK,
@@ -30,6 +30,7 @@ from nba_elt.extract.html import (
     parse_document,
     require_columns,
     require_table,
+    require_whole_page,
     text,
     to_int,
 )
@@ -234,17 +235,27 @@ def _candidates_from_links(links: list[str], day: dt.date) -> list[str]:
 
 
 def _get_or_none(client: HttpClient, path: str, final, errors: list[SourceError]) -> str | None:
-    """The page, or None when the site has no such page (404) or keeps failing on it."""
+    """The page, or None when the site has no such page (404). Any other failure (5xx
+    after the retries, the deadline, a block) is raised: the unit fails, no fallback."""
     try:
         return client.get(path, final=final)
-    except SiteBlocked:
-        raise
-    except PageNotFound:
+    except PageNotFound as exc:
         log.info("%s: not on the site", path)
-    except SourceError as exc:
-        log.warning("%s: %s", path, exc)
+        exc.path = path
         errors.append(exc)
     return None
+
+
+def check_unit(html: str, frame: pd.DataFrame, *, page: str = "schedule page") -> None:
+    """A month page proves itself: it is whole, its game ids are unique and a final game
+    has both scores (a page cut short still parses, so it must end with </html>)."""
+    require_whole_page(html, page)
+    duplicated = frame["game_id"][frame["game_id"].duplicated()]
+    if not duplicated.empty:
+        raise ConsistencyError(f"{page}: game {duplicated.iloc[0]} is listed twice")
+    finals = frame[frame["status"] == "final"]
+    if finals["away_pts"].isna().any() or finals["home_pts"].isna().any():
+        raise ConsistencyError(f"{page}: a final game lacks a score")
 
 
 def fetch_schedule_for_date(
@@ -254,7 +265,10 @@ def fetch_schedule_for_date(
 
     Tries the derived month page; when the site lacks it, the month pages linked from the
     season page, then (July-October) the previous season's, which may run late (2019-20
-    ended in October 2020). Raises the first fetch error if no page could be read at all.
+    ended in October 2020). "No games that day" needs proof: a readable month page of
+    that month without the day, or a readable season page that lists no page for the
+    month (the off-season). A month page the season lists but that cannot be read, or no
+    readable page at all, raises the first error: an empty schedule is never a guess.
     """
     season = season_of(day)
     tried: set[str] = set()
@@ -264,6 +278,7 @@ def fetch_schedule_for_date(
     if 7 <= day.month <= 10:
         fallbacks += [month_path(season - 1, month_name(day)), season_path(season - 1)]
     read_any = False
+    from_links: set[str] = set()
     while queue or fallbacks:
         path = queue.pop(0) if queue else fallbacks.pop(0)
         if path in tried:
@@ -272,21 +287,47 @@ def fetch_schedule_for_date(
         html = _get_or_none(client, path, final, errors)
         if html is None:
             continue
-        read_any = True
+        page = client.url_for(path)
         if path.endswith("_games.html"):  # a season page: only its month links matter
-            queue += _candidates_from_links(month_links(html), day)
+            require_whole_page(html, page)
+            read_any = True
+            found = _candidates_from_links(month_links(html), day)
+            from_links.update(found)
+            queue += found
             continue
-        frame = parse_schedule(html, page=client.url_for(path))
+        frame = parse_schedule(html, page=page)
+        check_unit(html, frame, page=page)
+        read_any = True
         on_day = frame[frame["game_date"] == day]
         if not on_day.empty:
             return on_day.reset_index(drop=True)
         same_month = frame["game_date"].map(lambda d: (d.year, d.month) == (day.year, day.month))
         if same_month.any():
             return on_day.reset_index(drop=True)  # the right page; no game that day
-        queue += _candidates_from_links(month_links(html), day)
-    if errors and not read_any:
-        raise errors[0]
+        found = _candidates_from_links(month_links(html), day)
+        from_links.update(found)
+        queue += found
+    failed = {getattr(e, "path", "") for e in errors}
+    listed_unreadable = [p for p in from_links if p in failed]
+    if listed_unreadable:
+        raise SourceError(
+            f"schedule {day}: the season lists {client.url_for(listed_unreadable[0])} but it "
+            f"cannot be read ({_error_of(errors, listed_unreadable[0])}); not loaded"
+        )
+    if not read_any:
+        first = errors[0] if errors else SourceError(f"schedule {day}: no page could be read")
+        raise SourceError(
+            f"schedule {day}: no schedule page of season {season} could be read, so the "
+            f"day's games are unknown ({first}); not loaded"
+        )
     return parse_schedule_empty()
+
+
+def _error_of(errors: list[SourceError], path: str) -> str:
+    for error in errors:
+        if getattr(error, "path", "") == path:
+            return str(error)
+    return "unreadable"
 
 
 def parse_schedule_empty() -> pd.DataFrame:

@@ -11,7 +11,15 @@ import datetime as dt
 import pandas as pd
 
 from nba_elt import teams
-from nba_elt.extract.html import GAME_LINK, TEAM_LINK, parse_document, text, to_int
+from nba_elt.errors import ConsistencyError
+from nba_elt.extract.html import (
+    GAME_LINK,
+    TEAM_LINK,
+    parse_document,
+    require_whole_page,
+    text,
+    to_int,
+)
 from nba_elt.extract.http import HttpClient
 
 COLUMNS = ["game_id", "game_date", "away_team", "home_team", "away_pts", "home_pts"]
@@ -66,3 +74,14 @@ def parse_scoreboard(
     frame["away_pts"] = frame["away_pts"].astype("Int64")
     frame["home_pts"] = frame["home_pts"].astype("Int64")
     return frame.drop_duplicates("game_id").reset_index(drop=True)
+
+
+def check_unit(html: str, frame: pd.DataFrame, *, page: str = "scoreboard page") -> None:
+    """The scoreboard proves itself: the page is whole and each game has two different
+    teams and either both scores or none."""
+    require_whole_page(html, page)
+    for game in frame.itertuples():
+        if game.away_team == game.home_team:
+            raise ConsistencyError(f"{page}: {game.game_id} lists {game.home_team} twice")
+        if pd.isna(game.away_pts) != pd.isna(game.home_pts):
+            raise ConsistencyError(f"{page}: {game.game_id} has one team's score only")

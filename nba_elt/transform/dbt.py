@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Engine, make_url
 
-from nba_elt.config import PROJECT_ROOT, Settings, get_settings
+from nba_elt.config import PROJECT_ROOT, Settings, get_settings, scrub
 from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, DbtError
 from nba_elt.results import Result
 
@@ -194,7 +194,8 @@ def profile_env(url: URL, target: str) -> dict[str, str]:
         "NBA_ELT_DBT_PORT": str(url.port or query.get("port") or 5432),
         "NBA_ELT_DBT_USER": url.username or "postgres",
         "NBA_ELT_DBT_DBNAME": url.database or "postgres",
-        "DBT_ENV_SECRET_NBA_ELT_DBT_PASSWORD": url.password or "",
+        # DBT_ENV_SECRET_*: dbt scrubs the value from its logs and target/ files
+        "DBT_ENV_SECRET_NBA_ELT_DBT_PASSWORD": url.password or str(query.get("password") or ""),
     }
     if query.get("sslmode"):
         env["NBA_ELT_DBT_SSLMODE"] = str(query["sslmode"])
@@ -213,6 +214,9 @@ def dbt_executable() -> str:
 
 def _base_env(url: URL, target: str) -> dict[str, str]:
     env = dict(os.environ)
+    # dbt reads the NBA_ELT_DBT_* variables; the URL and the webhook (secrets) stay here
+    for secret in ("NBA_ELT_DATABASE_URL", "NBA_ELT_SLACK_WEBHOOK_URL"):
+        env.pop(secret, None)
     env.update(profile_env(url, target))
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env.setdefault("DBT_VERSION_CHECK", "false")
@@ -377,6 +381,46 @@ def run_build(
 # ---------------------------------------------------------------- invoke refresh
 
 
+def check_selection(select: str, settings: Settings) -> list[str]:
+    """The dbt nodes an operator's --select matches (``dbt ls``); BadInput (exit 2) when it
+    starts a flag, is not a valid selection, or matches nothing. Nothing is written."""
+    from nba_elt.warehouse.db import resolve_url
+
+    tokens = select.split()
+    flags = [t for t in tokens if t.startswith("-")]
+    if flags:
+        raise BadInput(
+            f"--select {flags[0]!r} starts with '-': it would be read as a dbt flag; give "
+            "model names, tags or paths only"
+        )
+    env = _base_env(make_url(resolve_url(settings)), settings.target)
+    target_dir = target_path()
+    common = [
+        "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+        "--target-path", str(target_dir), "--log-path", str(target_dir.parent / "logs"),
+    ]  # fmt: skip
+    if packages_missing() and _stream([dbt_executable(), "deps", *common], env, DBT_DIR) != 0:
+        raise DbtError("dbt deps failed; see its output above")
+    argv = [dbt_executable(), "--quiet", "--no-use-colors", "ls", *common,
+            "--target", settings.target, "--output", "name", "--select", *tokens]  # fmt: skip
+    try:
+        proc = subprocess.run(
+            argv, env=env, cwd=DBT_DIR, capture_output=True, text=True, timeout=600
+        )
+    except subprocess.TimeoutExpired:
+        raise DbtError("dbt ls did not answer within 10 minutes") from None
+    lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+    if proc.returncode != 0:
+        detail = (lines or proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise BadInput(f"--select {select!r} is not a valid dbt selection: {scrub(detail)}")
+    if not lines:
+        raise BadInput(
+            f"--select {select!r} matches no dbt model, seed, snapshot or test "
+            "(see `dbt ls` in dbt/); nothing was run"
+        )
+    return lines
+
+
 @dataclass
 class RefreshResult(Result):
     """What `refresh` built: the dbt summary (None if dbt never ran), the run date, the selection."""
@@ -411,9 +455,10 @@ def refresh(
             sources = sources.split(",")
         source_list = [s.strip() for s in sources if s.strip()]
     selections = [selection_for_sources(source_list)] if source_list else []
-    if select and select.strip():
-        selections.append(select.strip())
     settings = settings or get_settings()
+    if select and select.strip():
+        check_selection(select.strip(), settings)  # BadInput before anything is written
+        selections.append(select.strip())
     engine = get_engine(settings)
     explicit_select = bool(selections) and not source_list
     if not full and (source_list or not selections) and not refresh_ledger.any_succeeded(engine):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
+from urllib.parse import quote, unquote
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from nba_elt.config import Settings, get_settings, mask_url
-from nba_elt.errors import ConfigError, LoadError
+from nba_elt.config import Settings, get_settings, mask_url, scrub, split_userinfo
+from nba_elt.errors import ConfigError, DatabaseLost, LoadError
 from nba_elt.warehouse import localdb
 
 log = logging.getLogger(__name__)
@@ -23,17 +24,65 @@ def redacted(url: str) -> str:
 
 def display_url(url: str | URL) -> str:
     """The warehouse URL as psql takes it (no SQLAlchemy driver suffix), password hidden."""
-    parsed = make_url(str(url)) if not isinstance(url, URL) else url
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=True)
+    try:
+        parsed = make_url(str(url)) if not isinstance(url, URL) else url
+        return parsed.set(drivername="postgresql").render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return mask_url(str(url)) or ""
+
+
+def _quote_password(raw: str) -> str:
+    """The URL with its password percent-encoded, so that an unescaped '@', ':' or '/' in
+    it is read as part of the password (a percent-encoded one stays as it is)."""
+    head, user, password, tail = split_userinfo(raw)
+    if user is None or password is None:
+        return raw
+    return f"{head}{user}:{quote(unquote(password), safe='')}@{tail}"
+
+
+def parse_database_url(raw: str) -> URL:
+    """NBA_ELT_DATABASE_URL as a SQLAlchemy URL; ConfigError (exit 2) naming what is wrong,
+    never showing the password."""
+    try:
+        url = make_url(_quote_password(raw))
+        url.port  # noqa: B018 - a non-numeric port raises here
+    except ArgumentError:
+        raise ConfigError("NBA_ELT_DATABASE_URL is not a valid SQLAlchemy URL") from None
+    except ValueError:
+        raise ConfigError(
+            f"NBA_ELT_DATABASE_URL has a port that is not a number ({mask_url(raw)})"
+        ) from None
+    return url
+
+
+def database_error(exc: Exception, where: str) -> LoadError:
+    """A database exception as a LoadError; DatabaseLost (terminal) when the connection or
+    the server is gone, not when one statement failed or ran past its timeout."""
+    import psycopg2
+
+    orig = getattr(exc, "orig", None)
+    lines = str(orig if orig is not None else exc).strip().splitlines()
+    first = scrub(lines[0]) if lines else type(exc).__name__
+
+    timed_out = isinstance(orig, psycopg2.errors.QueryCanceled)
+    lost = getattr(exc, "connection_invalidated", False) or (
+        isinstance(orig, psycopg2.OperationalError) and not timed_out
+    )
+    if isinstance(exc, OperationalError) and orig is None:
+        lost = True
+    if lost:
+        return DatabaseLost(f"{where}: the warehouse connection was lost ({first})")
+    if timed_out:
+        return LoadError(
+            f"{where}: a statement ran past NBA_ELT_DB_STATEMENT_TIMEOUT and was cancelled"
+        )
+    return LoadError(f"{where}: database error: {first}")
 
 
 def resolve_url(settings: Settings) -> str:
     """NBA_ELT_DATABASE_URL, or the embedded local Postgres (started on demand)."""
     if settings.database_url:
-        try:
-            url = make_url(settings.database_url)
-        except ArgumentError:
-            raise ConfigError("NBA_ELT_DATABASE_URL is not a valid SQLAlchemy URL") from None
+        url = parse_database_url(settings.database_url)
         if not url.drivername.startswith("postgresql"):
             raise ConfigError(
                 f"NBA_ELT_DATABASE_URL must be a PostgreSQL URL, got driver {url.drivername!r}"
@@ -45,20 +94,31 @@ def resolve_url(settings: Settings) -> str:
 
 
 @lru_cache(maxsize=8)
-def _engine_for(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True, future=True)
+def _engine_for(url: str, connect_timeout: int = 10, statement_timeout: float = 0.0) -> Engine:
+    connect_args: dict[str, object] = {
+        "connect_timeout": connect_timeout,
+        # a server that vanished without closing the connection is noticed in ~1 minute
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
+    if statement_timeout:
+        connect_args["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
+    return create_engine(url, pool_pre_ping=True, future=True, connect_args=connect_args)
 
 
 def get_engine(settings: Settings | None = None, *, migrate: bool = True) -> Engine:
     """The warehouse engine; applies pending migrations first unless migrate=False."""
     settings = settings or get_settings()
     url = resolve_url(settings)
-    engine = _engine_for(url)
+    engine = _engine_for(url, settings.db_connect_timeout, settings.db_statement_timeout)
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("select 1")
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
+        reason = scrub(reason)
         raise LoadError(
             f"cannot connect to the warehouse at {display_url(url)}: {reason}. "
             "Check NBA_ELT_DATABASE_URL, or unset it to use the embedded local Postgres."

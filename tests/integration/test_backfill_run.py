@@ -429,7 +429,16 @@ def test_a_game_whose_pbp_lost_its_last_events_is_repaired_without_force(bbref_s
 
 
 def test_a_day_with_no_games_anywhere_is_said_not_hidden(bbref_site, engine):
-    """No schedule row and no scoreboard or month page: the summary says no pbp games."""
+    """No schedule row; the scoreboard page (hand-made, whole) lists no game: the summary
+    says no pbp games. When no page can be read at all, "no games" is not assumed."""
+    unproven = backfill_task(date="2018-02-15", sources="pbp")
+    assert unproven.exit_code == 1
+    assert "could be read" in unproven.summary["units"][0]["error"]
+    bbref_site.add_page(
+        "/boxscores/?month=2&day=15&year=2018",
+        "<html><body><h1>NBA Games Played on February 15, 2018</h1>"
+        "<p>No games played on this date.</p></body></html>",
+    )
     result = backfill_task(date="2018-02-15", sources="pbp")
     assert result.exit_code == 0, result.message
     assert result.summary["days_without_games"] == ["2018-02-15"]

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
+from nba_elt.config import DEFAULT_USER_AGENT as USER_AGENT
 from nba_elt.config import get_settings
 from nba_elt.errors import (
     ConsistencyError,
@@ -19,7 +20,7 @@ from nba_elt.errors import (
     SiteBlocked,
     SourceError,
 )
-from nba_elt.extract.http import USER_AGENT, HttpClient
+from nba_elt.extract.http import HttpClient
 from nba_elt.sources import (
     SourceContext,
     is_complete,
@@ -297,7 +298,7 @@ BUBBLE_FINALS = """<html><head><link rel="canonical" href="https://x/leagues/NBA
 
 def test_schedule_of_a_season_that_ran_late_is_found_through_the_season_links(bbref_site, engine):
     """A hand-made page (not a recording) in the shape of the 2019-20 bubble months."""
-    season_index = '<a href="/leagues/NBA_2020_games-october-2020.html">October</a>'
+    season_index = '<html><a href="/leagues/NBA_2020_games-october-2020.html">October</a></html>'
     bbref_site.add_page("/leagues/NBA_2020_games.html", season_index)
     bbref_site.add_page("/leagues/NBA_2020_games-october-2020.html", BUBBLE_FINALS)
     assert run(make_ctx(engine), "schedule", dates=[dt.date(2020, 10, 11)]) == 1

@@ -227,9 +227,11 @@ def test_verify_cross_provider_lists_what_it_could_not_compare(nba_site, engine)
     assert len(report["games"]) == 11
     cle = next(g for g in report["games"] if g["game_id"] == GAME)
     assert (cle["nba_final"], cle["nba_team_points"]) == ("134-145", "134-145")
-    # the local basketball-reference has no page for 2023: every game is named, not hidden
-    only_nba = [line for line in report["disagreements"] if "only the NBA has" in line]
-    assert len(only_nba) == 11 and f"{GAME}: only the NBA has this game" in only_nba
+    # the local basketball-reference has no page for 2023: said so, not hidden
+    assert any(
+        line.startswith("basketball-reference: could not read the schedule")
+        for line in report["disagreements"]
+    )
     # one request per game at most (the other 10 games have no CDN file here)
     cdn_hits = [n for p, n in nba_site.requests.items() if p.startswith("/static/json/")]
     assert len(cdn_hits) == 11 and set(cdn_hits) == {1}
@@ -330,24 +332,13 @@ def test_the_facts_use_the_crosswalk(nba_site, engine):
     assert facts["derozde01"] == 44 and "nba:201942" not in facts
 
 
-def test_auto_falls_back_on_any_error_that_stops_the_run(nba_site, engine, monkeypatch):
-    """The stop markers of the HTTP client (a refused Retry-After, an unreachable host) are
-    errors with ``stops_run``: simulated here on the schedule unit, auto finishes from the NBA."""
-    from nba_elt.errors import SourceError
-    from nba_elt.sources import schedule
-
-    unreachable = SourceError("www.basketball-reference.com is unreachable")
-    unreachable.stops_run = True
-
-    def refuse(unit, ctx):
-        raise unreachable
-
-    monkeypatch.setattr(schedule.SOURCE, "run", refuse)
-    for path in BBREF_PAGES[1:]:
-        nba_site.override(path, 403)
+def test_auto_falls_back_when_basketball_reference_is_unreachable(nba_site, engine, monkeypatch):
+    """A dead basketball-reference (connection refused: SiteUnreachable, terminal) while the
+    NBA's hosts answer: auto finishes the run from the NBA."""
+    monkeypatch.setenv("NBA_ELT_BBREF_URL", "http://127.0.0.1:9")
     result = backfill_task(games=GAME)
     assert result.exit_code == 0, result.message
-    assert "unreachable" in result.summary["fell_back"]
+    assert "127.0.0.1" in result.summary["fell_back"]
     _assert_game_landed(engine)
 
 

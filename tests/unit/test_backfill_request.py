@@ -54,6 +54,8 @@ def test_predict_implies_refresh():
         ({"games": "201901010DENVER"}, "game id"),
         ({"games": "2019-01-01DEN"}, "game id"),
         ({"games": "201913010DEN"}, "game id"),
+        ({"games": "201901010ZZZ"}, "unknown team code 'ZZZ'"),
+        ({"games": "201901010DEN,201810160XYZ"}, "unknown team code 'XYZ'"),
         ({"games": "201901010DEN", "date": "2019-01-01"}, "not both"),
         ({"resume": "7", "date": "2018-01-01"}, "--resume"),
         ({"resume": "7", "sources": "pbp"}, "--resume"),

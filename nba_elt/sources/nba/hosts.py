@@ -127,16 +127,6 @@ def get_json(client: HttpClient, path: str, *, final: bool | dt.date = False) ->
     return load_json(body, client.url_for(path))
 
 
-def unsettle(client: HttpClient, path: str) -> None:
-    """A page that failed its unit's checks must not be served as final next time: its
-    archived copy is re-stamped as fetched long ago, so the next run fetches it again."""
-    page = client.archive.get(path)
-    if page is not None:
-        client.archive.put(
-            path, page.body, page.status, url=page.url, fetched_at="1970-01-01T00:00:00+00:00"
-        )
-
-
 def first_available(
     attempts: list[tuple[HttpClient, str]], *, final: bool | dt.date
 ) -> tuple[HttpClient, str, Any]:

@@ -2,7 +2,8 @@
 
 Same tables, same contracts and the same self-checks as basketball-reference's sources:
 a game's players add up to its team points, which equal the last event's score and the
-schedule's final score. A page that fails them is not kept as final in the archive.
+schedule's final score. A page that fails them never enters the archive: it stays pending
+in its client and goes to the quarantine (``sources.run_unit``, ``settle_clients``).
 Box scores are one unit per game here (the NBA serves one file per game), keyed by the
 warehouse game id like pbp.
 """
@@ -174,7 +175,6 @@ class NbaBoxscoresSource(_NbaGameSource):
         if "liveData" in path:
             frame, totals, info = parse.parse_live_boxscore(payload, page=page)
             if info["game_id"] != unit.unit_key:
-                hosts.unsettle(client, path)
                 raise ConsistencyError(
                     f"boxscores {unit.unit_key}: {page} is game {info['game_id']}"
                 )
@@ -184,11 +184,7 @@ class NbaBoxscoresSource(_NbaGameSource):
             frame, totals = parse.parse_boxscore_v3(
                 payload, unit.unit_key, unit.game_date, page=page
             )
-        try:
-            self._check(unit, frame, totals, game)
-        except ConsistencyError:
-            hosts.unsettle(client, path)
-            raise
+        self._check(unit, frame, totals, game)
         with ctx.engine.begin() as conn:
             return record_written(ctx, conn, write_boxscores(conn, frame, self.provider))
 
@@ -262,7 +258,6 @@ class NbaPbpSource(_NbaGameSource):
         elif scored != last:
             problem = f"the events add up to {scored[0]}-{scored[1]}, the last score is {last}"
         if problem:
-            hosts.unsettle(client, path)
             raise ConsistencyError(f"pbp {unit.unit_key} (NBA): {problem} (away-home)")
         with ctx.engine.begin() as conn:
             return record_written(
