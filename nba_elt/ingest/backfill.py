@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from nba_elt.config import Settings, get_settings
-from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, NbaEltError
+from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, NbaEltError, SourceError
 from nba_elt.ingest import ledger
 from nba_elt.ingest.plan import (
     Plan,
@@ -261,7 +261,8 @@ def _plan_with_fallback(
     try:
         return build_plan(request, sources, ctx, schema_ready=schema_ready)
     except NbaEltError as exc:
-        if not exc.terminal or request.provider != "auto" or ctx.provider != "bbref":
+        site_stopped = exc.terminal and isinstance(exc, SourceError)
+        if not site_stopped or request.provider != "auto" or ctx.provider != "bbref":
             raise
         log.warning("basketball-reference stopped planning (%s); planning from the NBA", exc)
         ctx.provider = "nba"

@@ -29,6 +29,7 @@ from nba_elt.errors import (
     DatabaseLost,
     DataNotAvailable,
     NbaEltError,
+    SourceError,
 )
 from nba_elt.ingest import ledger
 from nba_elt.ingest.plan import (
@@ -196,6 +197,7 @@ class BackfillRunner:
         self.already_done = already_done or set()
         self.stop_reason: str | None = None
         self.stop_exit_code: int | None = None
+        self.stop_error: NbaEltError | None = None
         self.listed: list[Any] = []  # pbp units found by the last listing unit
         # --provider auto: when basketball-reference stops the run, the NBA finishes it.
         self.fallback = fallback
@@ -309,7 +311,14 @@ class BackfillRunner:
                 queue[index:] = sorted(queue[index:] + new, key=unit_sort_key)
 
     def _can_fall_back(self, unit: Any) -> bool:
-        return self.fallback and getattr(unit, "provider", "bbref") == "bbref"
+        """--provider auto, a basketball-reference unit, and the site stopped the run (a
+        403, 429s, a refused Retry-After, unreachable): not the archive or the database,
+        which would stop the NBA's units just the same."""
+        return (
+            self.fallback
+            and getattr(unit, "provider", "bbref") == "bbref"
+            and isinstance(self.stop_error, SourceError)
+        )
 
     def _fall_back(
         self, stopped_at: Any, remaining: list[Any], plan: Plan, guard: ledger.RunGuard,
@@ -332,6 +341,7 @@ class BackfillRunner:
         log.warning("%s", report.fell_back)
         self.stop_reason = None
         self.stop_exit_code = None
+        self.stop_error = None
         self.ctx.provider = "nba"
         wanted = set(plan.game_ids)
         converted: list[Any] = []
@@ -387,6 +397,7 @@ class BackfillRunner:
             why = exc.stop_summary or _short(exc).rstrip(".")
             self.stop_reason = f"{why} at {where}; the run stopped there"
             self.stop_exit_code = exc.exit_code
+            self.stop_error = exc
 
     def _list_games(self, unit: Any) -> int:
         """A listing unit: find the day's games (schedule or scoreboard); 0 rows written."""
