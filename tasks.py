@@ -7,12 +7,14 @@ on as typed keywords (and, with --docker, onto the command line in the container
 
 from __future__ import annotations
 
-from invoke import Collection, task
+from invoke import Collection
 
 from nba_elt.cli import run_task, task_flags
+from nba_elt.cli.invoke_task import task
 
 JSON_HELP = "print one JSON summary line last, on stdout"
 DOCKER_HELP = "run the same command inside docker/compose.yaml's app service"
+VERBOSE_HELP = "stream dbt's own output (default: a progress line, problems and the summary)"
 PROVIDER_HELP = (
     "bbref (basketball-reference), nba (the NBA's JSON) or auto (default: bbref, and the "
     "NBA for what is left when basketball-reference stops the run)"
@@ -34,6 +36,7 @@ PROVIDER_HELP = (
         "predict": "after --refresh, re-run predictions for the dates touched",
         "yes": "allow a range longer than NBA_ELT_MAX_BACKFILL_DAYS",
         "provider": PROVIDER_HELP,
+        "verbose": VERBOSE_HELP,
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
@@ -53,6 +56,7 @@ def backfill(
     predict=False,
     yes=False,
     provider=None,
+    verbose=False,
     json=False,
     docker=False,
 ):
@@ -69,11 +73,14 @@ def backfill(
         "select": "a dbt selection, e.g. 'fact_schedule_data+'",
         "full": "dbt build --full-refresh (of everything unless --select/--sources)",
         "run_date": "the date ml_tonights_games is built for (default: today, US Eastern)",
+        "verbose": VERBOSE_HELP,
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
 )
-def refresh(c, sources=None, select=None, full=False, run_date=None, json=False, docker=False):
+def refresh(
+    c, sources=None, select=None, full=False, run_date=None, verbose=False, json=False, docker=False
+):
     """dbt build of what the last backfill touched (+ downstream); --full rebuilds all."""
     flags = task_flags(locals())
     from nba_elt.cli.refresh import refresh_task
@@ -84,11 +91,12 @@ def refresh(c, sources=None, select=None, full=False, run_date=None, json=False,
 @task(
     help={
         "date": "the game date to predict (default: today, US Eastern)",
+        "verbose": VERBOSE_HELP + "; predict builds missing or stale features with dbt",
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
 )
-def predict(c, date=None, json=False, docker=False):
+def predict(c, date=None, verbose=False, json=False, docker=False):
     """Predict the date's games into ml_models.ml_game_predictions."""
     flags = task_flags(locals())
     from nba_elt.cli.predict import predict_task
@@ -100,13 +108,24 @@ def predict(c, date=None, json=False, docker=False):
     help={
         "train_seasons": "comma-separated seasons to fit on (season = year it ends), e.g. 2023",
         "test_season": "season to evaluate on, e.g. 2024",
-        "output": "where to write the model (default: NBA_ELT_MODEL_DIR/current.json, which predict uses)",
+        "activate": "make the new model the one predict uses (default: keep it as a candidate)",
+        "min_games": "fit even on fewer games than the safe minimum of 200 (give the count)",
+        "output": "write the model to exactly this file instead (e.g. ml/models/current.json)",
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
 )
-def train(c, train_seasons=None, test_season=None, output=None, json=False, docker=False):
-    """Fit the game-winner model on ml_models.ml_past_games and report its metrics."""
+def train(
+    c,
+    train_seasons=None,
+    test_season=None,
+    activate=False,
+    min_games=None,
+    output=None,
+    json=False,
+    docker=False,
+):
+    """Fit the game-winner model on ml_models.ml_past_games; compare it with the active one."""
     flags = task_flags(locals())
     from nba_elt.cli.train import train_task
 
@@ -115,16 +134,35 @@ def train(c, train_seasons=None, test_season=None, output=None, json=False, dock
 
 @task(
     help={
+        "activate": "the model predict should use: shipped, candidate or a version (prefix)",
+        "json": JSON_HELP,
+        "docker": DOCKER_HELP,
+    }
+)
+def model(c, activate=None, json=False, docker=False):
+    """List the models (shipped, active, candidate, trained before); --activate switches."""
+    flags = task_flags(locals())
+    from nba_elt.cli.model import model_task
+
+    run_task("model", model_task, **flags)
+
+
+@task(
+    help={
         "date": "the date to check (default: yesterday, US Eastern)",
         "start": "first date of a range",
         "end": "last date of a range (inclusive)",
+        "run_date": "the date whose predictions to check (default: the day after the last date)",
         "cross_provider": "compare basketball-reference's and the NBA's final scores and team "
         "points for --date's games, listing every disagreement",
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
 )
-def verify(c, date=None, start=None, end=None, cross_provider=False, json=False, docker=False):
+def verify(
+    c, date=None, start=None, end=None, run_date=None, cross_provider=False, json=False,
+    docker=False,
+):  # fmt: skip
     """Check that the day is complete and consistent, from nba_source to predictions."""
     flags = task_flags(locals())
     from nba_elt.cli.verify import verify_task
@@ -192,11 +230,15 @@ def gaps(
         "no_reboot": "do not restart the dashboard at the end",
         "offline": "read pages only from the raw archive",
         "provider": PROVIDER_HELP,
+        "verbose": VERBOSE_HELP,
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
 )
-def daily(c, date=None, no_reboot=False, offline=False, provider=None, json=False, docker=False):
+def daily(
+    c, date=None, no_reboot=False, offline=False, provider=None, verbose=False, json=False,
+    docker=False,
+):  # fmt: skip
     """The morning pipeline: backfill, refresh, predict, verify, reboot, one alert."""
     flags = task_flags(locals())
     from nba_elt.cli.daily import daily_task
@@ -204,13 +246,29 @@ def daily(c, date=None, no_reboot=False, offline=False, provider=None, json=Fals
     run_task("daily", daily_task, **flags)
 
 
-@task(help={"json": JSON_HELP, "docker": DOCKER_HELP})
-def demo(c, json=False, docker=False):
+@task(help={"verbose": VERBOSE_HELP, "json": JSON_HELP, "docker": DOCKER_HELP})
+def demo(c, verbose=False, json=False, docker=False):
     """Replay recorded real pages through backfill, refresh, predict, verify, offline."""
     flags = task_flags(locals())
     from nba_elt.cli.demo import demo_task
 
     run_task("demo", demo_task, **flags)
+
+
+@task(
+    help={
+        "enable": "comma-separated flags to switch on, e.g. pbp",
+        "disable": "comma-separated flags to switch off, e.g. pbp",
+        "json": JSON_HELP,
+        "docker": DOCKER_HELP,
+    }
+)
+def flags(c, enable=None, disable=None, json=False, docker=False):
+    """Show nba_source.feature_flags (the sources daily ingests); --enable / --disable set them."""
+    flags = task_flags(locals())
+    from nba_elt.cli.flags import flags_task
+
+    run_task("flags", flags_task, **flags)
 
 
 @task(
@@ -248,7 +306,7 @@ def db_down(c, json=False, docker=False):
 
 @task(name="status", help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def db_status(c, json=False, docker=False):
-    """Show the warehouse in use and whether the embedded Postgres runs."""
+    """Connect to the warehouse: server version, migration level, pending migrations."""
     flags = task_flags(locals())
     from nba_elt.cli.db import status_task
 
@@ -266,5 +324,17 @@ def db_migrate(c, json=False, docker=False):
 
 db = Collection("db", db_up, db_down, db_status, db_migrate)
 ns = Collection(
-    backfill, refresh, predict, train, verify, reboot_dashboard, gaps, daily, demo, test, db
+    backfill,
+    refresh,
+    predict,
+    train,
+    model,
+    verify,
+    reboot_dashboard,
+    gaps,
+    daily,
+    flags,
+    demo,
+    test,
+    db,
 )

@@ -24,6 +24,7 @@ from ml.features import (
     SCHEMA,
     TONIGHT_TABLE,
     FeaturesNotReady,
+    ScheduleMissing,
     feature_columns_of,
     model_matrix,
     read_games_on,
@@ -33,7 +34,7 @@ from ml.features import (
 )
 from ml.model import ModelArtifact, load_model
 from nba_elt.config import Settings
-from nba_elt.dates import parse_date, today_eastern
+from nba_elt.dates import parse_date, season_of, today_eastern
 from nba_elt.results import Result
 
 log = logging.getLogger(__name__)
@@ -41,18 +42,32 @@ log = logging.getLogger(__name__)
 PREDICTIONS_TABLE = f"{SCHEMA}.ml_game_predictions"
 
 
-def _scheduled_game_count(conn: Connection, day: dt.date) -> int:
-    """Games nba_source.schedule has on the day (not postponed); 0 if the table is absent."""
-    exists = conn.execute(text("select to_regclass('nba_source.schedule')")).scalar()
-    if not exists:
-        return 0
-    return int(
+def _has_schedule(conn: Connection) -> bool:
+    return bool(conn.execute(text("select to_regclass('nba_source.schedule')")).scalar())
+
+
+def scheduled_game_ids(conn: Connection, day: dt.date) -> list[str]:
+    """Games nba_source.schedule has on the day (not postponed); [] if the table is absent."""
+    if not _has_schedule(conn):
+        return []
+    rows = conn.execute(
+        text(
+            "select game_id from nba_source.schedule "
+            "where game_date = :day and status <> 'postponed' order by game_id"
+        ),
+        {"day": day},
+    )
+    return [r[0] for r in rows]
+
+
+def _season_is_scheduled(conn: Connection, day: dt.date) -> bool:
+    """True when nba_source.schedule holds any game of the day's season."""
+    if not _has_schedule(conn):
+        return False
+    return bool(
         conn.execute(
-            text(
-                "select count(*) from nba_source.schedule "
-                "where game_date = :day and status <> 'postponed'"
-            ),
-            {"day": day},
+            text("select exists (select 1 from nba_source.schedule where season = :s)"),
+            {"s": season_of(day)},
         ).scalar()
     )
 
@@ -64,7 +79,7 @@ def _past_games_behind(conn: Connection, day: dt.date) -> int:
             f"{SCHEMA}.{PAST_TABLE} does not exist: build the features with "
             f"`invoke refresh --run-date {day}` first"
         )
-    if not conn.execute(text("select to_regclass('nba_source.schedule')")).scalar():
+    if not _has_schedule(conn):
         return 0
     in_schedule = conn.execute(
         text(
@@ -87,8 +102,20 @@ def _other_dates(conn: Connection) -> list[dt.date]:
 
 
 def read_tonight(engine: Engine, day: dt.date, model: ModelArtifact) -> pd.DataFrame:
-    """The day's feature rows; FeaturesNotReady when missing or built for another date."""
+    """The day's feature rows.
+
+    ScheduleMissing when nba_source.schedule holds nothing of the day's season (nobody can
+    tell whether the day has games); FeaturesNotReady when the feature tables are missing,
+    built for another date, lack a scheduled game of the day or lag behind the schedule.
+    """
     with engine.connect() as conn:
+        scheduled = scheduled_game_ids(conn, day)
+        if not scheduled and not _season_is_scheduled(conn, day):
+            raise ScheduleMissing(
+                f"nba_source.schedule holds no game of the {season_of(day)} season, so there "
+                f"is no telling whether {day} has games: load it with `invoke backfill --date "
+                f"{day} --sources schedule`, then predict again"
+            )
         columns = table_columns(conn, TONIGHT_TABLE)
         if not columns:
             raise FeaturesNotReady(
@@ -97,22 +124,98 @@ def read_tonight(engine: Engine, day: dt.date, model: ModelArtifact) -> pd.DataF
             )
         model.check_table_columns(feature_columns_of(columns), f"{SCHEMA}.{TONIGHT_TABLE}")
         games = read_games_on(conn, day)
-        if games.empty:
-            scheduled = _scheduled_game_count(conn, day)
-            if scheduled:
-                found = ", ".join(str(d) for d in _other_dates(conn)) or "no games at all"
-                raise FeaturesNotReady(
-                    f"{SCHEMA}.{TONIGHT_TABLE} is stale: nba_source.schedule has {scheduled} "
-                    f"game(s) on {day} but the table holds {found}. Rebuild it with "
-                    f"`invoke refresh --run-date {day}`, then predict again"
-                )
-        elif behind := _past_games_behind(conn, day):
+        absent = sorted(set(scheduled) - set(games["game_id"]))
+        if absent and games.empty:
+            found = ", ".join(str(d) for d in _other_dates(conn)) or "no games at all"
+            raise FeaturesNotReady(
+                f"{SCHEMA}.{TONIGHT_TABLE} is stale: nba_source.schedule has {len(scheduled)} "
+                f"game(s) on {day} but the table holds {found}. Rebuild it with "
+                f"`invoke refresh --run-date {day}`, then predict again"
+            )
+        if absent:
+            raise FeaturesNotReady(
+                f"{SCHEMA}.{TONIGHT_TABLE} is stale: it lacks {len(absent)} of the "
+                f"{len(scheduled)} game(s) nba_source.schedule has on {day} "
+                f"({', '.join(absent[:5])}). Rebuild it with `invoke refresh --run-date {day}`"
+            )
+        if not games.empty and (behind := _past_games_behind(conn, day)):
             raise FeaturesNotReady(
                 f"{SCHEMA}.{PAST_TABLE} is stale: {behind} final game(s) before {day} in "
                 "nba_source.schedule are not in it, so the ratings would miss them. "
                 f"Run `invoke refresh --run-date {day}`, then predict again"
             )
     return games
+
+
+@dataclass
+class FeaturesBuilt:
+    """Why predict built the features itself, and the build it ran (a RefreshResult)."""
+
+    reason: str
+    selection: str
+    message: str
+    summary: dict[str, Any]
+    refresh: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason,
+            "selection": self.selection,
+            "refresh_run_id": self.summary.get("refresh_run_id"),
+            "models": self.summary.get("models"),
+        }
+
+
+def build_features(day: dt.date, reason: str, settings: Settings | None = None) -> FeaturesBuilt:
+    """What `invoke refresh --run-date day` builds, recorded in ops.refresh_runs.
+
+    That is tonight's features for the day plus whatever the backfill ledger says changed
+    since the last refresh (with everything downstream of it, so no view is left dropped);
+    everything on a warehouse no refresh ever built.
+    """
+    from nba_elt.transform.dbt import refresh
+
+    log.info("building the features for %s: %s", day, reason)
+    result = refresh(run_date=day, settings=settings)
+    if result.exit_code != 0:
+        raise FeaturesNotReady(
+            f"the features for {day} were not ready ({reason}) and building them failed: "
+            f"{result.message}"
+        )
+    selection = result.summary.get("selection") or "everything"
+    return FeaturesBuilt(reason, selection, result.message, result.summary, result)
+
+
+def read_tonight_building_if_needed(
+    engine: Engine,
+    day: dt.date,
+    model: ModelArtifact,
+    *,
+    build: bool = True,
+    settings: Settings | None = None,
+) -> tuple[pd.DataFrame, FeaturesBuilt | None]:
+    """The day's feature rows; when missing or stale (and `build`), build them first.
+
+    What no build can fix (no schedule for the day's season, a build that fails, features
+    still not right after it) raises FeaturesNotReady.
+    """
+    try:
+        return read_tonight(engine, day, model), None
+    except ScheduleMissing:
+        raise
+    except FeaturesNotReady as exc:
+        if not build:
+            raise
+        reason = str(exc).split(":")[0] if ": " in str(exc) else str(exc)
+        built = build_features(day, reason, settings)
+    try:
+        return read_tonight(engine, day, model), built
+    except FeaturesNotReady as exc:
+        raise FeaturesNotReady(
+            f"built the features for {day} ({built.selection}) and they are still not ready: "
+            f"{exc}. Rows loaded outside `invoke backfill` (python -m ml.history) reach them "
+            f"only with `invoke refresh --full --run-date {day}`"
+        ) from None
 
 
 def predict_games(games: pd.DataFrame, past: pd.DataFrame, model: ModelArtifact) -> pd.DataFrame:
@@ -149,29 +252,47 @@ def write_predictions(engine: Engine, day: dt.date, predictions: pd.DataFrame) -
 
 @dataclass
 class PredictResult(Result):
-    """The date's predictions (one row per game; empty when the date has no games)."""
+    """The date's predictions (one row per game; empty when the date has no games), and the
+    feature build predict ran first when the features were missing or stale (None if not)."""
 
     date: dt.date | None = None
     predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    features_built: FeaturesBuilt | None = None
 
 
 def run_predict(
     date: str | dt.date | None = None,
     model_path: str | Path | None = None,
     *,
+    build_features: bool = True,
     settings: Settings | None = None,
 ) -> PredictResult:
-    """`invoke predict`: predict the date's games (default today, US Eastern)."""
+    """`invoke predict`: predict the date's games (default today, US Eastern).
+
+    When ml_tonights_games is missing or stale for the date, builds it first (what
+    `invoke refresh --run-date D` builds) unless `build_features` is False, and says so.
+    """
     from nba_elt.warehouse.db import get_engine
 
     day = parse_date(str(date), allow_future=True) if date else today_eastern()
     model = load_model(model_path, settings)
     engine = get_engine(settings)
-    games = read_tonight(engine, day, model)
-    summary: dict[str, Any] = {"date": str(day), "model_version": model.version}
+    games, built = read_tonight_building_if_needed(
+        engine, day, model, build=build_features, settings=settings
+    )
+    summary: dict[str, Any] = {
+        "date": str(day),
+        "model_version": model.version,
+        "features_built": built.as_dict() if built else None,
+    }
+    first = f"features for {day} built first ({built.reason}); " if built else ""
     if games.empty:
         return PredictResult(
-            0, f"no games on {day}; nothing to predict", summary | {"games": 0}, date=day
+            0,
+            f"{first}no games on {day}; nothing to predict",
+            summary | {"games": 0},
+            date=day,
+            features_built=built,
         )
     predictions = predict_games(games, read_past_games(engine), model)
     written = write_predictions(engine, day, predictions)
@@ -188,8 +309,9 @@ def run_predict(
     }
     return PredictResult(
         0,
-        f"{written} game(s) on {day} predicted with model {model.version}",
+        f"{first}{written} game(s) on {day} predicted with model {model.version}",
         summary,
         date=day,
         predictions=predictions.reset_index(drop=True),
+        features_built=built,
     )

@@ -60,6 +60,10 @@ class FeaturesNotReady(NbaEltError):
     """ml_models feature tables are missing, or were built for another date. Nothing written."""
 
 
+class ScheduleMissing(FeaturesNotReady):
+    """nba_source.schedule does not cover the date: no dbt build can make its features."""
+
+
 def table_columns(conn: Connection, table: str) -> list[str]:
     """Columns of ml_models.<table> in order; empty list when the table does not exist."""
     rows = conn.execute(

@@ -1,6 +1,12 @@
 """Fit the game-winner model on ml_models.ml_past_games; evaluate it against two baselines.
 
-    invoke train [--train-seasons 2023,2024] [--test-season 2025] [--output PATH] [--json]
+    invoke train [--train-seasons 2023,2024] [--test-season 2025] [--activate]
+                 [--min-games N] [--output PATH] [--json]
+
+A model fitted on fewer than MIN_TRAIN_GAMES games is refused unless --min-games says
+otherwise (on a handful of games every probability comes out the same). The new model is a
+candidate (NBA_ELT_MODEL_DIR/candidate.json, ml/registry.py) compared with the active one on
+the same games; only --activate makes predict use it.
 
 Elo ratings are computed over the WHOLE ordered history in ml_past_games (every game counts
 toward later games' ratings, training seasons or not); rows are then split by season.
@@ -28,12 +34,16 @@ from ml.features import (
     with_pregame_elo,
 )
 from ml.metrics import score
-from ml.model import ModelArtifact, build_pipeline, trained_model_path
+from ml.model import ModelArtifact, ModelMismatch, build_pipeline
+from ml.registry import active_model, save_trained
 from nba_elt.config import Settings
 from nba_elt.errors import BadInput
 from nba_elt.results import Result
 
 log = logging.getLogger(__name__)
+
+# A sixth of a regular season: below it the six coefficients are mostly noise.
+MIN_TRAIN_GAMES = 200
 
 
 def parse_seasons(value: str | int | None, *, flag: str) -> list[int]:
@@ -67,8 +77,13 @@ def fit(
     train_seasons: list[int],
     test_season: int | None = None,
     params: EloParams | None = None,
+    *,
+    min_games: int = MIN_TRAIN_GAMES,
 ) -> tuple[ModelArtifact, dict[str, Any] | None]:
-    """Fit on the train seasons' rows; evaluate on the test season's if given."""
+    """Fit on the train seasons' rows; evaluate on the test season's if given.
+
+    BadInput when the train seasons hold fewer than `min_games` completed games.
+    """
     params = params or EloParams()
     rated = with_pregame_elo(past, params)
     available = sorted(int(s) for s in rated["season"].unique())
@@ -85,6 +100,18 @@ def fit(
     if test_season in train_seasons:
         raise BadInput(f"the test season {test_season} is also a training season")
     train_rows = rated[rated["season"].isin(train_seasons)]
+    if len(train_rows) < min_games:
+        raise BadInput(
+            f"only {len(train_rows)} completed game(s) in {PAST_TABLE} for season(s) "
+            f"{train_seasons}; a model needs at least {min_games} (a sixth of a season) to "
+            "learn anything. Load more results (python -m ml.history, invoke backfill) and "
+            f"`invoke refresh --full`, or pass --min-games {len(train_rows)} to fit it anyway"
+        )
+    if train_rows["home_win"].nunique() < 2:
+        raise BadInput(
+            f"the {len(train_rows)} training game(s) all have the same winner (home or away); "
+            "a model cannot be fitted on them"
+        )
     pipeline = build_pipeline().fit(model_matrix(train_rows), train_rows["home_win"].astype(int))
     evaluation = None
     metrics: dict[str, Any] = {
@@ -113,6 +140,39 @@ def fit(
     return artifact, evaluation
 
 
+def compare_with_active(
+    past: pd.DataFrame,
+    candidate: ModelArtifact,
+    test_season: int | None,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """The candidate and the model predict uses now, scored on the same games.
+
+    The games are the test season's when there is one, else the candidate's training games
+    (in-sample for the candidate: say so rather than pretend it is a fair race).
+    """
+    active, role = active_model(settings)
+    seasons = [test_season] if test_season else candidate.train_seasons
+    games = "test" if test_season else "training (in-sample for the candidate)"
+    comparison: dict[str, Any] = {
+        "games": games,
+        "seasons": seasons,
+        "candidate": {"version": candidate.version},
+        "active": {"version": active.version, "role": role},
+    }
+    for key, model in (("candidate", candidate), ("active", active)):
+        rated = with_pregame_elo(past, model.elo_params)
+        rows = rated[rated["season"].isin(seasons)]
+        try:
+            prob = model.predict_home_prob(model_matrix(rows))
+        except ModelMismatch as exc:
+            comparison[key]["error"] = str(exc)
+            continue
+        scores = score(rows["home_win"].to_numpy(dtype=int), prob)
+        comparison[key] |= {k: scores[k] for k in ("n", "accuracy", "log_loss", "brier")}
+    return comparison
+
+
 @dataclass
 class TrainResult(Result):
     """The fitted artifact, where it was written, and (with a test season) its evaluation."""
@@ -121,6 +181,7 @@ class TrainResult(Result):
     path: Path | None = None
     test_season: int | None = None
     evaluation: dict[str, Any] | None = None
+    comparison: dict[str, Any] | None = None  # the candidate against the active model
 
 
 def train(
@@ -128,10 +189,15 @@ def train(
     test_season: str | int | None = None,
     output: str | Path | None = None,
     *,
+    activate: bool = False,
+    min_games: int | str | None = None,
     settings: Settings | None = None,
 ) -> TrainResult:
-    """`invoke train`: fit, evaluate, write the artifact (default: NBA_ELT_MODEL_DIR/current.json,
-    which predict then prefers to the model shipped with the package)."""
+    """`invoke train`: fit, evaluate, compare with the active model, write a candidate.
+
+    With `activate` the model becomes NBA_ELT_MODEL_DIR/current.json, which predict then
+    prefers to the shipped one; `output` writes exactly that file instead.
+    """
     from nba_elt.warehouse.db import get_engine
 
     if isinstance(train_seasons, list | tuple):
@@ -140,17 +206,25 @@ def train(
     tests = parse_seasons(test_season, flag="--test-season")
     if len(tests) > 1:
         raise BadInput("--test-season takes one season")
+    minimum = parse_min_games(min_games)
     test = tests[0] if tests else None
     past = read_past_games(get_engine(settings))
-    artifact, evaluation = fit(past, seasons, test)
-    path = artifact.save(Path(output) if output else trained_model_path(settings))
+    artifact, evaluation = fit(past, seasons, test, min_games=minimum)
+    comparison = compare_with_active(past, artifact, test, settings)
+    if output:
+        path = artifact.save(Path(output))
+        state = "written"
+    else:
+        path = save_trained(artifact, activate=activate, settings=settings)
+        state = "active: predict uses it" if activate else "a candidate"
     summary: dict[str, Any] = {
-        "status": "ok",
         "model_version": artifact.version,
         "model_path": str(path),
+        "activated": bool(activate and not output),
         "train_seasons": artifact.train_seasons,
         "n_train": artifact.n_train,
         "test_season": test,
+        "compared_with_active": comparison,
     }
     message = (
         f"model {artifact.version} fitted on {artifact.n_train} games of {artifact.train_seasons}"
@@ -173,12 +247,41 @@ def train(
             f"; on {test}: accuracy {model['accuracy']:.3f}, log loss {model['log_loss']:.3f} "
             f"(Elo {elo['accuracy']:.3f}, home team {home['accuracy']:.3f})"
         )
+    message += "; " + comparison_sentence(comparison) + f"; {state} at {path}"
+    if not activate and not output:
+        message += f" (use it: invoke model --activate {artifact.version})"
     return TrainResult(
         0,
-        message + f"; written to {path}",
+        message,
         summary,
         artifact=artifact,
         path=path,
         test_season=test,
         evaluation=evaluation or None,
+        comparison=comparison,
     )
+
+
+def parse_min_games(value: int | str | None) -> int:
+    if value is None or value == "":
+        return MIN_TRAIN_GAMES
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise BadInput(f"--min-games: {value!r} is not a positive number of games")
+    return int(text)
+
+
+def comparison_sentence(comparison: dict[str, Any]) -> str:
+    """'on the same 103 test games: candidate 0.650 / 0.61, active (shipped) 0.640 / 0.62'."""
+    parts = []
+    for key in ("candidate", "active"):
+        side = comparison[key]
+        label = key if key == "candidate" else f"active ({side['role']} {side['version']})"
+        if "accuracy" in side:
+            parts.append(
+                f"{label}: accuracy {side['accuracy']:.3f}, log loss {side['log_loss']:.3f}"
+            )
+        else:
+            parts.append(f"{label}: not comparable ({side.get('error', 'no games')})")
+    n = comparison["candidate"].get("n", 0)
+    return f"on the same {n} {comparison['games']} games, " + " vs ".join(parts)

@@ -377,12 +377,14 @@ def verify(
     *,
     start: str | dt.date | None = None,
     end: str | dt.date | None = None,
+    run_date: str | dt.date | None = None,
     settings: Settings | None = None,
 ) -> VerifyReport:
-    """Is the day complete and consistent? A VerifyReport (`.passed`, `.checks`, `.failed`)."""
+    """Is the day complete and consistent, and are the games of `run_date` (default: the day
+    after) all predicted? A VerifyReport (`.passed`, `.checks`, `.failed`)."""
     from nba_elt.checks.verify import verify as run
 
-    return run(date=date, start=start, end=end, settings=settings)
+    return run(date=date, start=start, end=end, run_date=run_date, settings=settings)
 
 
 def reboot_dashboard(

@@ -1,6 +1,6 @@
 """One settings object, read from the environment and an optional .env file.
 
-The variables are the contract of ARCHITECTURE.md §3. Secrets (the password inside
+The variables are the contract of docs/architecture.md §3. Secrets (the password inside
 the database URL, the Slack webhook URL) never appear in the repr.
 """
 

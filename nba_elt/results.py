@@ -12,6 +12,15 @@ from typing import Any
 
 from nba_elt.errors import EXIT_OK, NbaEltError
 
+# The one status vocabulary of every task's JSON line and every step, from the exit code
+# (docs/architecture.md "Command line").
+STATUS_BY_EXIT_CODE = {0: "succeeded", 75: "not_available", 2: "bad_input"}
+
+
+def status_of(exit_code: int) -> str:
+    """succeeded / not_available / bad_input / failed (every other code, 130 included)."""
+    return STATUS_BY_EXIT_CODE.get(exit_code, "failed")
+
 
 @dataclass
 class Result:

@@ -1,5 +1,5 @@
 {#
-    Schemas are a contract (ARCHITECTURE.md §3): staging, facts, marts, ml_models, exactly,
+    Schemas are a contract (docs/architecture.md §3): staging, facts, marts, ml_models, exactly,
     in dev and prod alike. dbt's default would prefix them with the target schema
     ("staging_facts"); this keeps the configured name as is.
 #}

@@ -295,5 +295,5 @@ def gaps(
         f"{len(after.missing_units())} unit(s) still missing"
     )
     if run.exit_code != EXIT_OK:
-        message += f". Resume with: invoke backfill --resume {run.run_id}"
+        message += f". Resume with: {run.resume_command}"
     return GapsResult(run.exit_code, message, summary, report=report, fix=run)

@@ -17,8 +17,11 @@ Each check has a name, a status (pass / fail) and the numbers behind it:
   (ops.refresh_runs) must show a successful `invoke refresh` that started after the newest
   load of the date(s) (a dbt build run by hand leaves no row there and is not judged);
 - keys: no duplicate or null keys in nba_source and facts for the date(s);
-- predictions: every game in ml_models.ml_tonights_games has a row in
-  ml_models.ml_game_predictions with probabilities in [0, 1] that sum to 1;
+- predictions: for the run date (default: the day after the last date checked, the date the
+  morning run predicts), ml_models.ml_tonights_games was built for it and every game
+  nba_source.schedule has that day has a row in ml_models.ml_game_predictions with
+  probabilities in [0, 1] that sum to 1; a run date whose season has no schedule fails
+  (nobody can tell whether it has games);
 - seed_query: the dashboard's seed query runs.
 
 A dbt table that does not exist yet fails its check with "run invoke refresh"; a check
@@ -28,6 +31,7 @@ that errors fails with the error's first line, never a crash.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -38,7 +42,13 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from nba_elt.config import Settings
-from nba_elt.dates import resolve_dates, season_of, today_eastern, yesterday_eastern
+from nba_elt.dates import (
+    parse_date,
+    resolve_dates,
+    season_of,
+    today_eastern,
+    yesterday_eastern,
+)
 from nba_elt.errors import BadInput
 from nba_elt.results import Result
 
@@ -369,26 +379,55 @@ def check_keys(conn: Connection, dates: list[dt.date]) -> Check:
     return _pass(name, "no duplicate or null keys", **numbers)
 
 
-def check_predictions(conn: Connection, dates: list[dt.date]) -> Check:
+def predictions_date(dates: list[dt.date], run_date: dt.date | None = None) -> dt.date:
+    """The date whose predictions verify checks: given, else the day after the last date."""
+    return run_date or max(dates) + dt.timedelta(days=1)
+
+
+def check_predictions(
+    conn: Connection, dates: list[dt.date], run_date: dt.date | None = None
+) -> Check:
+    """ml_tonights_games was built for the run date and every game nba_source.schedule has
+    that day (not postponed) has a valid prediction."""
     name = "predictions"
+    day = predictions_date(dates, run_date)
     for relation in ("ml_models.ml_tonights_games", "ml_models.ml_game_predictions"):
         if not _exists(conn, relation):
-            return _missing(name, relation)
-    rows = conn.execute(
+            return _fail(
+                name,
+                f"{relation} does not exist yet: run invoke refresh --run-date {day} "
+                f"(or invoke predict --date {day}, which builds it)",
+            )
+    built_for = [
+        r[0].isoformat()
+        for r in conn.execute(
+            text("select distinct game_date from ml_models.ml_tonights_games order by 1")
+        )
+    ]
+    scheduled = conn.execute(
         text(
             """
-            select t.game_id, t.game_date, p.game_id as predicted,
+            select s.game_id, t.game_id as featured, p.game_id as predicted,
                    p.home_win_prob, p.away_win_prob
-            from ml_models.ml_tonights_games t
-            left join ml_models.ml_game_predictions p on p.game_id = t.game_id
-            order by t.game_id
+            from nba_source.schedule s
+            left join ml_models.ml_tonights_games t on t.game_id = s.game_id
+            left join ml_models.ml_game_predictions p on p.game_id = s.game_id
+            where s.game_date = :day and s.status <> 'postponed'
+            order by s.game_id
             """
-        )
+        ),
+        {"day": day},
     ).all()
-    missing = [r.game_id for r in rows if r.predicted is None]
+    season_known = conn.execute(
+        text("select exists (select 1 from nba_source.schedule where season = :s)"),
+        {"s": season_of(day)},
+    ).scalar()
+    other_dates = [d for d in built_for if d != day.isoformat()]
+    unfeatured = [r.game_id for r in scheduled if r.featured is None]
+    missing = [r.game_id for r in scheduled if r.predicted is None]
     invalid = [
         r.game_id
-        for r in rows
+        for r in scheduled
         if r.predicted is not None
         and not (
             0 <= r.home_win_prob <= 1
@@ -396,31 +435,50 @@ def check_predictions(conn: Connection, dates: list[dt.date]) -> Check:
             and abs(r.home_win_prob + r.away_win_prob - 1) <= PROBABILITY_TOLERANCE
         )
     ]
-    tonight = sorted({r.game_date.isoformat() for r in rows})
     numbers = {
-        "tonights_games": len(rows),
-        "tonights_dates": ",".join(tonight),
-        "predicted": len(rows) - len(missing),
+        "run_date": day.isoformat(),
+        "tonights_dates": ",".join(built_for),
+        "scheduled_games": len(scheduled),
+        "with_features": len(scheduled) - len(unfeatured),
+        "predicted": len(scheduled) - len(missing),
         "missing": len(missing),
         "invalid_probabilities": len(invalid),
     }
-    if missing:
-        when = tonight[0] if tonight else ""
+    fix = f"run invoke predict --date {day} (it builds the features for that date)"
+    if other_dates:
         return _fail(
             name,
-            f"no prediction for {_sample(missing)}: run invoke predict --date {when}",
+            f"ml_tonights_games was built for {', '.join(other_dates)}, not for {day}: {fix}",
             **numbers,
         )
+    if not season_known:
+        return _fail(
+            name,
+            f"nba_source.schedule holds no game of the {season_of(day)} season, so there is "
+            f"no telling whether {day} has games: invoke backfill --date {day} --sources "
+            "schedule",
+            **numbers,
+        )
+    if unfeatured:
+        return _fail(
+            name,
+            f"ml_tonights_games lacks {_sample(unfeatured)} scheduled on {day}: {fix}",
+            **numbers,
+        )
+    if missing:
+        return _fail(name, f"no prediction for {_sample(missing)} on {day}: {fix}", **numbers)
     if invalid:
         return _fail(
             name,
             f"probabilities outside [0, 1] or not summing to 1 for {_sample(invalid)}",
             **numbers,
         )
-    if not rows:
-        return _pass(name, "ml_tonights_games has no games (no games on its date)", **numbers)
+    if not scheduled:
+        return _pass(name, f"no games scheduled on {day}: nothing to predict", **numbers)
     return _pass(
-        name, f"{len(rows)} games of {', '.join(tonight)} predicted, probabilities valid", **numbers
+        name,
+        f"all {len(scheduled)} games scheduled on {day} predicted, probabilities valid",
+        **numbers,
     )
 
 
@@ -442,10 +500,17 @@ CHECKS: tuple[tuple[str, Callable[[Connection, list[dt.date]], Check]], ...] = (
 )
 
 
-def run_checks(engine: Engine, dates: list[dt.date]) -> list[Check]:
-    """Every check, each on its own connection; an error fails that check only."""
+def run_checks(
+    engine: Engine, dates: list[dt.date], run_date: dt.date | None = None
+) -> list[Check]:
+    """Every check, each on its own connection; an error fails that check only.
+
+    `run_date`: the date whose predictions are checked (default: the day after the last date).
+    """
     results = []
     for name, check in CHECKS:
+        if check is check_predictions:
+            check = functools.partial(check_predictions, run_date=run_date)
         try:
             with engine.connect() as conn:
                 results.append(check(conn, dates))
@@ -483,10 +548,14 @@ def verify(
     date: str | dt.date | None = None,
     start: str | dt.date | None = None,
     end: str | dt.date | None = None,
+    run_date: str | dt.date | None = None,
     *,
     settings: Settings | None = None,
 ) -> VerifyReport:
-    """Run every check for the date(s) (default: yesterday, US Eastern); exit 1 if any fails."""
+    """Run every check for the date(s) (default: yesterday, US Eastern); exit 1 if any fails.
+
+    The predictions checked are those of `run_date` (default: the day after the last date).
+    """
     dates = resolve_dates(
         None if date is None else str(date),
         None if start is None else str(start),
@@ -495,15 +564,19 @@ def verify(
     )
     if len(dates) > MAX_DAYS:
         raise BadInput(f"verify covers at most {MAX_DAYS} days at once, got {len(dates)}")
+    predicted_day = (
+        parse_date(str(run_date), flag="--run-date", allow_future=True) if run_date else None
+    )
     from nba_elt.warehouse.db import get_engine
 
     engine = get_engine(settings)
     label = _label(dates)
-    results = run_checks(engine, dates)
+    results = run_checks(engine, dates, predicted_day)
     failed = [c.name for c in results if not c.passed]
     summary = {
-        "status": "failed" if failed else "passed",
+        "status": "failed" if failed else "succeeded",
         "dates": [d.isoformat() for d in dates],
+        "run_date": predictions_date(dates, predicted_day).isoformat(),
         "failed": failed,
         "checks": [asdict(c) for c in results],
     }

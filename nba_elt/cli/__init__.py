@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
+from nba_elt.cli.output import logging_handler, make_console
 from nba_elt.config import PROJECT_ROOT, scrub
 from nba_elt.errors import EXIT_FAILED, NbaEltError
-from nba_elt.results import Result
+from nba_elt.results import Result, status_of
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,8 @@ COMPOSE_FILE = Path("docker") / "compose.yaml"
 COMPOSE_SERVICE = "app"
 
 # Human output goes to stderr so that stdout carries only what a machine reads (--json).
-console = Console(stderr=True, highlight=False)
+# On a terminal: colours and fitted tables; otherwise plain, unwrapped lines (cli/output.py).
+console = make_console()
 
 
 @dataclass
@@ -68,9 +68,7 @@ class SecretFilter(logging.Filter):
 
 
 def setup_logging(verbose: bool = False) -> None:
-    from rich.logging import RichHandler
-
-    handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
+    handler = logging_handler(console)
     handler.addFilter(SecretFilter())
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -81,15 +79,6 @@ def setup_logging(verbose: bool = False) -> None:
     )
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    from nba_elt.transform.dbt import set_output_sink
-
-    set_output_sink(_to_stderr)
-
-
-def _to_stderr(line: str) -> None:
-    """dbt's output as it comes, on stderr (stdout stays for --json)."""
-    sys.stderr.write(line)
-    sys.stderr.flush()
 
 
 def docker_command(task_name: str, options: dict[str, Any]) -> list[str]:
@@ -136,6 +125,18 @@ def run_in_docker(task_name: str, options: dict[str, Any]) -> int:
         return EXIT_FAILED
 
 
+def json_line(task_name: str, result: Result) -> dict[str, Any]:
+    """task, status, exit_code, message first, in every task; then the task's own keys."""
+    own = {k: v for k, v in result.summary.items() if k not in ("task", "status", "exit_code")}
+    head = {
+        "task": task_name,
+        "status": status_of(result.exit_code),
+        "exit_code": result.exit_code,
+        "message": result.message,
+    }
+    return head | {k: v for k, v in own.items() if k != "message"}
+
+
 def _scrubbed(value: Any) -> Any:
     if isinstance(value, str):
         return scrub(value)
@@ -156,7 +157,7 @@ def emit(task_name: str, result: Result, as_json: bool) -> None:
         )
         console.print(f"[{style}]{task_name}:[/] {result.message}")
     if as_json:
-        payload = {"task": task_name, "exit_code": result.exit_code, **result.summary}
+        payload = json_line(task_name, result)
         sys.stdout.write(json.dumps(payload, default=str, sort_keys=False) + "\n")
         sys.stdout.flush()
 
@@ -171,9 +172,13 @@ def run_task(
 ) -> None:
     """Run `body(**flags)`; print its summary; exit with its code (invoke.Exit).
 
-    With docker, run the same task with the same flags in the app service instead.
+    With docker, run the same task with the same flags in the app service instead. dbt's
+    own output is shown as progress (cli/output.py), or streamed with a `verbose` flag.
     """
     from invoke import Exit
+
+    from nba_elt.cli.output import DbtLines
+    from nba_elt.transform.dbt import dbt_output
 
     if docker:
         code = run_in_docker(task_name, {**flags, "json": as_json})
@@ -181,16 +186,20 @@ def run_task(
             raise Exit(code=code)
         return
     setup_logging()
+    dbt_lines = DbtLines(console, verbose=bool(flags.pop("verbose", False)))
     try:
-        result = body(**flags)
+        with dbt_output(dbt_lines):
+            result = body(**flags)
     except NbaEltError as exc:
         result = TaskResult(
             exit_code=exc.exit_code,
             message=f"{type(exc).__name__}: {exc}",
-            summary={"status": "error", "error_type": type(exc).__name__, "error": str(exc)},
+            summary={"error_type": type(exc).__name__, "error": str(exc)},
         )
     except KeyboardInterrupt:
-        result = TaskResult(exit_code=130, message="interrupted", summary={"status": "interrupted"})
+        result = TaskResult(exit_code=130, message="interrupted", summary={"interrupted": True})
+    finally:
+        dbt_lines.close()
     emit(task_name, result, as_json)
     if result.exit_code:
         raise Exit(code=result.exit_code)

@@ -14,14 +14,14 @@ def up_task() -> TaskResult:
         return TaskResult(
             message="NBA_ELT_DATABASE_URL is set; the embedded Postgres is not used "
             f"(warehouse: {redacted(settings.database_url)})",
-            summary={"status": "skipped", "url": redacted(settings.database_url)},
+            summary={"state": "not used", "url": redacted(settings.database_url)},
         )
     db = localdb.from_settings(settings)
     url = db.up()
     print(url)
     return TaskResult(
         message=f"local Postgres is up at {url} (data: {db.data_dir})",
-        summary={"status": "running", "url": url, "data_dir": str(db.data_dir)},
+        summary={"state": "running", "url": url, "data_dir": str(db.data_dir)},
     )
 
 
@@ -30,19 +30,37 @@ def down_task() -> TaskResult:
     db = localdb.from_settings(settings)
     stopped = db.down()
     message = "local Postgres stopped" if stopped else "local Postgres was not running"
-    return TaskResult(message=message, summary={"status": "stopped", "was_running": stopped})
+    return TaskResult(message=message, summary={"state": "stopped", "was_running": stopped})
 
 
 def status_task() -> TaskResult:
+    """The warehouse in use: connects, reports the server version and the migration level."""
+    from nba_elt.warehouse.db import resolve_url
+    from nba_elt.warehouse.status import probe
+
     settings = get_settings()
-    if not settings.uses_local_db:
-        url = redacted(settings.database_url)
-        return TaskResult(message=f"warehouse: {url} (configured)", summary={"url": url})
-    info = localdb.from_settings(settings).status()
-    state = "running" if info["running"] else "stopped"
+    local: dict = {}
+    if settings.uses_local_db:
+        local = localdb.from_settings(settings).status()
+        if not local["running"]:
+            return TaskResult(
+                message=f"local Postgres stopped (data: {local['data_dir']}); "
+                "`invoke db.up` starts it (any task starts it on demand)",
+                summary={"connected": False, "local": local},
+            )
+    status = probe(resolve_url(settings))
+    level = status.migration_level if status.migration_level is not None else "none"
+    migrations = (
+        f"migrations up to date ({level})"
+        if status.up_to_date
+        else f"migration level {level}, {len(status.pending)} pending: "
+        f"{', '.join(status.pending)} (`invoke db.migrate`, or any task, applies them)"
+    )
+    where = "local Postgres running at" if local else "warehouse (NBA_ELT_DATABASE_URL)"
     return TaskResult(
-        message=f"local Postgres {state} at {info['url']} (data: {info['data_dir']})",
-        summary=info,
+        message=f"{where} {status.url}: PostgreSQL {status.server_version}, "
+        f"database {status.database} as {status.user}; {migrations}",
+        summary={"connected": True, **status.as_dict()} | ({"local": local} if local else {}),
     )
 
 

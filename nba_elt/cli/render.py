@@ -51,8 +51,13 @@ def print_plan(description: dict[str, Any]) -> None:
         table.add_row(
             row["source"],
             row["unit_key"],
-            escape("\n".join(site_path(url) for url in row["pages"])),
-            str(row["pages_in_archive"]),
+            escape(
+                "\n".join(
+                    site_path(url) + (" (archived)" if url in row["archived"] else "")
+                    for url in row["pages"]
+                )
+            ),
+            f"{row['pages_in_archive']} of {len(row['pages'])}",
             row["action"],
         )
     console.print(table)
@@ -61,7 +66,7 @@ def print_plan(description: dict[str, Any]) -> None:
 def print_run(report: RunReport) -> None:
     """A backfill run's units and their outcomes."""
     table = Table(title=f"backfill run {report.run_id}")
-    for column in ("source", "date/game", "outcome", "rows", "seconds", "error"):
+    for column in ("source", "date/game", "outcome", "rows", "seconds", "error / reason"):
         table.add_column(column, justify="right" if column in ("rows", "seconds") else "left")
     for o in report.outcomes:
         style = OUTCOME_STYLE.get(o.status, "")
@@ -71,7 +76,7 @@ def print_run(report: RunReport) -> None:
             f"[{style}]{o.status}[/]",
             str(o.rows_written),
             f"{o.seconds:.1f}",
-            escape(o.error or ""),
+            escape(o.error or o.reason or ""),
         )
     console.print(table)
 
@@ -100,6 +105,8 @@ def print_dbt(summary: Any) -> None:
         )
     for node in summary.warned:
         console.print(f"  [yellow]warn[/] {node.kind} {escape(node.name)}: {escape(node.message)}")
+    if summary.log_path:
+        console.print(f"dbt log: {escape(summary.log_path)}")
 
 
 def print_checks(report: Any) -> None:
@@ -117,6 +124,11 @@ def print_checks(report: Any) -> None:
 
 
 def print_predictions(result: Any) -> None:
+    built = getattr(result, "features_built", None)
+    if built is not None:
+        console.print(f"features for {result.date} were not ready ({escape(built.reason)}): built")
+        if built.refresh is not None and built.refresh.dbt is not None:
+            print_dbt(built.refresh.dbt)
     predictions = result.summary.get("predictions") or []
     if not predictions:
         return
@@ -179,6 +191,31 @@ def print_train(result: Any) -> None:
     if result.evaluation:
         for table in train_tables(result.evaluation, result.test_season):
             console.print(table)
+    if result.comparison:
+        console.print(comparison_table(result.comparison))
+
+
+def comparison_table(comparison: dict[str, Any]) -> Table:
+    """The new model and the active one on the same games."""
+    seasons = ",".join(str(s) for s in comparison["seasons"])
+    table = Table(title=f"candidate vs active model, {comparison['games']} games of {seasons}")
+    for column in ("model", "version", "n", "accuracy", "log loss", "Brier"):
+        table.add_column(column, justify="left" if column in ("model", "version") else "right")
+    for key in ("candidate", "active"):
+        side = comparison[key]
+        label = key if key == "candidate" else f"active ({side['role']})"
+        if "accuracy" not in side:
+            table.add_row(label, side["version"], "", "not comparable", "", "")
+            continue
+        table.add_row(
+            label,
+            side["version"],
+            str(side["n"]),
+            f"{side['accuracy']:.3f}",
+            f"{side['log_loss']:.3f}",
+            f"{side['brier']:.3f}",
+        )
+    return table
 
 
 def print_backfill(result: Any) -> None:

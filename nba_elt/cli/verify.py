@@ -10,9 +10,10 @@ def verify_task(
     date: str | None = None,
     start: str | None = None,
     end: str | None = None,
+    run_date: str | None = None,
     cross_provider: bool = False,
 ) -> TaskResult:
-    """`invoke verify`: every check for the date(s); exit 1 if any fails.
+    """`invoke verify`: every check for the date(s) and the predictions of the run date.
 
     cross_provider: instead, basketball-reference vs the NBA for --date's games.
     """
@@ -21,7 +22,7 @@ def verify_task(
     if cross_provider:
         return _cross_provider(date, start, end)
 
-    report = verify(date=date, start=start, end=end)
+    report = verify(date=date, start=start, end=end, run_date=run_date)
     print_checks(report)
     return TaskResult.of(report)
 

@@ -30,7 +30,7 @@ from nba_elt.ingest.plan import (
     enabled_sources,
     unit_sort_key,
 )
-from nba_elt.ingest.request import BackfillRequest, parse_request
+from nba_elt.ingest.request import BackfillRequest, parse_request, with_original_flags
 from nba_elt.ingest.runner import BackfillRunner, Progress, RunReport, UnitOutcome
 from nba_elt.results import Result, error_result
 
@@ -116,7 +116,7 @@ def _summary_line(report: RunReport) -> str:
     if report.stopped:
         text_ += f"; stopped: {report.stopped}"
     if report.exit_code != EXIT_OK:
-        text_ += f". Resume with: invoke backfill --resume {report.run_id}"
+        text_ += f". Resume with: {report.resume_command}"
     return text_
 
 
@@ -141,7 +141,7 @@ def alert_text(report: RunReport) -> str:
     if len(bad) > MAX_UNITS_IN_ALERT:
         lines.append(f"... and {len(bad) - MAX_UNITS_IN_ALERT} more (see ops.backfill_units)")
     if report.exit_code != EXIT_OK:
-        lines.append(f"Resume: invoke backfill --resume {report.run_id}")
+        lines.append(f"Resume: {report.resume_command}")
     return "\n".join(lines)
 
 
@@ -370,6 +370,13 @@ def run_backfill(
         raise BadInput(
             f"there is no backfill run {request.resume}: the warehouse has no ledger yet"
         )
+    if request.resume:
+        # --offline / --force / --refresh / --predict of the run it resumes (sources and
+        # dates come with its units): a resumed offline run never goes to the network
+        original = ledger.load_run(engine, request.resume)
+        if original is None:
+            raise BadInput(f"there is no backfill run {request.resume} in ops.backfill_runs")
+        request = with_original_flags(request, dict(original.args or {}))
     # A dry run never touches the network: it reads only what is already archived.
     ctx = _context(
         engine,

@@ -111,6 +111,8 @@ def build_plan(
             for day in request.dates:
                 if day not in known and ("schedule" in sources or not schema_ready):
                     pending.append(day)
+                    if request.dry_run:  # shown as the listing it is: games, then pages
+                        units.append(listing_unit(day))
                     continue
                 try:
                     found = units_for_dates("pbp", [day], ctx)
@@ -123,6 +125,7 @@ def build_plan(
                     if request.dry_run:
                         pending.append(day)
                         notes.append(f"pbp games of {day} unknown: {exc}")
+                        units.append(listing_unit(day))
                         continue
                     # Listing the day's games failed: a listing unit retries it in the run
                     # (and in a resume), and the ledger records why if it fails again.
@@ -187,47 +190,110 @@ def site_path(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def listing_pages(unit: Any, ctx: Any, sources: Iterable[str]) -> list[str]:
+    """What listing a day's pbp games may fetch: nothing when the run's own schedule unit
+    provides them (nba_source.schedule), else the scoreboard page, then the month page."""
+    from nba_elt.dates import season_of
+    from nba_elt.sources.schedule import month_name, month_path
+    from nba_elt.sources.scoreboard import scoreboard_path
+
+    day = unit.game_date
+    if "schedule" in sources:
+        return []
+    return [
+        ctx.client.url_for(scoreboard_path(day)),
+        ctx.client.url_for(month_path(season_of(day), month_name(day))),
+    ]
+
+
+def games_known_offline(day: dt.date, ctx: Any) -> list[str] | None:
+    """The day's game ids from nba_source.schedule or the archived pages; None if unknown."""
+    from nba_elt.errors import NbaEltError
+    from nba_elt.sources.games import games_on
+
+    try:
+        return games_on(day, ctx)
+    except NbaEltError as exc:
+        log.debug("games of %s not known without the network: %s", day, exc)
+        return None
+
+
+def _with_listed_games(plan: Plan, ctx: Any, schema_ready: bool) -> tuple[list[Any], list[str]]:
+    """The plan's units, each listing unit followed by the pbp units of the games it would
+    find (as far as the database and the archive tell without the network)."""
+    from nba_elt.sources import Unit
+
+    units: list[Any] = []
+    notes: list[str] = []
+    planned = {(u.source, u.unit_key) for u in plan.units}
+    for unit in plan.units:
+        units.append(unit)
+        if not is_listing(unit):
+            continue
+        games = games_known_offline(unit.game_date, ctx) if schema_ready else None
+        if games is None:
+            notes.append(
+                f"pbp games of {unit.game_date}: known only when the run lists them "
+                "(then one page per game more)"
+            )
+            continue
+        units += [Unit("pbp", g, unit.game_date) for g in games if ("pbp", g) not in planned]
+    return units, notes
+
+
 def describe_plan(
     plan: Plan, ctx: Any, *, force: bool, refresh: bool, schema_ready: bool = True
 ) -> dict[str, Any]:
-    """What a dry-run prints: units, pages, what the archive already holds, dbt selection."""
+    """What a dry-run prints: every unit (listing units and the games they would find
+    included), every page it may fetch and whether the archive holds it, the dbt selection."""
     from nba_elt.sources import is_complete, planned_urls
 
     rows = []
     pages: list[str] = []
-    for unit in plan.units:
-        urls = planned_urls(unit, ctx)
-        complete = schema_ready and is_complete(unit, ctx)
-        in_archive = sum(1 for url in urls if ctx.client.in_archive(site_path(url)))
+    units, listing_notes = _with_listed_games(plan, ctx, schema_ready)
+    for unit in units:
+        listing = is_listing(unit)
+        urls = listing_pages(unit, ctx, plan.sources) if listing else planned_urls(unit, ctx)
+        complete = not listing and schema_ready and is_complete(unit, ctx)
+        archived = [url for url in urls if ctx.client.in_archive(site_path(url))]
+        if listing:
+            action = "list the day's games" + (
+                " (from its schedule unit)" if not urls else " (first page that answers)"
+            )
+        else:
+            action = "run" if (force or not complete) else "skip (complete and final)"
         rows.append(
             {
                 "source": unit.source,
                 "unit_key": unit.unit_key,
                 "game_date": unit.game_date.isoformat() if unit.game_date else None,
                 "pages": urls,
-                "pages_in_archive": in_archive,
-                "action": "run" if (force or not complete) else "skip (complete and final)",
+                "pages_in_archive": len(archived),
+                "archived": archived,
+                "action": action,
             }
         )
-        if rows[-1]["action"] == "run":
+        if action != "skip (complete and final)":
             pages += [u for u in urls if u not in pages]
-    archived = sum(1 for url in pages if ctx.client.in_archive(site_path(url)))
+    archived_pages = [url for url in pages if ctx.client.in_archive(site_path(url))]
     selection, selection_note = dbt_selection(plan.sources)
+    to_run = sum(1 for r in rows if not r["action"].startswith("skip"))
     return {
         "dates": [d.isoformat() for d in plan.dates],
         "games": list(plan.game_ids)
-        or sorted({u.unit_key for u in plan.units if u.source == "pbp"}),
+        or sorted({u.unit_key for u in units if u.source == "pbp" and not is_listing(u)}),
         "sources": list(plan.sources),
         "units": rows,
         "unit_count": len(rows),
-        "to_run": sum(1 for r in rows if r["action"] == "run"),
+        "to_run": to_run,
         "pages": pages,
         "page_count": len(pages),
-        "pages_in_archive": archived,
+        "pages_in_archive": len(archived_pages),
+        "archived_pages": archived_pages,
         "dbt_selection": selection,
         "dbt_selection_note": selection_note,
         "refresh": refresh,
-        "notes": list(plan.notes),
+        "notes": list(plan.notes) + listing_notes,
     }
 
 

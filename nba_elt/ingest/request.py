@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nba_elt.dates import parse_date, resolve_dates
@@ -47,6 +47,32 @@ class BackfillRequest:
             "predict": self.predict,
             "provider": self.provider,
         }
+
+
+RESUMED_FLAGS = ("offline", "force", "refresh", "predict")
+
+
+def resume_command(run_id: int, args: dict[str, Any] | None = None) -> str:
+    """The command that resumes a run, with the flags it re-uses spelled out.
+
+    `invoke backfill --resume N` alone re-uses them too (from ops.backfill_runs.args); the
+    hint names them so the operator sees what the resume will do.
+    """
+    flags = [f"--{name}" for name in RESUMED_FLAGS if (args or {}).get(name)]
+    return " ".join(["invoke", "backfill", "--resume", str(run_id), *flags])
+
+
+def with_original_flags(request: BackfillRequest, original: dict[str, Any]) -> BackfillRequest:
+    """A resume runs with the flags of the run it resumes, plus any given now; its provider
+    is the original run's unless one is given now (auto, the default, counts as none)."""
+    provider = request.provider
+    if provider == "auto" and original.get("provider") in PROVIDERS:
+        provider = original["provider"]
+    return replace(
+        request,
+        provider=provider,
+        **{name: bool(getattr(request, name) or original.get(name)) for name in RESUMED_FLAGS},
+    )
 
 
 def parse_sources(raw: str, valid: tuple[str, ...]) -> tuple[str, ...]:

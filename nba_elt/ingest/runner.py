@@ -61,6 +61,11 @@ def lock_wait_seconds() -> float:
     return get_settings().backfill_lock_wait
 
 
+SKIPPED_COMPLETE = (
+    "already complete and final (loaded, final, cross-checked); --force runs it again"
+)
+
+
 @dataclass
 class UnitOutcome:
     source: str
@@ -70,6 +75,7 @@ class UnitOutcome:
     rows_written: int = 0
     seconds: float = 0.0
     error: str | None = None
+    reason: str | None = None  # why a unit was skipped, and how to run it anyway
 
     @property
     def rows(self) -> int:
@@ -84,6 +90,7 @@ class UnitOutcome:
             "rows_written": self.rows_written,
             "seconds": round(self.seconds, 3),
             "error": self.error,
+            "reason": self.reason,
         }
 
 
@@ -96,6 +103,13 @@ class RunReport:
     # Set when basketball-reference stopped the run and the NBA finished it (--provider auto).
     fell_back: str | None = None
     stop_exit_code: int | None = None  # the exit code of the terminal error that stopped it
+    args: dict[str, Any] = field(default_factory=dict)  # as in ops.backfill_runs.args
+
+    @property
+    def resume_command(self) -> str:
+        from nba_elt.ingest.request import resume_command
+
+        return resume_command(self.run_id, self.args)
 
     @property
     def units(self) -> list[UnitOutcome]:
@@ -216,7 +230,7 @@ class BackfillRunner:
                 resumed_from=resumed_from,
             )
             log.info("backfill run %s: %d unit(s) planned", run_id, len(plan.units))
-            report = RunReport(run_id=run_id, resumed_from=resumed_from)
+            report = RunReport(run_id=run_id, resumed_from=resumed_from, args=dict(args))
             try:
                 self._run_units(plan, guard, report)
             except (DatabaseLost, SQLAlchemyError) as exc:
@@ -226,9 +240,7 @@ class BackfillRunner:
                     self.engine, run_id, "interrupted", f"stopped by {type(exc).__name__}"
                 )
                 log.warning(
-                    "backfill run %s interrupted; resume with: invoke backfill --resume %s",
-                    run_id,
-                    run_id,
+                    "backfill run %s interrupted; resume with: %s", run_id, report.resume_command
                 )
                 raise
             message = report.stopped or f"{len(report.outcomes)} unit(s): {report.counts_text()}"
@@ -270,6 +282,7 @@ class BackfillRunner:
                     unit.game_date,
                     "skipped",
                     error=f"{ledger.NOT_RUN_PREFIX}{report.stopped}",
+                    reason=f"{ledger.NOT_RUN_PREFIX}{report.stopped}; --resume runs it",
                 )
                 ledger.finish_unit(
                     self.engine,
@@ -426,12 +439,12 @@ class BackfillRunner:
                 outcome.rows_written = self._list_games(unit)
                 outcome.status = "succeeded"
             elif not self.force and is_complete(unit, self.ctx):
-                outcome.status = "skipped"
+                outcome.status, outcome.reason = "skipped", SKIPPED_COMPLETE
             else:
                 with guard.unit_lock(unit.source, unit.unit_key, self.lock_wait):
                     # Another run may have finished this unit while we waited for it.
                     if not self.force and is_complete(unit, self.ctx):
-                        outcome.status = "skipped"
+                        outcome.status, outcome.reason = "skipped", SKIPPED_COMPLETE
                     else:
                         ledger.mark_unit_running(
                             self.engine, run_id, unit.source, unit.unit_key, unit.provider
@@ -484,7 +497,7 @@ class BackfillRunner:
             unit.unit_key,
             outcome.status,
             outcome.rows_written,
-            outcome.error,
+            outcome.error or outcome.reason,
         )
         level = logging.INFO if outcome.status in ("succeeded", "skipped") else logging.WARNING
         log.log(
@@ -495,6 +508,6 @@ class BackfillRunner:
             outcome.status,
             outcome.rows_written,
             outcome.seconds,
-            f": {outcome.error}" if outcome.error else "",
+            f": {outcome.error or outcome.reason}" if outcome.error or outcome.reason else "",
         )
         return outcome

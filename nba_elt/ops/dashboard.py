@@ -8,7 +8,7 @@ Two ways, as the runbook has them:
 - ``stop-task``: the old runbook's way: stop the first running task of the service and let
   ECS start a replacement.
 
-Cluster, service, region and endpoint come from the settings (ARCHITECTURE.md §3) unless
+Cluster, service, region and endpoint come from the settings (docs/architecture.md §3) unless
 the caller overrides them. AWS credentials are whatever boto3 finds (environment, profile,
 instance role); they are never printed.
 """

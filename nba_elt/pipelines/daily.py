@@ -3,13 +3,15 @@
 For date D (default: yesterday, US Eastern):
 
 1. backfill D with the sources enabled in nba_source.feature_flags;
-2. refresh: a dbt build of what changed (the sources the backfill wrote, plus whatever the
+2. schedule: backfill the schedule of D + 1 (the games to predict), whatever the flags say;
+3. refresh: a dbt build of what changed (the sources the backfill wrote, plus whatever the
    refresh ledger says was written since the last successful refresh), and of
    ml_tonights_games for D + 1;
-3. predict the games of D + 1;
-4. verify D;
-5. reboot the dashboard (unless --no-reboot);
-6. one Slack summary.
+4. predict the games of D + 1; when the schedule lists games on D + 1 and not all of them
+   were predicted, the step fails and says which;
+5. verify D, and the predictions of D + 1;
+6. reboot the dashboard (unless --no-reboot);
+7. one Slack summary.
 
 It stops at the first step that does not succeed and says which. When the site has not
 published D yet the backfill ends with 75: daily ends with 75 too, and the alert names
@@ -33,9 +35,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from nba_elt.config import Settings, get_settings
-from nba_elt.dates import parse_date, yesterday_eastern
+from nba_elt.dates import parse_date, today_eastern, yesterday_eastern
 from nba_elt.errors import EXIT_FAILED, EXIT_NOT_AVAILABLE, EXIT_OK, NbaEltError
-from nba_elt.results import Result
+from nba_elt.results import Result, status_of
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class StepOutcome:
     def as_dict(self) -> dict[str, Any]:
         return {
             "step": self.name,
+            "status": status_of(self.exit_code),
             "exit_code": self.exit_code,
             "message": self.message,
             "seconds": round(self.seconds, 1),
@@ -128,6 +131,73 @@ def summary_text(day: dt.date, steps: list[StepOutcome], exit_code: int) -> str:
     return "\n".join(lines)
 
 
+def schedule_step(
+    day: dt.date, offline: bool, settings: Settings | None = None, progress: Any = None
+) -> Result:
+    """Load the schedule of `day` (the games daily predicts) before the refresh builds them."""
+    from nba_elt.ingest.backfill import run_backfill
+
+    if day > today_eastern():
+        # a backfill refuses future dates; the schedule of today (US Eastern) covers most
+        # nights, and predict then says whether it knows the day
+        return Result(
+            EXIT_OK,
+            f"{day} is after today (US Eastern): its schedule is left as loaded",
+            {"skipped": "future date"},
+        )
+    return run_backfill(
+        date=day.isoformat(),
+        sources="schedule",
+        offline=offline,
+        settings=settings,
+        progress=progress,
+    )
+
+
+def unpredicted_games(
+    day: dt.date, settings: Settings | None = None
+) -> tuple[list[str], list[str]]:
+    """(games nba_source.schedule lists on the day, those without a prediction)."""
+    from sqlalchemy import text
+
+    from nba_elt.warehouse.db import get_engine
+
+    with get_engine(settings).connect() as conn:
+        rows = conn.execute(
+            text(
+                """
+                select s.game_id, p.game_id is not null as predicted
+                from nba_source.schedule s
+                left join ml_models.ml_game_predictions p on p.game_id = s.game_id
+                where s.game_date = :day and s.status <> 'postponed'
+                order by s.game_id
+                """
+            ),
+            {"day": day},
+        ).all()
+    return [r.game_id for r in rows], [r.game_id for r in rows if not r.predicted]
+
+
+def predict_step(day: dt.date, settings: Settings | None = None) -> Result:
+    """Predict the day; a failure when the schedule lists games on it that were not predicted."""
+    from ml.app import run_predict
+
+    result = run_predict(date=day.isoformat(), settings=settings)
+    if result.exit_code != EXIT_OK:
+        return result
+    scheduled, missing = unpredicted_games(day, settings)
+    if missing:
+        return dataclasses.replace(
+            result,
+            exit_code=EXIT_FAILED,
+            message=f"nba_source.schedule lists {len(scheduled)} game(s) on {day} but "
+            f"{len(missing)} have no prediction ({', '.join(missing[:5])}); predict said: "
+            f"{result.message}",
+            summary={**result.summary, "unpredicted": missing},
+        )
+    return result
+
+
 @dataclass
 class DailyReport(Result):
     """The steps of a daily run, in order, each with its result; the alert sent."""
@@ -160,7 +230,6 @@ def daily(
     observer = observer or LogObserver()
     observer.note(f"daily {day} (predicting {day_after}; offline={offline})")
 
-    from ml.app import run_predict
     from nba_elt.checks.verify import verify
     from nba_elt.ingest.backfill import run_backfill
     from nba_elt.ops.dashboard import reboot_dashboard
@@ -191,9 +260,18 @@ def daily(
     if exit_code == EXIT_OK:
         # refresh builds what the ledger says changed, and always tonight's features
         plan: list[tuple[str, Callable[[], Result]]] = [
+            (
+                "schedule",
+                lambda: schedule_step(day_after, offline, quiet, observer.backfill_progress()),
+            ),
             ("refresh", lambda: refresh(run_date=day_after.isoformat(), settings=quiet)),
-            ("predict", lambda: run_predict(date=day_after.isoformat(), settings=quiet)),
-            ("verify", lambda: verify(date=day.isoformat(), settings=quiet)),
+            ("predict", lambda: predict_step(day_after, quiet)),
+            (
+                "verify",
+                lambda: verify(
+                    date=day.isoformat(), run_date=day_after.isoformat(), settings=quiet
+                ),
+            ),
         ]
         if not no_reboot:
             plan.append(("reboot-dashboard", lambda: reboot_dashboard(settings=quiet)))

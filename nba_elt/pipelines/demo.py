@@ -169,7 +169,10 @@ def demo(*, settings: Settings | None = None, observer: StepObserver | None = No
         ),
         (f"predict {DEMO_DATE}", lambda: run_predict(date=DEMO_DATE, settings=demo_env)),
         ("pbp flag", lambda: _disable_pbp_flag(database_url)),
-        (f"verify {DEMO_DATE}", lambda: verify(date=DEMO_DATE, settings=demo_env)),
+        (
+            f"verify {DEMO_DATE}",
+            lambda: verify(date=DEMO_DATE, run_date=DEMO_DATE, settings=demo_env),
+        ),
     ]  # fmt: skip
     outcomes = []
     for name, body in steps:

@@ -23,6 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,26 @@ DBT_LOCK_KEY = 0x6E6261_646274  # "nba" "dbt"
 LOCK_WAIT_SECONDS = 1800
 
 TONIGHT_SELECTOR = "ml_tonights_games+"
+
+# Where dbt's own output lines go: the CLI shows progress / streams them (--verbose); the
+# library alone logs them at DEBUG. dbt's full log is always in DbtSummary.log_path.
+_line_sink: ContextVar[Callable[[str], None] | None] = ContextVar("dbt_line_sink", default=None)
+
+
+@contextmanager
+def dbt_output(sink: Callable[[str], None]) -> Iterator[None]:
+    """Send every line dbt prints, while in this block, to `sink` (one call per line)."""
+    token = _line_sink.set(sink)
+    try:
+        yield
+    finally:
+        _line_sink.reset(token)
+
+
+def _log_line(line: str) -> None:
+    log.debug("dbt: %s", line.rstrip())
+
+
 SOURCE_SELECTORS: dict[str, str] = {
     "schedule": "fact_schedule_data+",
     "boxscores": "fact_boxscores+",
@@ -93,6 +114,7 @@ class DbtSummary:
     full_refresh: bool
     nodes: list[DbtNodeResult] = field(default_factory=list)
     dbt_seconds: float | None = None  # dbt's own timer (run_results.json elapsed_time)
+    log_path: str | None = None  # dbt's full log of the build (dbt.log)
 
     def count(self, kinds: tuple[str, ...], statuses: tuple[str, ...] | None = None) -> int:
         return sum(
@@ -142,6 +164,7 @@ class DbtSummary:
             "return_code": self.return_code,
             "elapsed_seconds": round(self.elapsed_seconds, 2),
             "dbt_seconds": round(self.dbt_seconds, 2) if self.dbt_seconds is not None else None,
+            "log_path": self.log_path,
             "selection": self.selection,
             "full_refresh": self.full_refresh,
             "models": self.models,
@@ -267,29 +290,18 @@ def build_lock(engine: Engine, target_dir: Path) -> Iterator[None]:
 # ---------------------------------------------------------------- running
 
 
-# Where dbt's own output goes, line by line. The library only logs it (at DEBUG); the CLI
-# sets a sink (stderr) so that an operator watches the build as it runs.
-_output_sink: Callable[[str], object] | None = None
-
-
-def set_output_sink(sink: Callable[[str], object] | None) -> None:
-    """Send dbt's output lines to `sink` (e.g. sys.stderr.write); None: log them only."""
-    global _output_sink
-    _output_sink = sink
-
-
+# The last lines dbt printed: quoted in an error when dbt could not run at all.
 _last_lines: deque[str] = deque(maxlen=15)
 
 
-def _where_output_is() -> str:
-    """Where to read dbt's output after a failure: above (CLI), or its last lines here."""
-    if _output_sink is not None:
-        return "see its output above"
-    return "its last lines:\n" + "".join(_last_lines)
+def _where_output_is(target_dir: Path) -> str:
+    """Where to read dbt's output after a failure: its log, and its last lines here."""
+    log_file = target_dir.parent / "logs" / "dbt.log"
+    return f"dbt's log is {log_file}; its last lines:\n" + "".join(_last_lines)
 
 
 def _stream(argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
-    """Run argv, handing its output to the sink (or the log) line by line; its return code."""
+    """Run argv, handing its output line by line to the dbt_output sink; its return code."""
     log.debug("running %s", " ".join(argv))
     try:
         proc = subprocess.Popen(
@@ -307,13 +319,11 @@ def _stream(argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
             "so dbt-core and dbt-postgres are in the same environment"
         ) from None
     assert proc.stdout is not None
+    sink = _line_sink.get() or _log_line
     _last_lines.clear()
     for line in proc.stdout:
         _last_lines.append(line)
-        if _output_sink is not None:
-            _output_sink(line)
-        else:
-            log.debug("dbt: %s", line.rstrip())
+        sink(line)
     return proc.wait()
 
 
@@ -353,7 +363,7 @@ def run_build(
         if packages_missing():
             log.info("dbt packages are declared but not installed: running dbt deps")
             if _stream([dbt_executable(), "deps", *common], env, DBT_DIR) != 0:
-                raise DbtError(f"dbt deps failed; {_where_output_is()}")
+                raise DbtError(f"dbt deps failed; {_where_output_is(target_dir)}")
         results_file = target_dir / "run_results.json"
         results_file.unlink(missing_ok=True)
         started = time.monotonic()
@@ -364,7 +374,7 @@ def run_build(
             raise DbtError(
                 f"dbt build exited with code {code} before running anything (no "
                 "run_results.json): a YAML/SQL error in dbt/ or no connection to the "
-                f"warehouse; {_where_output_is()}"
+                f"warehouse; {_where_output_is(target_dir)}"
             )
         nodes = read_run_results(results_file)
         dbt_seconds = json.loads(results_file.read_text()).get("elapsed_time")
@@ -375,6 +385,7 @@ def run_build(
         full_refresh=full_refresh,
         nodes=nodes,
         dbt_seconds=dbt_seconds,
+        log_path=str(target_dir.parent / "logs" / "dbt.log"),
     )
 
 
@@ -486,7 +497,7 @@ def refresh(
                             settings=settings)  # fmt: skip
     finally:
         refresh_ledger.finish(engine, run_id, summary)
-    payload = {"status": "ok" if summary.ok else "failed", "run_date": day.isoformat(),
+    payload = {"status": "succeeded" if summary.ok else "failed", "run_date": day.isoformat(),
                "refresh_run_id": run_id, **summary.to_dict()}  # fmt: skip
     what = selection or "everything"
     built = {"dbt": summary, "run_date": day, "selection": selection, "refresh_run_id": run_id}

@@ -131,7 +131,14 @@ def test_exit_codes_through_invoke(site, secret_db_url, engine, tmp_path, httpse
     dry = _invoke(["backfill", "--date", "2018-01-01", "--dry-run", "--json"], env)
     assert dry.returncode == 0, dry.stderr
     assert "Backfill plan" in dry.stderr
-    assert _last_json(dry.stdout)["plan"]["unit_count"] == 2  # pbp games not known yet
+    plan = _last_json(dry.stdout)["plan"]
+    # schedule, boxscores and the pbp listing unit (its games are not known yet)
+    assert [(u["source"], u["unit_key"]) for u in plan["units"]] == [
+        ("schedule", "2018-01-01"),
+        ("boxscores", "2018-01-01"),
+        ("pbp", "2018-01-01"),
+    ]
+    assert any("known only when the run lists them" in note for note in plan["notes"])
 
     ok = _invoke(
         ["backfill", "--date", "2018-01-01", "--sources", "schedule,boxscores", "--json"], env
@@ -154,7 +161,7 @@ def test_exit_codes_through_invoke(site, secret_db_url, engine, tmp_path, httpse
     failed = _invoke(["backfill", "--date", "2018-01-01", "--sources", "pbp", "--json"], env)
     assert failed.returncode == 1, failed.stderr
     run_id = _last_json(failed.stdout)["run_id"]
-    assert f"invoke backfill --resume {run_id}" in failed.stderr
+    assert f"invoke backfill --resume {run_id}" in _last_json(failed.stdout)["message"]
     alerts = [json.loads(r.data) for r, _ in httpserver.log if r.path == WEBHOOK_SECRET]
     assert len(alerts) == 2  # the not-available run and the failed run
     assert f"invoke backfill --resume {run_id}" in alerts[-1]["text"]

@@ -55,6 +55,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(bbref_site, engine, tmp_path
     assert [(u["source"], u["unit_key"]) for u in plan["units"]] == [
         ("schedule", "2018-01-01"),
         ("boxscores", "2018-01-01"),
+        ("pbp", "2018-01-01"),  # the listing unit: the games come from the schedule unit
     ]
     assert plan["pages_in_archive"] == 0
     assert any(p.endswith("/leagues/NBA_2018_games-january.html") for p in plan["pages"])
@@ -108,6 +109,11 @@ def test_run_loads_the_day_and_records_the_ledger(bbref_site, engine):
     snapshot = _table_rows(engine)
     again = backfill_task(date="2018-01-01", sources="schedule,boxscores")
     assert again.exit_code == 0 and again.summary["counts"]["skipped"] == 2
+    for unit in again.summary["units"]:  # each says why, and how to run it anyway
+        assert unit["reason"].startswith("already complete and final"), unit
+        assert "--force" in unit["reason"]
+    skipped = _ledger(engine, again.summary["run_id"])
+    assert all("--force" in (u["error"] or "") for u in skipped.values())
     forced = backfill_task(date="2018-01-01", sources="schedule,boxscores", force=True)
     assert forced.exit_code == 0 and forced.summary["counts"]["succeeded"] == 2
     assert _table_rows(engine) == snapshot
@@ -240,7 +246,10 @@ def test_dry_run_on_an_empty_database_creates_nothing(bbref_site, pg_cluster, mo
         assert result.exit_code == 0
         plan = result.summary["plan"]
         assert plan["sources"] == ["schedule", "boxscores", "pbp"]
-        assert plan["unit_count"] == 4 and plan["to_run"] == 4
+        # schedule and box scores of each day, and each day's pbp listing unit
+        assert plan["unit_count"] == 6 and plan["to_run"] == 6
+        listing = [u for u in plan["units"] if u["source"] == "pbp"]
+        assert [u["unit_key"] for u in listing] == ["2018-01-01", "2018-01-02"]
         empty = create_engine(url)
         with empty.connect() as conn:
             tables = conn.execute(
@@ -443,3 +452,51 @@ def test_a_day_with_no_games_anywhere_is_said_not_hidden(bbref_site, engine):
     assert result.exit_code == 0, result.message
     assert result.summary["days_without_games"] == ["2018-02-15"]
     assert "no pbp games found on 2018-02-15" in result.message
+
+
+def test_resume_of_an_offline_run_stays_offline_and_the_hint_names_its_flags(bbref_site, engine):
+    """The issue's case: `--resume N` of an --offline run went to the network."""
+    import os
+
+    from nba_elt.pipelines.demo import seed_archive
+
+    seed_archive(os.environ["NBA_ELT_ARCHIVE_DIR"])  # the recorded pages, no pbp of 2018-01-01
+    first = backfill_task(date="2018-01-01", sources="schedule,pbp", offline=True)
+    assert first.exit_code == 1  # the pbp pages of that night are not in the archive
+    run_id = first.summary["run_id"]
+    assert f"Resume with: invoke backfill --resume {run_id} --offline" in first.message
+    requests_before = len(bbref_site.server.log)
+
+    resumed = backfill_task(resume=str(run_id))  # no --offline given
+
+    assert len(bbref_site.server.log) == requests_before == 0  # not one request to the site
+    assert resumed.summary["resumed_from"] == run_id
+    failed = {u["unit_key"] for u in resumed.summary["units"] if u["status"] == "failed"}
+    assert len(failed) == 4  # still the 4 games, still from the archive only
+    assert all("archive" in u["error"] for u in resumed.summary["units"] if u["error"])
+    assert _run(engine, resumed.summary["run_id"])["args"]["offline"] is True
+
+
+def test_dry_run_lists_the_listing_unit_and_the_games_it_finds_with_archive_hits(
+    bbref_site, engine
+):
+    import os
+
+    from nba_elt.pipelines.demo import seed_archive
+
+    seed_archive(os.environ["NBA_ELT_ARCHIVE_DIR"])
+    dry = backfill_task(date="2018-01-01", sources="schedule,pbp", dry_run=True)
+
+    plan = dry.summary["plan"]
+    rows = {(u["source"], u["unit_key"]): u for u in plan["units"]}
+    listing = rows[("pbp", "2018-01-01")]
+    assert listing["action"] == "list the day's games (from its schedule unit)"
+    games = [k for s, k in rows if s == "pbp" and k != "2018-01-01"]
+    # the 4 games of the recorded scoreboard page, each with its page, none archived
+    assert sorted(games) == ["201801010BRK", "201801010CHI", "201801010MIN", "201801010TOR"]
+    assert all(rows[("pbp", g)]["archived"] == [] for g in games)
+    schedule = rows[("schedule", "2018-01-01")]
+    assert schedule["archived"] == schedule["pages"] and len(schedule["pages"]) == 1
+    assert plan["unit_count"] == 6 and plan["page_count"] == 5
+    assert plan["pages_in_archive"] == 1 and plan["archived_pages"] == schedule["pages"]
+    assert len(bbref_site.server.log) == 0  # a dry run reads only the archive

@@ -58,12 +58,21 @@ def test_daily_runs_every_step_and_reboots_the_dashboard(engine, archive, slack,
     steps = [(s["step"], s["exit_code"]) for s in result.summary["steps"]]
     assert steps == [
         ("backfill", 0),
+        ("schedule", 0),
         ("refresh", 0),
         ("predict", 0),
         ("verify", 0),
         ("reboot-dashboard", 0),
     ]
     assert result.summary["predicted_date"] == "2018-01-02"
+    with engine.connect() as conn:
+        scheduled = conn.execute(
+            text("select game_id from nba_source.schedule where game_date = '2018-01-02'")
+        ).scalars()
+        predicted = conn.execute(
+            text("select game_id from ml_models.ml_game_predictions where game_date = '2018-01-02'")
+        ).scalars()
+        assert sorted(predicted) == sorted(scheduled) != []  # every game of D + 1 predicted
     after = ecs.describe_services(cluster=cluster, services=[service])["services"][0]
     assert after["deployments"][0]["id"] != before["deployments"][0]["id"]
     with engine.connect() as conn:
@@ -128,3 +137,34 @@ def test_bad_date_is_exit_2_before_anything_runs(db_url):
     done = _invoke_daily(["--date", "2018-02-30"])
     assert done.returncode == 2
     assert "--date must be a date as YYYY-MM-DD" in done.stderr
+
+
+def test_unpredicted_games_are_the_scheduled_ones_without_a_prediction(engine):
+    """The check behind daily's predict step, on the real 2018-01-02 slate (recorded page)."""
+    from nba_elt.pipelines.daily import unpredicted_games
+    from nba_elt.sources.schedule import parse_schedule
+    from nba_elt.warehouse.load import upsert
+    from tests.conftest import FIXTURES
+
+    page = FIXTURES / "bbref" / "schedule" / "NBA_2018_games-january.html"
+    frame = parse_schedule(page.read_text())
+    day = frame["game_date"].min().replace(day=2)
+    with engine.begin() as conn:
+        upsert(conn, "schedule", frame[frame["game_date"] == day])
+        first = conn.execute(
+            text("select game_id from nba_source.schedule order by game_id limit 1")
+        ).scalar()
+        conn.execute(
+            text(
+                "insert into ml_models.ml_game_predictions (game_id, game_date, home_team, "
+                "away_team, home_win_prob, away_win_prob, model_version) select game_id, "
+                "game_date, home_team, away_team, 0.5, 0.5, 'test' from nba_source.schedule "
+                "where game_id = :g"
+            ),
+            {"g": first},
+        )
+
+    scheduled, missing = unpredicted_games(day)
+
+    assert len(scheduled) == 5 and first in scheduled
+    assert missing == [g for g in scheduled if g != first]

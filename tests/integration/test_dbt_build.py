@@ -351,3 +351,44 @@ def test_invoke_refresh_never_prints_the_password(warehouse, pg_cluster):
     assert summary["task"] == "refresh" and summary["exit_code"] == 0
     assert summary["selection"] == "stg_nba__feature_flags" and summary["models"] == 1
     assert "dbt build" in done.stderr  # the summary table went to stderr
+
+
+def _invoke_refresh(warehouse, *args: str):
+    """`invoke refresh ...` as cron runs it: no terminal (stdout and stderr are pipes)."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_") and k != "COLUMNS"}
+    env.update(warehouse.env)
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", "refresh", "--run-date", RUN_DATE, *args],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_refresh_full_without_a_terminal_is_short_plain_and_unwrapped(warehouse):
+    done = _invoke_refresh(warehouse, "--full")
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stderr.splitlines()
+    assert len(lines) < 60, done.stderr
+    assert "\x1b[" not in done.stderr  # no colours, no cursor movement
+    assert not any(" START " in line for line in lines)  # dbt's own lines are hidden
+    # the dbt warning of the build, its final count, the log path, the result: one line each
+    warn = [line for line in lines if line.startswith("dbt ") and " WARN " in line]
+    assert len(warn) == 1 and "relationships_fact_pbp_data_game_id" in warn[0]
+    assert any(line.startswith("dbt: Done. PASS=") and "TOTAL=" in line for line in lines)
+    log_line = next(line for line in lines if line.startswith("dbt log: "))
+    assert Path(log_line.removeprefix("dbt log: ")).is_file()
+    last = lines[-1]
+    assert last.startswith("refresh: dbt build of everything (full refresh): ")
+    assert last.endswith(" s") and "tests passed" in last  # the whole sentence on one line
+
+
+def test_refresh_verbose_streams_dbt_s_own_output(warehouse):
+    done = _invoke_refresh(warehouse, "--select", "stg_nba__feature_flags", "--verbose")
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Running with dbt=" in done.stderr
+    assert " START sql view model staging.stg_nba__feature_flags" in done.stderr

@@ -41,7 +41,17 @@ def _invoke_verify(url: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
     env.update(NBA_ELT_DATABASE_URL=url, COLUMNS="250")
     return subprocess.run(
-        [sys.executable, "-m", "invoke", "verify", "--date", "2018-01-01", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "invoke",
+            "verify",
+            "--date",
+            "2018-01-01",
+            "--run-date",
+            "2018-01-01",
+            "--json",
+        ],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

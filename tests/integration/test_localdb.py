@@ -103,7 +103,11 @@ def test_invoke_db_tasks_end_to_end(tmp_path):
         up = run("db.up", "--json")
         assert up.returncode == 0, up.stderr
         summary = json.loads(up.stdout.strip().splitlines()[-1])
-        assert summary["status"] == "running" and str(port) in summary["url"]
+        assert (
+            summary["status"] == "succeeded"
+            and summary["state"] == "running"
+            and str(port) in summary["url"]
+        )
         first = run("db.migrate", "--json")
         second = run("db.migrate", "--json")
         assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
@@ -126,6 +130,7 @@ def test_invoke_db_tasks_end_to_end(tmp_path):
             assert psql.stdout.strip() == "ops.backfill_units", psql.stderr
         status = run("db.status")
         assert status.returncode == 0 and "running" in status.stderr
+        assert "PostgreSQL 15" in status.stderr and "migrations up to date" in status.stderr
     finally:
         down = run("db.down")
         assert down.returncode == 0, down.stderr

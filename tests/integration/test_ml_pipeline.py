@@ -21,7 +21,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ml.features import FeaturesNotReady
+from ml.app import run_predict
+from ml.features import FeaturesNotReady, ScheduleMissing
 from ml.history import load_schedule, read_team_games
 from ml.model import DEFAULT_MODEL_PATH, ModelMismatch, load_model
 from nba_elt.cli.predict import predict_task
@@ -134,9 +135,10 @@ def test_a_date_without_games_exits_zero_and_writes_nothing(warehouse_engine):
     assert _predictions(warehouse_engine).empty
 
 
-def test_features_built_for_another_date_are_refused(warehouse_engine):
+def test_features_built_for_another_date_are_refused_when_told_not_to_build(warehouse_engine):
     with pytest.raises(FeaturesNotReady, match="stale") as err:
-        predict_task(date="2022-11-14")  # 2022-11-14 has games; the table holds 2022-11-15
+        # 2022-11-14 has games; the table holds 2022-11-15
+        run_predict(date="2022-11-14", build_features=False)
     assert "invoke refresh --run-date 2022-11-14" in str(err.value)
     assert _predictions(warehouse_engine).empty
 
@@ -151,7 +153,7 @@ def test_past_games_behind_the_schedule_are_refused(warehouse_engine):
     load_schedule(warehouse_engine, late)
     try:
         with pytest.raises(FeaturesNotReady, match="ml_past_games is stale: 1 final game"):
-            predict_task(date=str(TONIGHT))
+            run_predict(date=str(TONIGHT), build_features=False)
     finally:
         with warehouse_engine.begin() as conn:
             conn.execute(text("delete from nba_source.schedule where game_id = '202211140XXX'"))
@@ -170,14 +172,59 @@ def test_a_model_trained_on_other_columns_is_refused(warehouse_engine, tmp_path)
     assert _predictions(warehouse_engine).empty
 
 
-def test_missing_features_are_refused(db_url, engine):
-    """A migrated warehouse where dbt never ran: a clear error, nothing written."""
-    with pytest.raises(FeaturesNotReady, match="does not exist"):
+def test_a_date_whose_season_has_no_schedule_is_refused_without_a_build(db_url, engine):
+    """A migrated warehouse with no schedule: nobody can tell whether the day has games."""
+    with pytest.raises(ScheduleMissing, match="no game of the 2023 season") as err:
         predict_task(date=str(TONIGHT))
+    assert "invoke backfill --date 2022-11-15 --sources schedule" in str(err.value)
     with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from ops.refresh_runs")).scalar() == 0
         assert (
             conn.execute(text("select count(*) from ml_models.ml_game_predictions")).scalar() == 0
         )
+
+
+def test_predict_builds_missing_then_stale_features_itself(db_url, engine, monkeypatch, tmp_path):
+    """dbt never ran here: predict builds the features for the date, says so, predicts;
+    then for another date with games it rebuilds them for that date."""
+    monkeypatch.setenv("NBA_ELT_DBT_TARGET_PATH", str(tmp_path / "target"))
+    load_schedule(engine, _schedule(SEASON_2023))
+
+    first = predict_task(date=str(TONIGHT))
+
+    assert first.exit_code == 0, first.message
+    assert first.summary["games"] == 5
+    assert first.message.startswith(
+        "features for 2022-11-15 built first (ml_models.ml_tonights_games does not exist)"
+    )
+    built = first.summary["features_built"]
+    assert built["selection"] == "everything"  # no refresh ever ran here
+    with engine.connect() as conn:
+        run = conn.execute(
+            text("select status, run_date from ops.refresh_runs where id = :i"),
+            {"i": built["refresh_run_id"]},
+        ).one()
+    assert run == ("succeeded", TONIGHT)
+
+    again = predict_task(date=str(TONIGHT))  # fresh now: no build
+    assert again.summary["features_built"] is None and again.summary["games"] == 5
+
+    earlier = dt.date(2022, 11, 14)
+    stale = predict_task(date=str(earlier))
+    rebuilt = stale.summary["features_built"]
+    assert "is stale" in rebuilt["reason"]
+    assert rebuilt["selection"] == "ml_tonights_games+"  # nothing else changed since
+    expected = pd.read_sql_query(
+        text("select game_id from nba_source.schedule where game_date = :d order by 1"),
+        engine,
+        params={"d": earlier},
+    )["game_id"].tolist()
+    predicted = pd.read_sql_query(
+        text("select game_id from ml_models.ml_game_predictions where game_date = :d order by 1"),
+        engine,
+        params={"d": earlier},
+    )["game_id"].tolist()
+    assert predicted == expected and len(expected) == stale.summary["games"] > 0
 
 
 def test_train_and_evaluate_from_the_warehouse(warehouse_engine, tmp_path):
@@ -204,15 +251,72 @@ def test_train_and_evaluate_from_the_warehouse(warehouse_engine, tmp_path):
     assert predict_task(date=str(TONIGHT), model_path=output).summary["games"] == 5
 
 
-def test_train_writes_the_operators_model_and_predict_prefers_it(warehouse_engine, tmp_path):
+def test_train_writes_a_candidate_and_only_activate_makes_predict_use_it(
+    warehouse_engine, tmp_path
+):
+    from ml import registry
+    from nba_elt.cli.model import model_task
+
+    shipped = load_model(DEFAULT_MODEL_PATH)
     shipped_before = DEFAULT_MODEL_PATH.read_bytes()
-    result = train_task(train_seasons="2023")
-    trained = tmp_path / "models" / "current.json"  # NBA_ELT_MODEL_DIR (tests/conftest.py)
-    assert result.summary["model_path"] == str(trained) and trained.is_file()
+    models = tmp_path / "models"  # NBA_ELT_MODEL_DIR (tests/conftest.py)
+
+    candidate = train_task(train_seasons="2023")
+    assert candidate.summary["model_path"] == str(models / "candidate.json")
+    assert not (models / "current.json").exists()
+    assert candidate.summary["activated"] is False
+    # its metrics beside the active (here: shipped) model's, on the same 205 games
+    compared = candidate.summary["compared_with_active"]
+    assert compared["active"] == compared["active"] | {
+        "version": shipped.version,
+        "role": "shipped",
+    }
+    assert compared["candidate"]["n"] == compared["active"]["n"] == 205
+    assert "invoke model --activate" in candidate.message
+    assert predict_task(date=str(TONIGHT)).summary["model_version"] == shipped.version
+
+    activated = train_task(train_seasons="2023", activate=True)
+    trained = load_model(models / "current.json")
+    assert activated.summary["activated"] is True
     assert DEFAULT_MODEL_PATH.read_bytes() == shipped_before  # the package is never edited
-    predicted = predict_task(date=str(TONIGHT))
-    assert predicted.summary["model_version"] == load_model(trained).version
-    assert predicted.summary["model_version"] != load_model(DEFAULT_MODEL_PATH).version
+    assert (
+        predict_task(date=str(TONIGHT)).summary["model_version"]
+        == trained.version
+        != shipped.version
+    )
+
+    listed = model_task().summary
+    assert listed["active"] == trained.version
+    roles = {m["role"] for m in listed["models"]}
+    assert {"active", "candidate", "shipped"} <= roles
+
+    back = model_task(activate="shipped")
+    assert back.summary["active"] == shipped.version
+    assert not (models / "current.json").exists()
+    assert predict_task(date=str(TONIGHT)).summary["model_version"] == shipped.version
+    # and forth again, by version prefix, from the history
+    model_task(activate=trained.version[:-3])
+    assert registry.active_model()[0].version == trained.version
+
+
+def test_train_refuses_too_few_games_unless_told(warehouse_engine, tmp_path):
+    from nba_elt.errors import BadInput
+
+    with pytest.raises(BadInput, match=r"only 103 completed game\(s\).*--min-games 103"):
+        train_task(train_seasons="2024")
+    assert not (tmp_path / "models").exists()  # nothing written
+    result = train_task(train_seasons="2024", min_games=100)
+    assert result.exit_code == 0 and result.summary["n_train"] == 103
+
+
+def test_activating_an_unknown_model_is_bad_input(warehouse_engine):
+    from nba_elt.cli.model import model_task
+    from nba_elt.errors import BadInput
+
+    with pytest.raises(BadInput, match="no model 'nope'"):
+        model_task(activate="nope")
+    with pytest.raises(BadInput, match="no candidate model"):
+        model_task(activate="candidate")
 
 
 def test_train_refuses_a_season_the_warehouse_does_not_have(warehouse_engine, tmp_path):
@@ -265,8 +369,8 @@ def test_command_line_exit_codes_and_json_line(warehouse_engine, warehouse):
     no_games = _cli(warehouse, "--date", "2022-08-01")
     assert no_games.returncode == 0
     assert json.loads(no_games.stdout.strip().splitlines()[-1])["games"] == 0
-    stale = _cli(warehouse, "--date", "2022-11-14")
-    assert stale.returncode == 1
-    assert json.loads(stale.stdout.strip().splitlines()[-1])["error_type"] == "FeaturesNotReady"
+    unknown = _cli(warehouse, "--date", "2019-01-01")  # no schedule of 2018-19: nothing to build
+    assert unknown.returncode == 1
+    assert json.loads(unknown.stdout.strip().splitlines()[-1])["error_type"] == "ScheduleMissing"
     bad = _cli(warehouse, "--date", "2022-13-40")
     assert bad.returncode == 2

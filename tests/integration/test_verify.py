@@ -188,3 +188,107 @@ def test_a_day_without_games_in_a_loaded_season_passes_completeness(loaded):
 def test_bad_input_is_exit_2(options, message, db_url):
     with pytest.raises(BadInput, match=message):
         verify_task(**options)
+
+
+# --- predictions of the run date ------------------------------------------------------
+SCHEDULE_PAGE = FIXTURES / "bbref" / "schedule" / "NBA_2018_games-january.html"
+NEXT_DAY = dt.date(2018, 1, 2)
+
+
+@pytest.fixture
+def next_day_scheduled(loaded):
+    """The real games of 2018-01-02 (recorded January 2018 schedule page) in the schedule, and
+    ml_models.ml_tonights_games as a plain table holding the two columns this check reads
+    (the dbt-built table is exercised by test_daily.py and test_demo.py)."""
+    from nba_elt.sources.schedule import parse_schedule
+
+    frame = parse_schedule(SCHEDULE_PAGE.read_text())
+    with loaded.begin() as conn:
+        upsert(conn, "schedule", frame[frame["game_date"] == NEXT_DAY])
+        conn.execute(
+            text("create table ml_models.ml_tonights_games (game_id text, game_date date)")
+        )
+    return loaded
+
+
+def _tonight(engine, day: dt.date) -> list[str]:
+    with engine.begin() as conn:
+        conn.execute(text("delete from ml_models.ml_tonights_games"))
+        conn.execute(
+            text(
+                "insert into ml_models.ml_tonights_games select game_id, game_date "
+                "from nba_source.schedule where game_date = :d"
+            ),
+            {"d": day},
+        )
+        return list(
+            conn.execute(
+                text("select game_id from ml_models.ml_tonights_games order by 1")
+            ).scalars()
+        )
+
+
+def _predict(engine, game_ids: list[str], home: float = 0.6) -> None:
+    with engine.begin() as conn:
+        for game_id in game_ids:
+            conn.execute(
+                text(
+                    "insert into ml_models.ml_game_predictions (game_id, game_date, home_team, "
+                    "away_team, home_win_prob, away_win_prob, model_version) select game_id, "
+                    "game_date, home_team, away_team, :h, :a, 'test' from nba_source.schedule "
+                    "where game_id = :g"
+                ),
+                {"g": game_id, "h": home, "a": round(1 - home, 6)},
+            )
+
+
+def test_predictions_built_for_another_date_fail_naming_it(next_day_scheduled):
+    _tonight(next_day_scheduled, DAY)  # built for 2018-01-01, checked for 2018-01-02
+
+    check = by_name(run_checks(next_day_scheduled, [DAY]))["predictions"]
+
+    assert not check.passed
+    assert "built for 2018-01-01, not for 2018-01-02" in check.detail
+    assert "invoke predict --date 2018-01-02" in check.detail
+    assert check.numbers["scheduled_games"] == 5
+
+
+def test_every_scheduled_game_of_the_run_date_needs_a_prediction(next_day_scheduled):
+    games = _tonight(next_day_scheduled, NEXT_DAY)
+    assert len(games) == 5  # the real slate of 2018-01-02
+    _predict(next_day_scheduled, games[:-1])
+
+    missing = by_name(run_checks(next_day_scheduled, [DAY]))["predictions"]
+    assert not missing.passed
+    assert f"no prediction for {games[-1]} on 2018-01-02" in missing.detail
+    assert missing.numbers["predicted"] == 4 and missing.numbers["missing"] == 1
+
+    _predict(next_day_scheduled, games[-1:])
+    complete = by_name(run_checks(next_day_scheduled, [DAY]))["predictions"]
+    assert complete.passed, complete.detail
+    assert complete.detail == "all 5 games scheduled on 2018-01-02 predicted, probabilities valid"
+
+
+def test_a_scheduled_game_missing_from_the_features_fails(next_day_scheduled):
+    games = _tonight(next_day_scheduled, NEXT_DAY)
+    _predict(next_day_scheduled, games)
+    with next_day_scheduled.begin() as conn:
+        conn.execute(
+            text("delete from ml_models.ml_tonights_games where game_id = :g"), {"g": games[0]}
+        )
+
+    check = by_name(run_checks(next_day_scheduled, [DAY]))["predictions"]
+
+    assert not check.passed
+    assert f"ml_tonights_games lacks {games[0]} scheduled on 2018-01-02" in check.detail
+
+
+def test_a_run_date_without_games_passes_and_an_unknown_season_fails(next_day_scheduled):
+    _tonight(next_day_scheduled, dt.date(2018, 1, 3))  # none loaded for that day: empty table
+    no_games = by_name(run_checks(next_day_scheduled, [DAY], dt.date(2018, 1, 3)))["predictions"]
+    assert no_games.passed
+    assert no_games.detail == "no games scheduled on 2018-01-03: nothing to predict"
+
+    unknown = by_name(run_checks(next_day_scheduled, [DAY], dt.date(2019, 1, 3)))["predictions"]
+    assert not unknown.passed
+    assert "no game of the 2019 season" in unknown.detail

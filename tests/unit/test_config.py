@@ -1,4 +1,4 @@
-"""Settings: the ARCHITECTURE.md §3 variables, their defaults, validation and masking."""
+"""Settings: the docs/architecture.md §3 variables, their defaults, validation and masking."""
 
 from __future__ import annotations
 

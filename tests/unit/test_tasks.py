@@ -15,7 +15,7 @@ import tasks  # noqa: E402
 
 CONTRACT_TASKS = {
     "backfill", "refresh", "predict", "verify", "reboot-dashboard", "train", "gaps",
-    "daily", "demo", "db.up", "db.down", "test",
+    "daily", "demo", "db.up", "db.down", "test", "model", "flags",
 }  # fmt: skip
 
 
@@ -45,6 +45,39 @@ def test_invoke_list_shows_the_tasks():
     assert out.returncode == 0, out.stderr
     for name in CONTRACT_TASKS:
         assert name in out.stdout
+
+
+def _names(task) -> dict[str, list[str]]:
+    """Each flag's attribute name -> all its names (long and short), from invoke itself."""
+    return {arg.attr_name or arg.name: list(arg.names) for arg in task.get_arguments()}
+
+
+@pytest.mark.parametrize("name", sorted(tasks.ns.task_names))
+def test_dash_h_is_help_and_short_flags_mean_one_thing_everywhere(name):
+    from nba_elt.cli.invoke_task import SHORT_FLAGS
+
+    names = _names(tasks.ns[name])
+    shorts = {n: flag for flag, all_names in names.items() for n in all_names if len(n) == 1}
+    assert "h" not in shorts, f"{name}: -h is --{shorts.get('h')}, not help"
+    for letter, flag in shorts.items():
+        assert SHORT_FLAGS.get(flag) == letter, f"{name}: -{letter} is --{flag}"
+    for flag, letter in SHORT_FLAGS.items():
+        if flag in names:
+            assert letter in names[flag], f"{name}: --{flag} lacks -{letter}"
+
+
+@pytest.mark.parametrize("name", ["backfill", "refresh", "daily", "reboot-dashboard"])
+def test_invoke_task_dash_h_prints_the_help(name):
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", name, "-h"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"Usage: inv[oke] [--core-opts] {name}")
+    assert "--json" in done.stdout
 
 
 def test_docker_reruns_the_task_with_the_flags_of_its_signature(monkeypatch):

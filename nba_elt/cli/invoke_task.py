@@ -1,0 +1,41 @@
+"""The `@task` decorator of tasks.py: invoke's, without automatic short flags.
+
+Invoke gives every flag the first free letter of its name by default, so `-h` meant
+`--refresh` on backfill and `-d` meant `--date`, `--docker` or `--dry-run` depending on the
+task. Here `-h` is always help, and only the flags of SHORT_FLAGS get a short form: the
+same letter means the same thing in every task that has the flag.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import invoke
+
+SHORT_FLAGS: dict[str, str] = {
+    "date": "d",
+    "sources": "s",
+    "dry_run": "n",
+    "verbose": "v",
+    "json": "j",
+    "yes": "y",
+}
+
+
+class Task(invoke.Task):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["auto_shortflags"] = False
+        super().__init__(*args, **kwargs)
+
+    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
+        opts = super().arg_opts(name, default, taken_names)
+        short = SHORT_FLAGS.get(name)
+        if short and short not in taken_names:
+            opts["names"] = [*opts["names"], short]
+        return opts
+
+
+def task(*args: Any, **kwargs: Any) -> Any:
+    """invoke.task with this module's Task class (no automatic short flags)."""
+    kwargs.setdefault("klass", Task)
+    return invoke.task(*args, **kwargs)

@@ -1,0 +1,67 @@
+"""The CLI's output without a terminal (cron, CI, pipes) and dbt's lines (nba_elt/cli/output.py).
+
+The dbt lines are real lines of `dbt build` 1.x output as the test suite's builds print them.
+"""
+
+from __future__ import annotations
+
+import io
+
+from nba_elt.cli.output import CliConsole, DbtLines
+
+DBT_OUTPUT = """\
+18:20:07  Running with dbt=1.10.13
+18:20:07  Registered adapter: postgres=1.9.1
+18:20:08  Found 17 models, 2 seeds, 114 data tests, 4 unit tests, 5 sources, 1 macro
+18:20:08  1 of 137 START seed file staging.bbref_team_codes ........................... [RUN]
+18:20:08  1 of 137 OK loaded seed file staging.bbref_team_codes ....................... [INSERT 30 in 0.12s]
+18:20:08  28 of 137 OK created sql incremental model facts.fact_pbp_data ................. [SELECT 0 in 0.26s]
+18:20:09  69 of 137 WARN 1464 relationships_fact_pbp_data_game_id__game_id__ref_fact_schedule_data_  [WARN 1464 in 0.16s]
+18:20:09  70 of 137 ERROR creating sql table model marts.standings ....................... [ERROR in 0.05s]
+18:20:46  Finished running 2 seeds, 17 models, 114 data tests in 0 hours 0 minutes and 38.51 seconds (38.51s).
+18:20:46  Done. PASS=135 WARN=1 ERROR=1 SKIP=0 NO-OP=0 TOTAL=137
+"""
+
+
+def _console(monkeypatch) -> tuple[CliConsole, io.StringIO]:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    out = io.StringIO()
+    return CliConsole(file=out, highlight=False, soft_wrap=True), out
+
+
+def test_without_a_terminal_nothing_is_wrapped_coloured_or_ruled(monkeypatch):
+    console, out = _console(monkeypatch)
+    url = "https://www.basketball-reference.com/boxscores/pbp/201801010TOR.html"
+    long_line = f"[red]failed:[/] {url} " + "x" * 300 + " 1234567890"
+
+    console.print(long_line)
+    console.rule("daily: refresh")
+
+    lines = out.getvalue().splitlines()
+    assert lines[0] == f"failed: {url} " + "x" * 300 + " 1234567890"
+    assert lines[1] == "== daily: refresh =="
+    assert "\x1b[" not in out.getvalue()
+
+
+def test_dbt_lines_show_problems_and_the_final_count_only(monkeypatch):
+    console, out = _console(monkeypatch)
+    sink = DbtLines(console)
+    for line in DBT_OUTPUT.splitlines(keepends=True):
+        sink(line)
+    sink.close()
+
+    assert out.getvalue().splitlines() == [
+        "dbt 69/137 WARN 1464 relationships_fact_pbp_data_game_id__game_id__ref_fact_schedule_"
+        "data_ [WARN 1464 in 0.16s]",
+        "dbt 70/137 ERROR creating sql table model marts.standings [ERROR in 0.05s]",
+        "dbt: Done. PASS=135 WARN=1 ERROR=1 SKIP=0 NO-OP=0 TOTAL=137",
+    ]
+    assert sink.nodes == 4
+
+
+def test_verbose_streams_every_dbt_line_as_it_is(monkeypatch):
+    console, out = _console(monkeypatch)
+    sink = DbtLines(console, verbose=True)
+    for line in DBT_OUTPUT.splitlines(keepends=True):
+        sink(line)
+    assert out.getvalue() == DBT_OUTPUT
