@@ -263,6 +263,7 @@ class PbpSource:
     """Every event of one game, from its play-by-play page."""
 
     name = "pbp"
+    provider = "bbref"
 
     def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
         from nba_elt.sources.games import games_on
@@ -316,7 +317,9 @@ class PbpSource:
                         f"pbp {game_id}: the last score is {last[0]}-{last[1]} (away-home) but "
                         f"the schedule's final score is {row[0]}-{row[1]}"
                     )
-            return record_written(ctx, conn, replace_game_events(conn, game_id, frame))
+            return record_written(
+                ctx, conn, replace_game_events(conn, game_id, frame.assign(provider=self.provider))
+            )
 
 
 SOURCE = PbpSource()
