@@ -15,6 +15,10 @@ from nba_elt.cli.invoke_task import task
 JSON_HELP = "print one JSON summary line last, on stdout"
 DOCKER_HELP = "run the same command inside docker/compose.yaml's app service"
 VERBOSE_HELP = "stream dbt's own output (default: a progress line, problems and the summary)"
+PROVIDER_HELP = (
+    "bbref (basketball-reference), nba (the NBA's JSON) or auto (default: bbref, and the "
+    "NBA for what is left when basketball-reference stops the run)"
+)
 
 
 @task(
@@ -22,7 +26,7 @@ VERBOSE_HELP = "stream dbt's own output (default: a progress line, problems and 
         "date": "one date, YYYY-MM-DD",
         "start": "first date of a range, YYYY-MM-DD",
         "end": "last date of a range (inclusive), YYYY-MM-DD",
-        "games": "comma-separated game ids, e.g. 201901010DEN (pbp)",
+        "games": "comma-separated game ids, e.g. 201901010DEN or the NBA's 0022200552",
         "sources": "comma-separated sources (default: those enabled in nba_source.feature_flags)",
         "dry_run": "print the plan and write nothing",
         "resume": "re-run the units of this run id that did not succeed",
@@ -31,6 +35,7 @@ VERBOSE_HELP = "stream dbt's own output (default: a progress line, problems and 
         "refresh": "after a successful backfill, run the dbt refresh for what it touched",
         "predict": "after --refresh, re-run predictions for the dates touched",
         "yes": "allow a range longer than NBA_ELT_MAX_BACKFILL_DAYS",
+        "provider": PROVIDER_HELP,
         "verbose": VERBOSE_HELP,
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
@@ -50,6 +55,7 @@ def backfill(
     refresh=False,
     predict=False,
     yes=False,
+    provider=None,
     verbose=False,
     json=False,
     docker=False,
@@ -147,11 +153,16 @@ def model(c, activate=None, json=False, docker=False):
         "start": "first date of a range",
         "end": "last date of a range (inclusive)",
         "run_date": "the date whose predictions to check (default: the day after the last date)",
+        "cross_provider": "compare basketball-reference's and the NBA's final scores and team "
+        "points for --date's games, listing every disagreement",
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
 )
-def verify(c, date=None, start=None, end=None, run_date=None, json=False, docker=False):
+def verify(
+    c, date=None, start=None, end=None, run_date=None, cross_provider=False, json=False,
+    docker=False,
+):  # fmt: skip
     """Check that the day is complete and consistent, from nba_source to predictions."""
     flags = task_flags(locals())
     from nba_elt.cli.verify import verify_task
@@ -197,11 +208,15 @@ def reboot_dashboard(
         "end": "last date of a range (inclusive)",
         "fix": "run the backfill for exactly the missing units",
         "offline": "with --fix: read pages only from the raw archive",
+        "provider": "with --fix: " + PROVIDER_HELP,
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
 )
-def gaps(c, season=None, start=None, end=None, fix=False, offline=False, json=False, docker=False):
+def gaps(
+    c, season=None, start=None, end=None, fix=False, offline=False, provider=None, json=False,
+    docker=False,
+):  # fmt: skip
     """List final games whose box scores or pbp are missing; --fix backfills them."""
     flags = task_flags(locals())
     from nba_elt.cli.gaps import gaps_task
@@ -214,12 +229,16 @@ def gaps(c, season=None, start=None, end=None, fix=False, offline=False, json=Fa
         "date": "the date to ingest (default: yesterday, US Eastern)",
         "no_reboot": "do not restart the dashboard at the end",
         "offline": "read pages only from the raw archive",
+        "provider": PROVIDER_HELP,
         "verbose": VERBOSE_HELP,
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }
 )
-def daily(c, date=None, no_reboot=False, offline=False, verbose=False, json=False, docker=False):
+def daily(
+    c, date=None, no_reboot=False, offline=False, provider=None, verbose=False, json=False,
+    docker=False,
+):  # fmt: skip
     """The morning pipeline: backfill, refresh, predict, verify, reboot, one alert."""
     flags = task_flags(locals())
     from nba_elt.cli.daily import daily_task

@@ -323,10 +323,14 @@ def backfill(
     refresh: bool = False,
     predict: bool = False,
     yes: bool = False,
+    provider: str | None = None,
     settings: Settings | None = None,
     progress: Any = None,
 ) -> BackfillResult:
     """Re-ingest sources for a date, a range or games into nba_source (`invoke backfill`).
+
+    provider: "bbref", "nba" or "auto" (default: basketball-reference, then the NBA for
+    what is left when it stops the run; docs/providers.md). games may be NBA game ids.
 
     Returns a BackfillResult: `.units` (source, unit_key, status, rows, error per unit),
     `.exit_code` (0 / 1 / 75), `.run_id`, `.message`, `.summary`; `.plan` for a dry run.
@@ -336,7 +340,7 @@ def backfill(
     return run_backfill(
         date=date, start=start, end=end, games=games, sources=sources, dry_run=dry_run,
         resume=resume, offline=offline, force=force, refresh=refresh, predict=predict, yes=yes,
-        settings=settings, progress=progress,
+        provider=provider, settings=settings, progress=progress,
     )  # fmt: skip
 
 
@@ -407,6 +411,7 @@ def daily(
     *,
     no_reboot: bool = False,
     offline: bool = False,
+    provider: str | None = None,
     settings: Settings | None = None,
     observer: Any = None,
 ) -> DailyReport:
@@ -414,5 +419,6 @@ def daily(
     from nba_elt.pipelines.daily import daily as run
 
     return run(
-        date=date, no_reboot=no_reboot, offline=offline, settings=settings, observer=observer
-    )
+        date=date, no_reboot=no_reboot, offline=offline, provider=provider, settings=settings,
+        observer=observer,
+    )  # fmt: skip

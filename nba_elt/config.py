@@ -81,6 +81,13 @@ def _positive_int(name: str, default: int) -> int:
     return value
 
 
+def _base_url(name: str, default: str) -> str:
+    url = _env(name, default).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must start with http:// or https://, got {url!r}")
+    return url
+
+
 _SECRET_QUERY = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|sslpassword)=([^&#\s]*)")
 
 
@@ -161,6 +168,8 @@ class Settings:
     database_url: str | None = field(default=None, metadata={"mask": mask_url})
     target: str = "dev"
     bbref_url: str = "https://www.basketball-reference.com"
+    nba_cdn_url: str = "https://cdn.nba.com"
+    nba_stats_url: str = "https://stats.nba.com"
     archive_dir: str = str(PROJECT_ROOT / ".nba_elt" / "archive")
     requests_per_minute: float = 15.0
     slack_webhook_url: str | None = field(default=None, metadata={"mask": _secret})
@@ -228,11 +237,9 @@ def get_settings() -> Settings:
         raise ConfigError(
             f"NBA_ELT_TARGET must be one of {', '.join(VALID_TARGETS)}, got {target!r}"
         )
-    bbref_url = _env("NBA_ELT_BBREF_URL", Settings.bbref_url).rstrip("/")
-    if not bbref_url.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"NBA_ELT_BBREF_URL must start with http:// or https://, got {bbref_url!r}"
-        )
+    bbref_url = _base_url("NBA_ELT_BBREF_URL", Settings.bbref_url)
+    nba_cdn_url = _base_url("NBA_ELT_NBA_CDN_URL", Settings.nba_cdn_url)
+    nba_stats_url = _base_url("NBA_ELT_NBA_STATS_URL", Settings.nba_stats_url)
     webhook = _env("NBA_ELT_SLACK_WEBHOOK_URL")
     if webhook is not None and not webhook.startswith(("http://", "https://")):
         raise ConfigError("NBA_ELT_SLACK_WEBHOOK_URL must be an http(s) URL (value not shown)")
@@ -243,6 +250,8 @@ def get_settings() -> Settings:
         database_url=database_url,
         target=target,
         bbref_url=bbref_url,
+        nba_cdn_url=nba_cdn_url,
+        nba_stats_url=nba_stats_url,
         archive_dir=_env("NBA_ELT_ARCHIVE_DIR", Settings.archive_dir),
         requests_per_minute=_positive_float("NBA_ELT_REQUESTS_PER_MINUTE", 15.0),
         slack_webhook_url=webhook,

@@ -91,6 +91,10 @@ def _isolated_env(monkeypatch, tmp_path):
         if key.startswith("NBA_ELT_") or key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("NBA_ELT_ARCHIVE_DIR", str(tmp_path / "archive"))
+    # No test reaches the NBA's real hosts: unless a test serves them (nba_site), they
+    # refuse connections at once (port 9, discard, on loopback).
+    monkeypatch.setenv("NBA_ELT_NBA_CDN_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("NBA_ELT_NBA_STATS_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("NBA_ELT_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("NBA_ELT_LOCALDB_DIR", str(tmp_path / "no-localdb"))
     monkeypatch.setenv("NBA_ELT_STATE_DIR", str(tmp_path / "state"))
@@ -111,6 +115,20 @@ def bbref_site(httpserver, monkeypatch):
     monkeypatch.setenv("NBA_ELT_REQUESTS_PER_MINUTE", "60000")
     monkeypatch.setattr("nba_elt.extract.http.default_sleep", site.sleep)
     return site
+
+
+@pytest.fixture
+def nba_site(bbref_site, monkeypatch):
+    """bbref_site serving the recorded NBA responses too (tests/recorded_site.NBA_PAGES):
+    NBA_ELT_NBA_CDN_URL and NBA_ELT_NBA_STATS_URL point at the same local server (the two
+    providers' paths never collide). The CDN has no recording: its paths answer 404
+    unless a test adds a page."""
+    from tests.recorded_site import NBA_PAGES
+
+    bbref_site.pages.update(NBA_PAGES)
+    monkeypatch.setenv("NBA_ELT_NBA_CDN_URL", bbref_site.url)
+    monkeypatch.setenv("NBA_ELT_NBA_STATS_URL", bbref_site.url)
+    return bbref_site
 
 
 @pytest.fixture

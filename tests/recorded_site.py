@@ -26,6 +26,7 @@ from pathlib import Path
 from werkzeug.wrappers import Request, Response
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bbref"
+NBA_FIXTURES = Path(__file__).parent / "fixtures" / "nba_stats"
 
 # site path (+ query) -> recorded file (see tests/fixtures/bbref/PROVENANCE.md)
 RECORDED_PAGES: dict[str, Path] = {
@@ -39,6 +40,23 @@ RECORDED_PAGES: dict[str, Path] = {
 }
 
 
+# The NBA's hosts (stats.nba.com; the CDN has no recording): path + query exactly as the
+# recorded requests of tests/fixtures/nba_stats/*.meta.json (see its PROVENANCE.md).
+NBA_PAGES: dict[str, Path] = {
+    "/stats/boxscoretraditionalv3?EndPeriod=0&EndRange=0&GameID=0022200552&RangeType=0"
+    "&StartPeriod=0&StartRange=0": NBA_FIXTURES / "boxscoretraditionalv3_0022200552.json",
+    "/stats/playbyplayv3?EndPeriod=0&GameID=0022200552&StartPeriod=0": NBA_FIXTURES
+    / "playbyplayv3_0022200552.json",
+    "/stats/leaguegamelog?Counter=0&DateFrom=&DateTo=&Direction=ASC&LeagueID=00&PlayerOrTeam=T"
+    "&Season=2025-26&SeasonType=Regular+Season&Sorter=DATE": NBA_FIXTURES / "leaguegamelog.json",
+    "/stats/leaguegamelog?Counter=0&DateFrom=&DateTo=&Direction=ASC&LeagueID=00&PlayerOrTeam=T"
+    "&Season=2022-23&SeasonType=Regular+Season&Sorter=DATE": NBA_FIXTURES
+    / "leaguegamelog_2022-23.json",
+    "/stats/scoreboardv3?GameDate=2025-11-05&LeagueID=00": NBA_FIXTURES
+    / "scoreboardv3_2025-11-05.json",
+}
+
+
 class RecordedSite:
     def __init__(self, httpserver, pages: dict[str, Path] | None = None) -> None:
         self.server = httpserver
@@ -46,6 +64,7 @@ class RecordedSite:
         self.overrides: dict[str, list] = {}
         self.requests: Counter[str] = Counter()
         self.user_agents: list[str] = []
+        self.headers: dict[str, dict[str, str]] = {}  # the last request's headers, by path
         self.sleeps: list[float] = []
         httpserver.expect_request(re.compile(".*")).respond_with_handler(self._handle)
 
@@ -78,6 +97,7 @@ class RecordedSite:
         path = request.path + (f"?{query}" if query else "")
         self.requests[path] += 1
         self.user_agents.append(request.headers.get("User-Agent", ""))
+        self.headers[path] = dict(request.headers)
         queue = self.overrides.get(path)
         if not queue:
             return self._page(path)

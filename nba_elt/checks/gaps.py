@@ -158,9 +158,18 @@ def find_gaps(
 
 
 def _fix(
-    engine: Engine, report: GapReport, offline: bool, settings: Settings, progress: Any
+    engine: Engine,
+    report: GapReport,
+    offline: bool,
+    settings: Settings,
+    progress: Any,
+    provider: str = "auto",
 ) -> RunReport:
-    """Backfill exactly the missing units (forced: they are known to be missing)."""
+    """Backfill exactly the missing units (forced: they are known to be missing).
+
+    provider as for the backfill: the NBA serves box scores game by game, so with
+    ``nba`` only the games missing them are fetched.
+    """
     from contextlib import AbstractContextManager, nullcontext
 
     from nba_elt.extract.http import HttpClient
@@ -168,12 +177,16 @@ def _fix(
     from nba_elt.ingest.runner import BackfillRunner
     from nba_elt.sources import SourceContext, units_for_dates, units_for_games
 
-    ctx = SourceContext(engine, HttpClient(settings, offline=offline))
+    planned_with = "nba" if provider == "nba" else "bbref"
+    ctx = SourceContext(engine, HttpClient(settings, offline=offline), provider=planned_with)
     missing = report.missing_units()
     box_days = sorted({day for source, _, day in missing if source == "boxscores"})
     pbp_games = [key for source, key, _ in missing if source == "pbp"]
     units = []
-    if box_days:
+    if box_days and planned_with == "nba":
+        box_games = [g for d in report.days for g in d.missing_boxscores]
+        units += units_for_games("boxscores", box_games, ctx)
+    elif box_days:
         units += units_for_dates("boxscores", box_days, ctx)
     if pbp_games:
         units += units_for_games("pbp", pbp_games, ctx)
@@ -185,8 +198,12 @@ def _fix(
         "sources": list(report.checked),
         "offline": offline,
         "force": True,
+        "provider": provider,
     }
-    runner = BackfillRunner(engine, ctx, force=True, lock_wait=settings.backfill_lock_wait)
+    runner = BackfillRunner(
+        engine, ctx, force=True, lock_wait=settings.backfill_lock_wait,
+        fallback=provider == "auto",
+    )  # fmt: skip
     with progress if isinstance(progress, AbstractContextManager) else nullcontext():
         runner.progress = progress or runner.progress
         return runner.run(plan, args)
@@ -206,12 +223,19 @@ def gaps(
     end: str | None = None,
     fix: bool = False,
     offline: bool = False,
+    provider: str | None = None,
     *,
     settings: Settings | None = None,
     progress: Any = None,
 ) -> GapsResult:
-    """List final games missing box scores or pbp; with fix, backfill exactly those units."""
+    """List final games missing box scores or pbp; with fix, backfill exactly those units.
+
+    provider (with fix): bbref, nba or auto, as for the backfill.
+    """
+    from nba_elt.ingest.request import parse_provider
     from nba_elt.warehouse.db import get_engine
+
+    provider = parse_provider(provider)
 
     scope, season_value, first, last = parse_scope(season, start, end)
     settings = settings or get_settings()
@@ -255,7 +279,7 @@ def gaps(
             summary,
             report=report,
         )
-    run = _fix(engine, report, offline, settings, progress)
+    run = _fix(engine, report, offline, settings, progress, provider)
     after = find_gaps(
         engine, season=season_value, first=first, last=last, sources=sources, scope=scope
     )

@@ -75,6 +75,7 @@ def backfill_task(
     refresh: bool = False,
     predict: bool = False,
     yes: bool = False,
+    provider: str | None = None,
 ) -> TaskResult:
     """`invoke backfill`: plan and run (or, with dry_run, print the plan)."""
     from nba_elt.ingest.backfill import run_backfill
@@ -82,7 +83,7 @@ def backfill_task(
     result = run_backfill(
         date=date, start=start, end=end, games=games, sources=sources, dry_run=dry_run,
         resume=resume, offline=offline, force=force, refresh=refresh, predict=predict, yes=yes,
-        progress=RichProgress(),
+        provider=provider, progress=RichProgress(),
     )  # fmt: skip
     print_backfill(result)
     return TaskResult.of(result)

@@ -33,11 +33,20 @@ class RichObserver:
 
 
 def daily_task(
-    date: str | None = None, no_reboot: bool = False, offline: bool = False
+    date: str | None = None,
+    no_reboot: bool = False,
+    offline: bool = False,
+    provider: str | None = None,
 ) -> TaskResult:
     """`invoke daily`: backfill D, refresh, predict D + 1, verify D, reboot; one alert."""
     from nba_elt.pipelines.daily import daily
 
     return TaskResult.of(
-        daily(date=date, no_reboot=no_reboot, offline=offline, observer=RichObserver())
+        daily(
+            date=date,
+            no_reboot=no_reboot,
+            offline=offline,
+            provider=provider,
+            observer=RichObserver(),
+        )  # fmt: skip
     )

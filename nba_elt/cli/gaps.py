@@ -12,13 +12,14 @@ def gaps_task(
     end: str | None = None,
     fix: bool = False,
     offline: bool = False,
+    provider: str | None = None,
 ) -> TaskResult:
     """`invoke gaps`: final games missing box scores or pbp; with fix, backfill them."""
     from nba_elt.checks.gaps import gaps
     from nba_elt.cli.backfill import RichProgress
 
     result = gaps(
-        season=season, start=start, end=end, fix=fix, offline=offline,
+        season=season, start=start, end=end, fix=fix, offline=offline, provider=provider,
         progress=RichProgress() if fix else None,
     )  # fmt: skip
     print_gaps(result)

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from nba_elt.config import Settings, get_settings
-from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, NbaEltError
+from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, NbaEltError, SourceError
 from nba_elt.ingest import ledger
 from nba_elt.ingest.plan import (
     Plan,
@@ -82,7 +82,7 @@ def resume_plan(
     sources = tuple(s for s in SOURCES if s in (old_args.get("sources") or SOURCES))
     dates = tuple(dt.date.fromisoformat(d) for d in old_args.get("dates") or [])
     done = _done_in_chain(engine, run)
-    units = [Unit(u.source, u.unit_key, u.game_date) for u in run.units if not u.done]
+    units = [Unit(u.source, u.unit_key, u.game_date, u.provider) for u in run.units if not u.done]
     plan = Plan(sources=sources, units=units, dates=dates)
     if plan.discover_pbp:
         # The pbp games of a day whose schedule unit finished just before the run died
@@ -111,6 +111,8 @@ def resume_plan(
 
 def _summary_line(report: RunReport) -> str:
     text_ = f"run {report.run_id}: {report.counts_text()} ({report.rows_written} rows written)"
+    if report.fell_back:
+        text_ += f"; {report.fell_back}"
     if report.stopped:
         text_ += f"; stopped: {report.stopped}"
     if report.exit_code != EXIT_OK:
@@ -122,12 +124,15 @@ def alert_text(report: RunReport) -> str:
     """The Slack message for a run with failed or not-available units."""
     c = report.counts()
     lines = [
-        f":warning: nba-elt backfill run {report.run_id} on {socket.gethostname()}: "
+        f"{':warning:' if report.exit_code != EXIT_OK else ':information_source:'} "
+        f"nba-elt backfill run {report.run_id} on {socket.gethostname()}: "
         f"{c['failed']} failed, {c['not_available']} not available, "
         f"{c['succeeded']} succeeded, {c['skipped']} skipped"
     ]
     if report.stopped:
         lines.append(f"Stopped: {report.stopped}")
+    if report.fell_back:
+        lines.append(f"Provider fallback: {report.fell_back}")
     bad = [o for o in report.outcomes if o.status in ("failed", "not_available") or o.error]
     for o in bad[:MAX_UNITS_IN_ALERT]:
         lines.append(
@@ -135,7 +140,8 @@ def alert_text(report: RunReport) -> str:
         )
     if len(bad) > MAX_UNITS_IN_ALERT:
         lines.append(f"... and {len(bad) - MAX_UNITS_IN_ALERT} more (see ops.backfill_units)")
-    lines.append(f"Resume: {report.resume_command}")
+    if report.exit_code != EXIT_OK:
+        lines.append(f"Resume: {report.resume_command}")
     return "\n".join(lines)
 
 
@@ -247,12 +253,59 @@ class BackfillResult(Result):
         return self.report.run_id if self.report else None
 
 
-def _context(engine: Engine, settings: Settings, offline: bool, force: bool = False) -> Any:
+def _plan_with_fallback(
+    request: BackfillRequest, sources: tuple[str, ...], ctx: Any, schema_ready: bool
+) -> Plan:
+    """The plan; with --provider auto, planned from the NBA when the site stops planning
+    (a terminal error: blocked, unreachable, a refused Retry-After)."""
+    try:
+        return build_plan(request, sources, ctx, schema_ready=schema_ready)
+    except NbaEltError as exc:
+        site_stopped = exc.terminal and isinstance(exc, SourceError)
+        if not site_stopped or request.provider != "auto" or ctx.provider != "bbref":
+            raise
+        log.warning("basketball-reference stopped planning (%s); planning from the NBA", exc)
+        ctx.provider = "nba"
+        plan = build_plan(request, sources, ctx, schema_ready=schema_ready)
+        plan.notes.append(f"basketball-reference stopped planning ({exc}): planned from the NBA")
+        return plan
+
+
+def _context(
+    engine: Engine,
+    settings: Settings,
+    offline: bool,
+    provider: str = "bbref",
+    force: bool = False,
+) -> Any:
     from nba_elt.extract.http import HttpClient
     from nba_elt.sources import SourceContext
 
+    planned_with = "nba" if provider == "nba" else "bbref"  # auto starts with bbref
     # --force re-fetches final pages from the site (offline, it replays the archive)
-    return SourceContext(engine, HttpClient(settings, offline=offline, force=force))
+    client = HttpClient(settings, offline=offline, force=force)
+    return SourceContext(engine, client, provider=planned_with)
+
+
+def _resolve_games(ctx: Any, request: BackfillRequest) -> BackfillRequest:
+    """NBA game ids (0022200552) -> warehouse ids, before anything is written."""
+    from dataclasses import replace
+
+    from nba_elt.sources.nba.games import resolve_nba_game_id
+    from nba_elt.sources.nba.parse import is_nba_game_id
+
+    if not any(is_nba_game_id(g) for g in request.game_ids):
+        return request
+    resolved: list[str] = []
+    notes = list(request.notes)
+    for game_id in request.game_ids:
+        if is_nba_game_id(game_id):
+            warehouse_id = resolve_nba_game_id(ctx, game_id)
+            notes.append(f"NBA game {game_id} is {warehouse_id}")
+            game_id = warehouse_id
+        if game_id not in resolved:
+            resolved.append(game_id)
+    return replace(request, game_ids=tuple(resolved), notes=tuple(notes))
 
 
 def _as_flag(value: Any) -> str | None:
@@ -275,11 +328,15 @@ def run_backfill(
     refresh: bool = False,
     predict: bool = False,
     yes: bool = False,
+    provider: str | None = None,
     *,
     settings: Settings | None = None,
     progress: Progress | None = None,
 ) -> BackfillResult:
     """Plan and run (or, with dry_run, only describe) a backfill. See `invoke backfill --help`.
+
+    provider: bbref, nba, or auto (default: basketball-reference, and the NBA for the
+    units left when basketball-reference stops the run; docs/providers.md).
 
     `progress`, when given, follows the units (a context manager is entered around the run).
     Raises BadInput for a bad request; unit failures are outcomes, not exceptions.
@@ -301,6 +358,7 @@ def run_backfill(
         refresh=refresh,
         predict=predict,
         yes=yes,
+        provider=provider,
         valid_sources=tuple(SOURCES),
         max_days=settings.max_backfill_days,
     )
@@ -324,8 +382,14 @@ def run_backfill(
         engine,
         settings,
         request.offline or request.dry_run,
+        request.provider,
         force=request.force and not request.dry_run,
     )
+    if not request.resume:
+        given = len(request.notes)
+        request = _resolve_games(ctx, request)
+        for note in request.notes[given:]:
+            log.info(note)
 
     already_done: set[tuple[str, str]] = set()
     if request.resume:
@@ -343,7 +407,7 @@ def run_backfill(
                 "no source is enabled in nba_source.feature_flags; pass --sources "
                 f"({', '.join(SOURCES)})"
             )
-        plan = build_plan(request, chosen, ctx, schema_ready=schema_ready)
+        plan = _plan_with_fallback(request, chosen, ctx, schema_ready)
         args = request.args() | {"sources": list(chosen)}
 
     if request.dry_run:
@@ -361,7 +425,7 @@ def run_backfill(
 
     runner = BackfillRunner(
         engine, ctx, force=request.force, already_done=already_done,
-        lock_wait=settings.backfill_lock_wait,
+        lock_wait=settings.backfill_lock_wait, fallback=request.provider == "auto",
     )  # fmt: skip
     scope = progress if isinstance(progress, AbstractContextManager) else nullcontext()
     with scope:
@@ -375,6 +439,8 @@ def run_backfill(
         "counts": report.counts(),
         "rows_written": report.rows_written,
         "stopped": report.stopped,
+        "provider": request.provider,
+        "fell_back": report.fell_back,
         "units": [o.as_dict() for o in report.outcomes],
     }
     exit_code = report.exit_code
@@ -384,7 +450,7 @@ def run_backfill(
         message += f"; no pbp games found on {days}"
         summary["days_without_games"] = [str(d) for d in plan.days_without_games]
 
-    if exit_code != EXIT_OK:
+    if exit_code != EXIT_OK or report.fell_back:
         from nba_elt.ops.alerts import send_alert
 
         summary["alert"] = send_alert(settings, alert_text(report)).as_dict()

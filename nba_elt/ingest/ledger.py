@@ -61,6 +61,7 @@ class LedgerUnit:
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     error: str | None = None
+    provider: str = "bbref"
 
     @property
     def done(self) -> bool:
@@ -247,7 +248,7 @@ def create_run(
     engine: Engine,
     run_id: int,
     args: dict[str, Any],
-    units: list[tuple[str, str, dt.date | None]],
+    units: list[tuple],
     resumed_from: int | None = None,
 ) -> None:
     """Insert the run row and every planned unit as 'pending', in one transaction."""
@@ -271,24 +272,34 @@ def create_run(
         if units:
             conn.execute(
                 text(
-                    "insert into ops.backfill_units (run_id, source, unit_key, game_date, status) "
-                    "values (:r, :s, :k, :d, 'pending')"
+                    "insert into ops.backfill_units "
+                    "(run_id, source, unit_key, game_date, provider, status) "
+                    "values (:r, :s, :k, :d, :p, 'pending')"
                 ),
-                [{"r": run_id, "s": s, "k": k, "d": d} for s, k, d in units],
+                _unit_params(run_id, units),
             )
 
 
-def add_units(engine: Engine, run_id: int, units: list[tuple[str, str, dt.date | None]]) -> None:
+def _unit_params(run_id: int, units: list[tuple]) -> list[dict[str, Any]]:
+    """(source, unit_key, game_date[, provider]) rows as statement parameters."""
+    return [
+        {"r": run_id, "s": u[0], "k": u[1], "d": u[2], "p": u[3] if len(u) > 3 else "bbref"}
+        for u in units
+    ]
+
+
+def add_units(engine: Engine, run_id: int, units: list[tuple]) -> None:
     """Append units discovered while running (e.g. pbp games once the schedule is in)."""
     if not units:
         return
     with engine.begin() as conn:
         conn.execute(
             text(
-                "insert into ops.backfill_units (run_id, source, unit_key, game_date, status) "
-                "values (:r, :s, :k, :d, 'pending') on conflict do nothing"
+                "insert into ops.backfill_units "
+                "(run_id, source, unit_key, game_date, provider, status) "
+                "values (:r, :s, :k, :d, :p, 'pending') on conflict do nothing"
             ),
-            [{"r": run_id, "s": s, "k": k, "d": d} for s, k, d in units],
+            _unit_params(run_id, units),
         )
 
 
@@ -303,15 +314,36 @@ def _writing(where: Engine | Connection) -> Iterator[Connection]:
         yield where
 
 
-def mark_unit_running(where: Engine | Connection, run_id: int, source: str, unit_key: str) -> None:
+def set_provider(engine: Engine, run_id: int, keys: list[tuple[str, str]], provider: str) -> None:
+    """Units handed to another provider (--provider auto falling back to the NBA)."""
+    if not keys:
+        return
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "update ops.backfill_units set provider = :p "
+                "where run_id = :r and source = :s and unit_key = :k"
+            ),
+            [{"r": run_id, "s": s, "k": k, "p": provider} for s, k in keys],
+        )
+
+
+def mark_unit_running(
+    where: Engine | Connection,
+    run_id: int,
+    source: str,
+    unit_key: str,
+    provider: str | None = None,
+) -> None:
+    """The unit is in flight, served by ``provider`` (kept as planned when None)."""
     with _writing(where) as conn:
         conn.execute(
             text(
                 "update ops.backfill_units set status = 'running', started_at = now(), "
-                "finished_at = null, error = null "
+                "finished_at = null, error = null, provider = coalesce(:p, provider) "
                 "where run_id = :r and source = :s and unit_key = :k"
             ),
-            {"r": run_id, "s": source, "k": unit_key},
+            {"r": run_id, "s": source, "k": unit_key, "p": provider},
         )
 
 
@@ -392,7 +424,7 @@ def load_run(engine: Engine, run_id: int) -> LedgerRun | None:
             for u in conn.execute(
                 text(
                     "select source, unit_key, game_date, status, rows_written, started_at, "
-                    "finished_at, error from ops.backfill_units where run_id = :r "
+                    "finished_at, error, provider from ops.backfill_units where run_id = :r "
                     "order by game_date nulls last, started_at nulls last, source, unit_key"
                 ),
                 {"r": run_id},

@@ -54,7 +54,10 @@ def wanted(units: Sequence[Any], client: Any) -> list[Any]:
     """The units worth parsing ahead: offline, parseable, and enough of them."""
     if not getattr(client, "offline", False):
         return []
-    chosen = [u for u in units if u.source in PARSERS]
+    # bbref's pages only: a unit served by another provider (--provider nba) runs as usual
+    chosen = [
+        u for u in units if u.source in PARSERS and getattr(u, "provider", "bbref") == "bbref"
+    ]
     return chosen if len(chosen) >= MIN_UNITS else []
 
 

@@ -7,11 +7,15 @@ warehouse is touched, so bad input never writes anything, not even the ledger.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nba_elt.dates import parse_date, resolve_dates
 from nba_elt.errors import BadInput
+
+NBA_GAME_ID_RE = re.compile(r"^00[1-6]\d{7}$")  # 0022200552: resolved before anything runs
+PROVIDERS = ("bbref", "nba", "auto")
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class BackfillRequest:
     force: bool = False
     refresh: bool = False
     predict: bool = False
+    provider: str = "auto"  # bbref | nba | auto (bbref, then the NBA for what remains)
     notes: tuple[str, ...] = field(default=())
 
     def args(self) -> dict[str, Any]:
@@ -40,6 +45,7 @@ class BackfillRequest:
             "force": self.force,
             "refresh": self.refresh,
             "predict": self.predict,
+            "provider": self.provider,
         }
 
 
@@ -57,9 +63,14 @@ def resume_command(run_id: int, args: dict[str, Any] | None = None) -> str:
 
 
 def with_original_flags(request: BackfillRequest, original: dict[str, Any]) -> BackfillRequest:
-    """A resume runs with the flags of the run it resumes, plus any given now."""
+    """A resume runs with the flags of the run it resumes, plus any given now; its provider
+    is the original run's unless one is given now (auto, the default, counts as none)."""
+    provider = request.provider
+    if provider == "auto" and original.get("provider") in PROVIDERS:
+        provider = original["provider"]
     return replace(
         request,
+        provider=provider,
         **{name: bool(getattr(request, name) or original.get(name)) for name in RESUMED_FLAGS},
     )
 
@@ -78,8 +89,19 @@ def parse_sources(raw: str, valid: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(s for s in valid if s in names)
 
 
+def parse_provider(raw: str | None) -> str:
+    provider = (raw or "auto").strip().lower()
+    if provider not in PROVIDERS:
+        raise BadInput(f"--provider must be one of {', '.join(PROVIDERS)}, got {raw!r}")
+    return provider
+
+
 def parse_game_ids(raw: str) -> tuple[str, ...]:
-    """`201901010DEN,201810160gsw` -> validated, de-duplicated basketball-reference ids."""
+    """`201901010DEN,201810160gsw,0022200552` -> validated, de-duplicated ids.
+
+    Warehouse (basketball-reference) ids are checked here; NBA game ids are kept as given
+    and resolved to warehouse ids by the backfill before anything is written.
+    """
     from nba_elt.extract.html import date_of_game
     from nba_elt.sources.base import check_game_id
 
@@ -87,6 +109,10 @@ def parse_game_ids(raw: str) -> tuple[str, ...]:
     bad: list[str] = []
     for part in str(raw).split(","):
         if not part.strip():
+            continue
+        if NBA_GAME_ID_RE.match(part.strip()):
+            if part.strip() not in ids:
+                ids.append(part.strip())
             continue
         try:
             game_id = check_game_id(part.upper())
@@ -98,8 +124,8 @@ def parse_game_ids(raw: str) -> tuple[str, ...]:
             ids.append(game_id)
     if bad:
         raise BadInput(
-            f"--games: not a basketball-reference game id: {', '.join(bad)}. "
-            "A game id is YYYYMMDD0 + the home team's code, e.g. 201901010DEN"
+            f"--games: not a game id: {', '.join(bad)}. A game id is YYYYMMDD0 + the home "
+            "team's code, e.g. 201901010DEN, or the NBA's id, e.g. 0022200552"
         )
     if not ids:
         raise BadInput("--games is empty; give ids like 201901010DEN,201810160GSW")
@@ -130,6 +156,7 @@ def parse_request(
     refresh: bool = False,
     predict: bool = False,
     yes: bool = False,
+    provider: str | None = None,
     valid_sources: tuple[str, ...],
     max_days: int,
 ) -> BackfillRequest:
@@ -144,6 +171,7 @@ def parse_request(
         force=bool(force),
         refresh=bool(refresh),
         predict=bool(predict),
+        provider=parse_provider(provider),
     )
     if resume not in (None, "", False):
         selectors = [

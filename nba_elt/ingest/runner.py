@@ -29,10 +29,19 @@ from nba_elt.errors import (
     DatabaseLost,
     DataNotAvailable,
     NbaEltError,
+    SourceError,
 )
 from nba_elt.ingest import ledger, parallel
 from nba_elt.ingest.parallel import ParsedAhead
-from nba_elt.ingest.plan import Plan, days_with_schedule, dedupe, is_listing, unit_sort_key
+from nba_elt.ingest.plan import (
+    DATE_KEY,
+    Plan,
+    days_with_schedule,
+    dedupe,
+    is_listing,
+    unit_sort_key,
+)
+from nba_elt.sources.base import settle_clients
 
 if TYPE_CHECKING:
     from nba_elt.sources import Unit
@@ -98,6 +107,8 @@ class RunReport:
     outcomes: list[UnitOutcome] = field(default_factory=list)
     resumed_from: int | None = None
     stopped: str | None = None
+    # Set when basketball-reference stopped the run and the NBA finished it (--provider auto).
+    fell_back: str | None = None
     stop_exit_code: int | None = None  # the exit code of the terminal error that stopped it
     args: dict[str, Any] = field(default_factory=dict)  # as in ops.backfill_runs.args
 
@@ -180,8 +191,8 @@ def _short(exc: BaseException) -> str:
     return text_ if len(text_) <= MAX_ERROR_CHARS else text_[: MAX_ERROR_CHARS - 3] + "..."
 
 
-def _as_row(unit: Any) -> tuple[str, str, dt.date | None]:
-    return (unit.source, unit.unit_key, unit.game_date)
+def _as_row(unit: Any) -> tuple[str, str, dt.date | None, str]:
+    return (unit.source, unit.unit_key, unit.game_date, getattr(unit, "provider", "bbref"))
 
 
 class BackfillRunner:
@@ -196,6 +207,7 @@ class BackfillRunner:
         progress: Progress | None = None,
         lock_wait: float | None = None,
         already_done: set[tuple[str, str]] | None = None,
+        fallback: bool = False,
     ) -> None:
         self.engine = engine
         self.ctx = ctx
@@ -206,7 +218,10 @@ class BackfillRunner:
         self.already_done = already_done or set()
         self.stop_reason: str | None = None
         self.stop_exit_code: int | None = None
+        self.stop_error: NbaEltError | None = None
         self.listed: list[Any] = []  # pbp units found by the last listing unit
+        # --provider auto: when basketball-reference stops the run, the NBA finishes it.
+        self.fallback = fallback
         self.current: str | None = None  # "source unit_key" of the unit in flight
 
     def run(self, plan: Plan, args: dict[str, Any], resumed_from: int | None = None) -> RunReport:
@@ -241,6 +256,8 @@ class BackfillRunner:
                     self.ctx.parsed_ahead = None
                     ahead.close()
             message = report.stopped or f"{len(report.outcomes)} unit(s): {report.counts_text()}"
+            if report.fell_back:
+                message += f"; {report.fell_back}"
             ledger.finish_run(self.engine, run_id, report.status, message)
             return report
         finally:
@@ -299,6 +316,10 @@ class BackfillRunner:
                 )
             else:
                 outcome = self._run_one(unit, guard)
+                if self.stop_reason and self._can_fall_back(unit):
+                    queue[index:] = self._fall_back(unit, queue[index:], plan, guard, report)
+                    self.progress.add_total(len(queue) - index)
+                    continue
             report.outcomes.append(outcome)
             self.progress.unit_finished(outcome)
             if self.stop_reason and not report.stopped:
@@ -323,6 +344,71 @@ class BackfillRunner:
                 self.progress.add_total(len(new))
                 queue[index:] = sorted(queue[index:] + new, key=unit_sort_key)
 
+    def _can_fall_back(self, unit: Any) -> bool:
+        """--provider auto, a basketball-reference unit, and the site stopped the run (a
+        403, 429s, a refused Retry-After, unreachable): not the archive or the database,
+        which would stop the NBA's units just the same."""
+        return (
+            self.fallback
+            and getattr(unit, "provider", "bbref") == "bbref"
+            and isinstance(self.stop_error, SourceError)
+        )
+
+    def _fall_back(
+        self, stopped_at: Any, remaining: list[Any], plan: Plan, guard: ledger.RunGuard,
+        report: RunReport,
+    ) -> list[Any]:  # fmt: skip
+        """Switch the run to the NBA: the unit that stopped it and every unit left.
+
+        Units keyed alike by both providers (schedule and pbp) are re-run under the same
+        ledger row; a basketball-reference boxscores day becomes the NBA's per-game units
+        (the requested games only, for --games), its own row marked skipped with where
+        its games went. Returns the new remaining queue.
+        """
+        from nba_elt.sources import Unit, units_for_dates
+
+        report.fell_back = (
+            f"basketball-reference stopped the run at {stopped_at.source} "
+            f"{stopped_at.unit_key} ({self.stop_reason}); the remaining units were loaded "
+            "from the NBA (--provider auto)"
+        )
+        log.warning("%s", report.fell_back)
+        self.stop_reason = None
+        self.stop_exit_code = None
+        self.stop_error = None
+        self.ctx.provider = "nba"
+        wanted = set(plan.game_ids)
+        converted: list[Any] = []
+        for unit in [stopped_at, *remaining]:
+            if getattr(unit, "provider", "bbref") != "bbref":
+                converted.append(unit)
+            elif unit.source == "boxscores" and DATE_KEY.match(unit.unit_key):
+                try:
+                    games = units_for_dates("boxscores", [unit.game_date], self.ctx)
+                except NbaEltError as exc:
+                    games = []
+                    note = (
+                        f"{ledger.NOT_RUN_PREFIX}the NBA could not list the games of "
+                        f"{unit.game_date}: {_short(exc)}"
+                    )
+                else:
+                    games = [g for g in games if not wanted or g.unit_key in wanted]
+                    keys = ", ".join(g.unit_key for g in games) or "no game"
+                    note = f"loaded from the NBA game by game ({keys})"
+                ledger.finish_unit(
+                    self.engine, guard.run_id, unit.source, unit.unit_key, "skipped", 0, note
+                )
+                report.outcomes.append(
+                    UnitOutcome(unit.source, unit.unit_key, unit.game_date, "skipped", error=note)
+                )
+                ledger.add_units(self.engine, guard.run_id, [_as_row(g) for g in games])
+                converted += games
+            else:
+                converted.append(Unit(unit.source, unit.unit_key, unit.game_date, "nba"))
+        handed = [(u.source, u.unit_key) for u in converted if u.provider == "nba"]
+        ledger.set_provider(self.engine, guard.run_id, handed, "nba")
+        return sorted(dedupe(converted), key=unit_sort_key)
+
     def _discover_pbp(self, day: dt.date) -> list[Any]:
         from nba_elt.sources import units_for_dates
 
@@ -331,12 +417,12 @@ class BackfillRunner:
         try:
             found = units_for_dates("pbp", [day], self.ctx)
         except NbaEltError as exc:
-            self.ctx.client.settle(False, f"listing the pbp games of {day}: {exc}")
+            settle_clients(self.ctx, False, f"listing the pbp games of {day}: {exc}")
             if exc.terminal:
                 self._stop_on(exc, f"listing the games of {day}")
             log.warning("could not list the pbp games of %s: %s", day, exc)
             return []
-        self.ctx.client.settle(True)
+        settle_clients(self.ctx, True)
         return found
 
     def _stop_on(self, exc: NbaEltError, where: str) -> None:
@@ -345,6 +431,7 @@ class BackfillRunner:
             why = exc.stop_summary or _short(exc).rstrip(".")
             self.stop_reason = f"{why} at {where}; the run stopped there"
             self.stop_exit_code = exc.exit_code
+            self.stop_error = exc
 
     def _list_games(self, unit: Any) -> int:
         """A listing unit: find the day's games (schedule or scoreboard); 0 rows written."""
@@ -353,9 +440,9 @@ class BackfillRunner:
         try:
             self.listed = units_for_dates("pbp", [unit.game_date], self.ctx)
         except NbaEltError as exc:
-            self.ctx.client.settle(False, f"listing the pbp games of {unit.game_date}: {exc}")
+            settle_clients(self.ctx, False, f"listing the pbp games of {unit.game_date}: {exc}")
             raise
-        self.ctx.client.settle(True)
+        settle_clients(self.ctx, True)
         return 0
 
     def _run_one(self, unit: Any, guard: ledger.RunGuard) -> UnitOutcome:
@@ -367,7 +454,7 @@ class BackfillRunner:
         outcome = UnitOutcome(unit.source, unit.unit_key, unit.game_date, "failed")
         self.progress.unit_started(unit)
         self.current = f"{unit.source} {unit.unit_key}"
-        self.ctx.client.settle(True)  # pages read while planning, parsed without error
+        settle_clients(self.ctx, True)  # pages read while planning, parsed without error
         try:
             if is_listing(unit):
                 ledger.mark_unit_running(self.engine, run_id, unit.source, unit.unit_key)
@@ -379,7 +466,9 @@ class BackfillRunner:
                     if not self.force and is_complete(unit, self.ctx):
                         outcome.status, outcome.reason = "skipped", SKIPPED_COMPLETE
                     else:
-                        ledger.mark_unit_running(guard.conn, run_id, unit.source, unit.unit_key)
+                        ledger.mark_unit_running(
+                            guard.conn, run_id, unit.source, unit.unit_key, unit.provider
+                        )
                         self.ctx.on_write = functools.partial(
                             _record_written, run_id=run_id, unit=unit, recorded=recorded
                         )

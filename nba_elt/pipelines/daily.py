@@ -211,11 +211,18 @@ def daily(
     date: str | dt.date | None = None,
     no_reboot: bool = False,
     offline: bool = False,
+    provider: str | None = None,
     *,
     settings: Settings | None = None,
     observer: StepObserver | None = None,
 ) -> DailyReport:
-    """Backfill D, refresh, predict D + 1, verify D, reboot; one Slack summary."""
+    """Backfill D, refresh, predict D + 1, verify D, reboot; one Slack summary.
+
+    provider: as for the backfill (bbref, nba, auto: the default).
+    """
+    from nba_elt.ingest.request import parse_provider
+
+    provider = parse_provider(provider)
     day = parse_date(str(date)) if date else yesterday_eastern()
     day_after = day + dt.timedelta(days=1)
     # bad settings are bad input before anything runs
@@ -244,6 +251,7 @@ def daily(
         lambda: run_backfill(
             date=day.isoformat(),
             offline=offline,
+            provider=provider,
             settings=quiet,
             progress=observer.backfill_progress(),
         ),

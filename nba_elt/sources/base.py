@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pandas as pd
@@ -24,13 +24,16 @@ from nba_elt.extract.html import GAME_ID, date_of_game
 from nba_elt.extract.http import HttpClient
 
 FINAL_AFTER_DAYS = 2  # a page of a day this many days ago is final: never fetched twice
+PROVIDERS = ("bbref", "nba")  # basketball-reference; the NBA's own JSON (docs/providers.md)
+DEFAULT_PROVIDER = "bbref"
 
 
 @dataclass(frozen=True)
 class Unit:
     source: str
-    unit_key: str  # "YYYY-MM-DD" (schedule, boxscores) or a game id (pbp)
+    unit_key: str  # "YYYY-MM-DD" (schedule, boxscores) or a game id (pbp; NBA boxscores)
     game_date: dt.date
+    provider: str = DEFAULT_PROVIDER  # who serves the unit: its rows come from it alone
 
 
 @dataclass
@@ -41,6 +44,10 @@ class SourceContext:
     # with (connection, rows written): the backfill records the unit's outcome there, so the
     # ledger and the data commit together, even if the process dies right after.
     on_write: Callable[[Connection, int], None] | None = None
+    # The provider new units are planned with (bbref or nba); a unit runs with its own.
+    provider: str = DEFAULT_PROVIDER
+    # Clients of the other hosts (the NBA's CDN and stats), made on first use.
+    clients: dict[str, Any] = field(default_factory=dict)
     # Set by the backfill when it parses pages in worker processes: what the source's
     # parse gave for the unit (the worker's exception is raised), None when the unit was
     # not handed to a worker (nba_elt.ingest.parallel).
@@ -51,6 +58,7 @@ class Source(Protocol):
     """One dataset the backfill loads into nba_source, unit by unit."""
 
     name: str
+    provider: str  # "bbref" or "nba"
 
     def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
         """The units covering these dates (sorted, without duplicates)."""
@@ -77,18 +85,36 @@ class Source(Protocol):
         ...
 
 
+def http_clients(ctx: SourceContext) -> list[HttpClient]:
+    """The unit's clients: the site's and any other host's made on the way (the NBA's)."""
+    return [ctx.client, *(c for c in ctx.clients.values() if isinstance(c, HttpClient))]
+
+
+def settle_clients(ctx: SourceContext, passed: bool, reason: str = "") -> str | None:
+    """``HttpClient.settle`` on every client of the unit; the quarantine used, if any."""
+    locations = [client.settle(passed, reason) for client in http_clients(ctx)]
+    return next((where for where in locations if where), None)
+
+
+def forget_clients(ctx: SourceContext) -> None:
+    for client in http_clients(ctx):
+        client.forget_pending()
+
+
 def record_written(ctx: SourceContext, conn: Connection, rows: int) -> int:
     """The unit passed its checks and its rows are written, not committed yet: archive its
     pages (an archive failure rolls the unit back) and hand the row count to the
     backfill's ledger, inside the unit's transaction."""
-    ctx.client.settle(True)
+    settle_clients(ctx, True)
     if ctx.on_write is not None:
         ctx.on_write(conn, rows)
     return rows
 
 
-def date_units(source: str, dates: Iterable[dt.date]) -> list[Unit]:
-    return [Unit(source, day.isoformat(), day) for day in sorted(set(dates))]
+def date_units(
+    source: str, dates: Iterable[dt.date], provider: str = DEFAULT_PROVIDER
+) -> list[Unit]:
+    return [Unit(source, day.isoformat(), day, provider) for day in sorted(set(dates))]
 
 
 def check_game_id(game_id: str) -> str:

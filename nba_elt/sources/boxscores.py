@@ -50,7 +50,7 @@ from nba_elt.sources.base import (
     record_written,
     scheduled_games,
 )
-from nba_elt.warehouse.load import upsert
+from nba_elt.warehouse.crosswalk import write_boxscores
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +273,7 @@ class BoxscoresSource:
     """Every player's box score of one date, from the daily leaders page."""
 
     name = "boxscores"
+    provider = "bbref"
 
     def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
         return date_units(self.name, dates)
@@ -333,7 +334,7 @@ class BoxscoresSource:
         finals, finals_from = finals_of_day(day, ctx, known) if whole else (known, "")
         check_unit(frame, BoxscoresFacts(unit.unit_key, page, whole, finals, finals_from))
         with ctx.engine.begin() as conn:
-            return record_written(ctx, conn, upsert(conn, "boxscores", frame))
+            return record_written(ctx, conn, write_boxscores(conn, frame, self.provider))
 
 
 SOURCE = BoxscoresSource()

@@ -318,6 +318,7 @@ class PbpSource:
     """Every event of one game, from its play-by-play page."""
 
     name = "pbp"
+    provider = "bbref"
 
     def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
         from nba_elt.sources.games import games_on
@@ -374,8 +375,9 @@ def parse_for_copy(unit: Unit, client: HttpClient) -> ParsedPage:
 
 
 def fetch_and_parse(unit: Unit, client: HttpClient) -> pd.DataFrame:
-    """The unit's page, fetched (or read from the archive), parsed and proven (check_unit);
-    no database needed, so a worker process can run it (nba_elt.ingest.parallel)."""
+    """The unit's page, fetched (or read from the archive), parsed and proven (check_unit),
+    with its provider column; no database needed, so a worker process can run it
+    (nba_elt.ingest.parallel)."""
     game_id = check_game_id(unit.unit_key)
     page = client.url_for(pbp_path(game_id))
     recent = not is_final_day(unit.game_date)
@@ -397,7 +399,7 @@ def fetch_and_parse(unit: Unit, client: HttpClient) -> pd.DataFrame:
     ):
         raise DataNotAvailable(f"pbp {game_id}: the game is still being played; retry later")
     check_unit(frame, facts)
-    return frame
+    return frame.assign(provider=PbpSource.provider)
 
 
 SOURCE = PbpSource()

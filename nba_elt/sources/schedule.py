@@ -338,6 +338,7 @@ class ScheduleSource:
     """One date's games and final scores, from the season's month page."""
 
     name = "schedule"
+    provider = "bbref"
 
     def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
         return date_units(self.name, dates)
@@ -364,7 +365,9 @@ class ScheduleSource:
             log.info("schedule %s: no games that day", unit.unit_key)
             return 0
         with ctx.engine.begin() as conn:
-            return record_written(ctx, conn, upsert(conn, "schedule", frame))
+            return record_written(
+                ctx, conn, upsert(conn, "schedule", frame.assign(provider=self.provider))
+            )
 
 
 SOURCE = ScheduleSource()

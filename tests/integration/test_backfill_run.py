@@ -165,8 +165,9 @@ def test_not_available_exits_75(bbref_site, engine):
 
 
 def test_403_stops_the_run_and_resume_finishes_it(bbref_site, engine):
+    # --provider bbref: no fallback to the NBA (that is tests/integration/test_nba_provider.py)
     bbref_site.override("/boxscores/pbp/201810160GSW.html", 403)
-    result = backfill_task(games=PBP_GAMES, sources="pbp")
+    result = backfill_task(games=PBP_GAMES, sources="pbp", provider="bbref")
     assert result.exit_code == 1
     by_key = {u["unit_key"]: u for u in result.summary["units"]}
     assert by_key["201810160GSW"]["status"] == "failed"

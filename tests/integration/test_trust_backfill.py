@@ -190,7 +190,8 @@ def test_an_archive_path_that_is_a_file_stops_the_run_cleanly(
 def test_429_forever_stops_the_run_after_two_requests(faulty_site, engine):
     for path in (JANUARY, DAILY, SCOREBOARD, DEN):
         faulty_site.fault(path, Status(429, {"Retry-After": "1"}))
-    result = backfill_task(date="2018-01-01", sources="schedule,boxscores,pbp")
+    # --provider bbref: the client's stop, not the NBA fallback (test_nba_provider.py)
+    result = backfill_task(date="2018-01-01", sources="schedule,boxscores,pbp", provider="bbref")
     assert result.exit_code == 1
     assert sum(faulty_site.requests.values()) <= 8
     assert "429 twice in a row" in result.summary["stopped"]
@@ -199,7 +200,8 @@ def test_429_forever_stops_the_run_after_two_requests(faulty_site, engine):
 
 def test_a_retry_after_over_the_cap_stops_the_run_with_exit_75(faulty_site, engine):
     faulty_site.fault(JANUARY, Status(429, {"Retry-After": "3600"}))
-    result = backfill_task(date="2018-01-01", sources="schedule,boxscores")
+    # --provider bbref: the client's stop, not the NBA fallback (test_nba_provider.py)
+    result = backfill_task(date="2018-01-01", sources="schedule,boxscores", provider="bbref")
     assert result.exit_code == 75
     assert "Resume after" in result.summary["stopped"]
     assert "invoke backfill --resume" in result.message
@@ -209,7 +211,8 @@ def test_a_retry_after_over_the_cap_stops_the_run_with_exit_75(faulty_site, engi
 def test_no_network_stops_the_run_at_once_with_one_clear_line(engine, monkeypatch):
     monkeypatch.setenv("NBA_ELT_BBREF_URL", "http://www.basketball-reference.invalid")
     monkeypatch.setenv("NBA_ELT_REQUESTS_PER_MINUTE", "60000")
-    result = backfill_task(date="2018-01-01", sources="schedule,boxscores,pbp")
+    # --provider bbref: the client's stop, not the NBA fallback (test_nba_provider.py)
+    result = backfill_task(date="2018-01-01", sources="schedule,boxscores,pbp", provider="bbref")
     assert result.exit_code == 1
     assert "stopped: cannot reach www.basketball-reference.invalid: name resolution failed at " in (
         result.message

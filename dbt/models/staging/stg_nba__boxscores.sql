@@ -6,38 +6,50 @@ source as (
 
 ),
 
+crosswalk as (
+
+    select * from {{ source('nba_source', 'player_crosswalk') }}
+
+),
+
 renamed as (
 
     select
-        game_id,
-        player_id,
-        game_date,
-        player as player_name,
-        team,
-        opponent,
-        is_home,
-        outcome,
-        seconds_played,
-        fgm,
-        fga,
-        fg3m,
-        fg3a,
-        ftm,
-        fta,
-        oreb,
-        dreb,
-        reb,
-        ast,
-        stl,
-        blk,
-        tov,
-        pf,
-        pts,
-        plus_minus,
-        game_score::numeric(6, 1) as game_score,
-        _loaded_at
+        source.game_id,
+        -- an NBA row ('nba:<personId>') takes the basketball-reference id once learned
+        coalesce(crosswalk.bbref_player_id, source.player_id) as player_id,
+        source.provider,
+        source.game_date,
+        source.player as player_name,
+        source.team,
+        source.opponent,
+        source.is_home,
+        source.outcome,
+        source.seconds_played,
+        source.fgm,
+        source.fga,
+        source.fg3m,
+        source.fg3a,
+        source.ftm,
+        source.fta,
+        source.oreb,
+        source.dreb,
+        source.reb,
+        source.ast,
+        source.stl,
+        source.blk,
+        source.tov,
+        source.pf,
+        source.pts,
+        source.plus_minus,
+        source.game_score::numeric(6, 1) as game_score,
+        -- the loader re-stamps the rows whose player it learns, so the source's stamp
+        -- (and its index) is enough for the incremental facts
+        source._loaded_at
 
     from source
+    left join crosswalk
+        on source.player_id = 'nba:' || crosswalk.nba_person_id
 
 )
 

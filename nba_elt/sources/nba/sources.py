@@ -1,0 +1,273 @@
+"""The NBA provider's sources: schedule (by date), boxscores and pbp (by game).
+
+Same tables, same contracts and the same self-checks as basketball-reference's sources:
+a game's players add up to its team points, which equal the last event's score and the
+schedule's final score. A page that fails them never enters the archive: it stays pending
+in its client and goes to the quarantine (``sources.run_unit``, ``settle_clients``).
+Box scores are one unit per game here (the NBA serves one file per game), keyed by the
+warehouse game id like pbp.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+
+import pandas as pd
+from sqlalchemy import text as sql
+
+from nba_elt.dates import season_of
+from nba_elt.errors import (
+    ConsistencyError,
+    DataNotAvailable,
+    PageNotFound,
+    SiteBlocked,
+    SourceError,
+)
+from nba_elt.extract.html import date_of_game
+from nba_elt.sources.base import (
+    SourceContext,
+    Unit,
+    date_units,
+    final_since,
+    is_final_day,
+    record_written,
+    scheduled_games,
+)
+from nba_elt.sources.nba import games, hosts, parse
+from nba_elt.sources.pbp import PbpSource
+from nba_elt.warehouse.crosswalk import write_boxscores
+from nba_elt.warehouse.load import replace_game_events, upsert
+
+log = logging.getLogger(__name__)
+PROVIDER = "nba"
+LIVE_FINAL = 3  # liveData gameStatus of a finished game
+
+
+def _final_score(game: dict) -> tuple[int, int] | None:
+    if game.get("status") != "final" or pd.isna(game.get("away_pts")):
+        return None
+    return int(game["away_pts"]), int(game["home_pts"])
+
+
+def _not_final_yet(unit: Unit, what: str) -> DataNotAvailable:
+    return DataNotAvailable(f"{unit.source} {unit.unit_key}: {what}; retry later")
+
+
+class NbaScheduleSource:
+    """A date's games and final scores: the league game log, or scoreboardv3 near today."""
+
+    name = "schedule"
+    provider = PROVIDER
+
+    def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
+        return date_units(self.name, dates, self.provider)
+
+    def units_for_games(self, game_ids: Iterable[str], ctx: SourceContext) -> list[Unit]:
+        return date_units(self.name, (date_of_game(g) for g in game_ids), self.provider)
+
+    def planned_urls(self, unit: Unit, ctx: SourceContext) -> list[str]:
+        day = unit.game_date
+        client = hosts.stats(ctx)
+        if games.uses_scoreboard(day):
+            return [client.url_for(hosts.scoreboard_path(day))]
+        return [client.url_for(hosts.game_log_path(parse.season_label(season_of(day))))]
+
+    def is_complete(self, unit: Unit, ctx: SourceContext) -> bool:
+        if not is_final_day(unit.game_date):
+            return False
+        with ctx.engine.connect() as conn:
+            known = scheduled_games(conn, unit.game_date)
+        return not known.empty and bool(known["status"].isin(["final", "postponed"]).all())
+
+    def run(self, unit: Unit, ctx: SourceContext) -> int:
+        try:
+            frame = games.games_of_day(ctx, unit.game_date)
+        except SiteBlocked:
+            raise
+        except SourceError as exc:
+            # --games with an NBA id resolved through the CDN: that game's box score
+            # says its date, teams and final score, enough for its own schedule row
+            frame = games.cdn_games_on(ctx, unit.game_date)
+            if frame.empty:
+                raise
+            log.warning(
+                "schedule %s: the NBA's schedule is unreadable (%s); writing the %d game(s) "
+                "known from their CDN box scores",
+                unit.unit_key,
+                exc,
+                len(frame),
+            )
+        if frame.empty:
+            log.info("schedule %s: no games that day (NBA)", unit.unit_key)
+            return 0
+        with ctx.engine.begin() as conn:
+            return record_written(
+                ctx, conn, upsert(conn, "schedule", frame.assign(provider=self.provider))
+            )
+
+
+class _NbaGameSource:
+    """What the NBA's per-game sources share: units by game, the game's facts, fetching."""
+
+    name = ""
+    provider = PROVIDER
+
+    def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
+        return [
+            Unit(self.name, game_id, day, self.provider)
+            for day in sorted(set(dates))
+            for game_id in games.game_ids_on(ctx, day)
+        ]
+
+    def units_for_games(self, game_ids: Iterable[str], ctx: SourceContext) -> list[Unit]:
+        return [Unit(self.name, g, date_of_game(g), self.provider) for g in game_ids]
+
+    def _paths(self, nba_game_id: str) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def planned_urls(self, unit: Unit, ctx: SourceContext) -> list[str]:
+        known = games.warehouse_games(ctx, unit.game_date)
+        row = known[known["game_id"] == unit.unit_key]
+        if row.empty or pd.isna(row.iloc[0]["nba_game_id"]):
+            season = parse.season_label(season_of(unit.game_date))
+            return [hosts.stats(ctx).url_for(hosts.game_log_path(season))]
+        nba_id = str(row.iloc[0]["nba_game_id"])
+        return [hosts.cdn(ctx).url_for(self._paths(nba_id)[0][1])]
+
+    def _fetch(self, unit: Unit, ctx: SourceContext, nba_game_id: str):
+        attempts = [
+            (hosts.cdn(ctx) if which == "cdn" else hosts.stats(ctx), path)
+            for which, path in self._paths(nba_game_id)
+        ]
+        try:
+            return hosts.first_available(attempts, final=final_since(unit.game_date))
+        except PageNotFound as exc:
+            if not is_final_day(unit.game_date):
+                raise _not_final_yet(unit, "the NBA has not published the game yet") from exc
+            raise
+
+
+class NbaBoxscoresSource(_NbaGameSource):
+    """Every player's box score of one game: liveData, else boxscoretraditionalv3."""
+
+    name = "boxscores"
+
+    def _paths(self, nba_game_id: str) -> list[tuple[str, str]]:
+        return [
+            ("cdn", hosts.cdn_boxscore_path(nba_game_id)),
+            ("stats", hosts.stats_boxscore_path(nba_game_id)),
+        ]
+
+    def is_complete(self, unit: Unit, ctx: SourceContext) -> bool:
+        if not is_final_day(unit.game_date):
+            return False
+        with ctx.engine.connect() as conn:
+            row = conn.execute(_BOX_AGREES, {"g": unit.unit_key}).first()
+        return bool(row and row[0])
+
+    def run(self, unit: Unit, ctx: SourceContext) -> int:
+        game = games.game_of(ctx, unit.unit_key)
+        nba_id = str(game["nba_game_id"])
+        client, path, payload = self._fetch(unit, ctx, nba_id)
+        page = client.url_for(path)
+        if "liveData" in path:
+            frame, totals, info = parse.parse_live_boxscore(payload, page=page)
+            if info["game_id"] != unit.unit_key:
+                raise ConsistencyError(
+                    f"boxscores {unit.unit_key}: {page} is game {info['game_id']}"
+                )
+            if info["status"] != LIVE_FINAL:
+                raise _not_final_yet(unit, f"{nba_id} is not final yet")
+        else:
+            frame, totals = parse.parse_boxscore_v3(
+                payload, unit.unit_key, unit.game_date, page=page
+            )
+        self._check(unit, frame, totals, game)
+        with ctx.engine.begin() as conn:
+            return record_written(ctx, conn, write_boxscores(conn, frame, self.provider))
+
+    @staticmethod
+    def _check(unit: Unit, frame: pd.DataFrame, totals: dict[str, int], game: dict) -> None:
+        sums = frame.groupby("team")["pts"].sum().to_dict()
+        final = _final_score(game)
+        expected = dict(totals)
+        if final is not None:
+            expected = {game["away_team"]: final[0], game["home_team"]: final[1]}
+            if totals != expected:
+                raise ConsistencyError(
+                    f"boxscores {unit.unit_key}: the NBA's team points {totals} differ from "
+                    f"the schedule's final score {expected}"
+                )
+        elif game.get("status") != "final":
+            raise _not_final_yet(unit, "the schedule does not say the game is final")
+        for team, points in expected.items():
+            if int(sums.get(team, -1)) != int(points):
+                raise ConsistencyError(
+                    f"boxscores {unit.unit_key}: {team}'s players score {sums.get(team)} "
+                    f"points but the final score is {points}"
+                )
+
+
+_BOX_AGREES = sql(
+    """
+    select coalesce(
+        (select sum(b.pts) from nba_source.boxscores b
+         where b.game_id = s.game_id and b.team = s.home_team) = s.home_pts
+        and (select sum(b.pts) from nba_source.boxscores b
+             where b.game_id = s.game_id and b.team = s.away_team) = s.away_pts,
+        false)
+    from nba_source.schedule s
+    where s.game_id = :g and s.status = 'final'
+    """
+)
+
+
+class NbaPbpSource(_NbaGameSource):
+    """Every action of one game: liveData play-by-play, else playbyplayv3."""
+
+    name = "pbp"
+
+    def _paths(self, nba_game_id: str) -> list[tuple[str, str]]:
+        return [
+            ("cdn", hosts.cdn_pbp_path(nba_game_id)),
+            ("stats", hosts.stats_pbp_path(nba_game_id)),
+        ]
+
+    def is_complete(self, unit: Unit, ctx: SourceContext) -> bool:
+        return PbpSource().is_complete(unit, ctx)
+
+    def run(self, unit: Unit, ctx: SourceContext) -> int:
+        game = games.game_of(ctx, unit.unit_key)
+        final = _final_score(game)
+        if final is None and game.get("status") != "final":
+            raise _not_final_yet(unit, "the schedule does not say the game is final")
+        client, path, payload = self._fetch(unit, ctx, str(game["nba_game_id"]))
+        away, home = str(game["away_team"]), str(game["home_team"])
+        frame = parse.parse_actions(
+            payload, unit.unit_key, unit.game_date, away, home, page=client.url_for(path)
+        )
+        last = (int(frame.iloc[-1]["away_score"]), int(frame.iloc[-1]["home_score"]))
+        scored = tuple(int(frame.loc[frame["team"] == t, "points"].sum()) for t in (away, home))
+        problem = None
+        if final is not None and last != final:
+            problem = (
+                f"the last score is {last[0]}-{last[1]} but the final is {final[0]}-{final[1]}"
+            )
+        elif scored != last:
+            problem = f"the events add up to {scored[0]}-{scored[1]}, the last score is {last}"
+        if problem:
+            raise ConsistencyError(f"pbp {unit.unit_key} (NBA): {problem} (away-home)")
+        with ctx.engine.begin() as conn:
+            return record_written(
+                ctx,
+                conn,
+                replace_game_events(conn, unit.unit_key, frame.assign(provider=self.provider)),
+            )
+
+
+SCHEDULE = NbaScheduleSource()
+BOXSCORES = NbaBoxscoresSource()
+PBP = NbaPbpSource()
+SOURCES = (SCHEDULE, BOXSCORES, PBP)
