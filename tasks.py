@@ -286,6 +286,36 @@ def test(c, fast=False, json=False, docker=False):
     run_task("test", test_task, **flags)
 
 
+BENCHMARKS = ("pbp_reingest", "upsert", "dbt_refresh")
+
+
+@task(
+    help={
+        "only": "comma-separated benchmarks to run (default: all): " + ", ".join(BENCHMARKS),
+        "quick": "smaller volumes and one round: a smoke run, not figures for docs/benchmarks.md",
+    }
+)
+def bench(c, only=None, quick=False):
+    """Run the benchmarks (benchmarks/*.py), each printing the ratio it is judged on."""
+    import sys
+
+    chosen = [b.strip() for b in only.split(",")] if only else list(BENCHMARKS)
+    unknown = sorted(set(chosen) - set(BENCHMARKS))
+    if unknown:
+        print(f"bench: unknown benchmark(s) {', '.join(unknown)}; choose from "
+              f"{', '.join(BENCHMARKS)}", file=sys.stderr)  # fmt: skip
+        raise SystemExit(2)
+    small = {
+        "pbp_reingest": "--games 60 --rounds 1",
+        "upsert": "--rows 100000 --rounds 1 --skip-to-sql",
+        "dbt_refresh": "--rounds 1",
+    }
+    for name in chosen:
+        extra = small[name] if quick else ""
+        print(f"== benchmarks/{name}.py {extra}".rstrip(), flush=True)
+        c.run(f"{sys.executable} -m benchmarks.{name} {extra}".rstrip(), pty=False)
+
+
 @task(name="up", help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def db_up(c, json=False, docker=False):
     """Start the embedded local Postgres (harmless when it runs)."""
@@ -336,5 +366,6 @@ ns = Collection(
     flags,
     demo,
     test,
+    bench,
     db,
 )

@@ -114,6 +114,10 @@ class RunGuard:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.conn: Connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        # The 'running' marks and failed outcomes written here need no wait for the disk:
+        # lost in a crash, the unit stays 'running' and the next sweep marks it failed
+        # (a unit's rows and its 'succeeded' commit durably in the unit's transaction).
+        self.conn.exec_driver_sql("set synchronous_commit = off")
         self.run_id: int | None = None
 
     def reserve_run_id(self) -> int:
@@ -299,6 +303,17 @@ def add_units(engine: Engine, run_id: int, units: list[tuple]) -> None:
         )
 
 
+@contextmanager
+def _writing(where: Engine | Connection) -> Iterator[Connection]:
+    """A short transaction of its own on an engine, or an autocommit connection as it is
+    (the run's guard connection: no pool checkout per ledger write)."""
+    if isinstance(where, Engine):
+        with where.begin() as conn:
+            yield conn
+    else:
+        yield where
+
+
 def set_provider(engine: Engine, run_id: int, keys: list[tuple[str, str]], provider: str) -> None:
     """Units handed to another provider (--provider auto falling back to the NBA)."""
     if not keys:
@@ -314,10 +329,14 @@ def set_provider(engine: Engine, run_id: int, keys: list[tuple[str, str]], provi
 
 
 def mark_unit_running(
-    engine: Engine, run_id: int, source: str, unit_key: str, provider: str | None = None
+    where: Engine | Connection,
+    run_id: int,
+    source: str,
+    unit_key: str,
+    provider: str | None = None,
 ) -> None:
     """The unit is in flight, served by ``provider`` (kept as planned when None)."""
-    with engine.begin() as conn:
+    with _writing(where) as conn:
         conn.execute(
             text(
                 "update ops.backfill_units set status = 'running', started_at = now(), "
@@ -343,7 +362,7 @@ def record_unit_written(
 
 
 def finish_unit(
-    engine: Engine,
+    where: Engine | Connection,
     run_id: int,
     source: str,
     unit_key: str,
@@ -351,7 +370,7 @@ def finish_unit(
     rows_written: int = 0,
     error: str | None = None,
 ) -> None:
-    with engine.begin() as conn:
+    with _writing(where) as conn:
         _finish_unit_on(conn, run_id, source, unit_key, status, rows_written, error)
 
 

@@ -31,7 +31,8 @@ from nba_elt.errors import (
     NbaEltError,
     SourceError,
 )
-from nba_elt.ingest import ledger
+from nba_elt.ingest import ledger, parallel
+from nba_elt.ingest.parallel import ParsedAhead
 from nba_elt.ingest.plan import (
     DATE_KEY,
     Plan,
@@ -50,8 +51,14 @@ log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 1000
 
 
-def _record_written(conn: Connection, rows: int, *, run_id: int, unit: Unit) -> None:
+def _record_written(
+    conn: Connection, rows: int, *, run_id: int, unit: Unit, recorded: list[int]
+) -> None:
+    # The unit's commit need not wait for the disk: its rows and its 'succeeded' are one
+    # transaction, so a server crash loses both together and --resume re-runs the unit.
+    conn.exec_driver_sql("set local synchronous_commit = off")
     ledger.record_unit_written(conn, run_id, unit.source, unit.unit_key, rows)
+    recorded.append(rows)
 
 
 def lock_wait_seconds() -> float:
@@ -231,6 +238,7 @@ class BackfillRunner:
             )
             log.info("backfill run %s: %d unit(s) planned", run_id, len(plan.units))
             report = RunReport(run_id=run_id, resumed_from=resumed_from, args=dict(args))
+            ahead = self._parse_ahead(plan)
             try:
                 self._run_units(plan, guard, report)
             except (DatabaseLost, SQLAlchemyError) as exc:
@@ -243,6 +251,10 @@ class BackfillRunner:
                     "backfill run %s interrupted; resume with: %s", run_id, report.resume_command
                 )
                 raise
+            finally:
+                if ahead is not None:
+                    self.ctx.parsed_ahead = None
+                    ahead.close()
             message = report.stopped or f"{len(report.outcomes)} unit(s): {report.counts_text()}"
             if report.fell_back:
                 message += f"; {report.fell_back}"
@@ -266,6 +278,15 @@ class BackfillRunner:
             f"run {run_id} is interrupted. When the database is back, resume with: "
             f"invoke backfill --resume {run_id}"
         )
+
+    def _parse_ahead(self, plan: Plan) -> ParsedAhead | None:
+        """Worker processes parse the pages of a long offline re-ingest (ingest/parallel.py)."""
+        client = getattr(self.ctx, "client", None)
+        units = parallel.wanted(plan.units, client)
+        if not units:
+            return None
+        self.ctx.parsed_ahead = ParsedAhead(units, client.settings)
+        return self.ctx.parsed_ahead
 
     def _run_units(self, plan: Plan, guard: ledger.RunGuard, report: RunReport) -> None:
         queue = list(plan.units)
@@ -429,6 +450,7 @@ class BackfillRunner:
 
         run_id = guard.run_id
         started = time.monotonic()
+        recorded: list[int] = []  # rows the unit's own transaction recorded in the ledger
         outcome = UnitOutcome(unit.source, unit.unit_key, unit.game_date, "failed")
         self.progress.unit_started(unit)
         self.current = f"{unit.source} {unit.unit_key}"
@@ -438,19 +460,17 @@ class BackfillRunner:
                 ledger.mark_unit_running(self.engine, run_id, unit.source, unit.unit_key)
                 outcome.rows_written = self._list_games(unit)
                 outcome.status = "succeeded"
-            elif not self.force and is_complete(unit, self.ctx):
-                outcome.status, outcome.reason = "skipped", SKIPPED_COMPLETE
             else:
                 with guard.unit_lock(unit.source, unit.unit_key, self.lock_wait):
-                    # Another run may have finished this unit while we waited for it.
+                    # Checked once, under the lock: another run may have just finished it.
                     if not self.force and is_complete(unit, self.ctx):
                         outcome.status, outcome.reason = "skipped", SKIPPED_COMPLETE
                     else:
                         ledger.mark_unit_running(
-                            self.engine, run_id, unit.source, unit.unit_key, unit.provider
+                            guard.conn, run_id, unit.source, unit.unit_key, unit.provider
                         )
                         self.ctx.on_write = functools.partial(
-                            _record_written, run_id=run_id, unit=unit
+                            _record_written, run_id=run_id, unit=unit, recorded=recorded
                         )
                         try:
                             outcome.rows_written = int(run_unit(unit, self.ctx) or 0)
@@ -490,16 +510,20 @@ class BackfillRunner:
             )
             raise
         outcome.seconds = time.monotonic() - started
-        ledger.finish_unit(
-            self.engine,
-            run_id,
-            unit.source,
-            unit.unit_key,
-            outcome.status,
-            outcome.rows_written,
-            outcome.error or outcome.reason,
-        )
-        level = logging.INFO if outcome.status in ("succeeded", "skipped") else logging.WARNING
+        if not (outcome.status == "succeeded" and recorded == [outcome.rows_written]):
+            # (a unit whose rows were written was marked succeeded in their transaction)
+            ledger.finish_unit(
+                guard.conn,
+                run_id,
+                unit.source,
+                unit.unit_key,
+                outcome.status,
+                outcome.rows_written,
+                outcome.error or outcome.reason,
+            )
+        # One line per unit would cost more than the unit at re-ingest speed: DEBUG for the
+        # units that went well (the progress bar and the summary count them).
+        level = logging.DEBUG if outcome.status in ("succeeded", "skipped") else logging.WARNING
         log.log(
             level,
             "%s %s: %s (%d rows, %.1fs)%s",

@@ -48,6 +48,10 @@ class SourceContext:
     provider: str = DEFAULT_PROVIDER
     # Clients of the other hosts (the NBA's CDN and stats), made on first use.
     clients: dict[str, Any] = field(default_factory=dict)
+    # Set by the backfill when it parses pages in worker processes: what the source's
+    # parse gave for the unit (the worker's exception is raised), None when the unit was
+    # not handed to a worker (nba_elt.ingest.parallel).
+    parsed_ahead: Callable[[Unit], Any] | None = None
 
 
 class Source(Protocol):

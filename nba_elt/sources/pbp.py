@@ -14,7 +14,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+from lxml import etree
 from sqlalchemy import text as sql
 
 from nba_elt import teams
@@ -22,11 +24,8 @@ from nba_elt.errors import ConsistencyError, DataNotAvailable, PageNotFound, Sch
 from nba_elt.extract.html import (
     GAME_ID,
     TEAM_LINK,
-    clock_seconds,
     date_of_game,
-    parse_document,
     require_table,
-    text,
 )
 from nba_elt.extract.http import HttpClient
 from nba_elt.sources.base import (
@@ -37,7 +36,7 @@ from nba_elt.sources.base import (
     is_final_day,
     record_written,
 )
-from nba_elt.warehouse.load import replace_game_events
+from nba_elt.warehouse.load import copy_buffer, replace_game_events
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +81,38 @@ def teams_of_page(doc, game_id: str, page: str) -> tuple[str, str]:
     raise SchemaDrift(f"{page}: the scorebox with both teams' links is missing")
 
 
+_CLOCK = re.compile(r"^(\d+):(\d{1,2}(?:\.\d+)?)$")
+_SCORE = re.compile(r"^(\d+)-(\d+)$")
+_POINTS = re.compile(r"^\+(\d)$")
+_START_OF = re.compile(r"start of " + _ORDINAL + r" (quarter|overtime)")
+_PERIOD_ROW_ID = re.compile(r"q\d+")
+
+
+def _parse_plain(html: str, page: str):
+    """The page as plain lxml.etree elements (what lxml.html builds, minus its Python class
+    lookup on every element the walk touches: about a third of the parse-and-walk time)."""
+    if not html or not html.strip():
+        raise SchemaDrift(f"{page}: the page is empty")
+    try:
+        return etree.fromstring(html, etree.HTMLParser())
+    except (etree.ParserError, ValueError) as exc:
+        raise SchemaDrift(f"{page}: the page is not HTML ({exc})") from None
+
+
+def _cell_text(cell) -> str:
+    """A cell's text with whitespace runs (and &nbsp;) collapsed, like extract.html.text.
+
+    Most cells have no child element: their .text is all there is, no tree walk needed.
+    """
+    raw = "".join(cell.itertext()) if len(cell) else cell.text or ""
+    return " ".join(raw.split())
+
+
+def _row_drift(page: str, number: int, row, why: str) -> SchemaDrift:
+    shown = " | ".join(_cell_text(c) for c in row)[:120]
+    return SchemaDrift(f"{page}: table#pbp row {number} ({shown!r}) {why}; the layout has changed")
+
+
 def parse_pbp(html: str, game_id: str, *, page: str | None = None) -> pd.DataFrame:
     """One row per event of the game, in order (key: game_id, event_idx from 0).
 
@@ -90,92 +121,112 @@ def parse_pbp(html: str, game_id: str, *, page: str | None = None) -> pd.DataFra
     team's NBA code (NULL for neutral events); away_score / home_score: the running score
     after the event; points: what the event scored (0 for most). The date comes from the
     game id, the teams from the page.
+
+    The table's rows are walked once (no XPath per row). A row of cells is either a clock
+    and one wide cell or a clock and five cells; any other row (a seventh cell, no clock)
+    raises SchemaDrift naming the page and the row: it is never guessed at.
     """
     page = page or pbp_path(game_id)
+    return _events_of(_parse_plain(html, page), game_id, page)
+
+
+def _events_of(doc, game_id: str, page: str) -> pd.DataFrame:
+    """parse_pbp on a page already parsed by `_parse_plain`."""
     if not GAME_ID.match(game_id):
         raise SchemaDrift(f"{page}: {game_id!r} is not a game id")
     game_date = date_of_game(game_id)
-    doc = parse_document(html, page)
     away, home = teams_of_page(doc, game_id, page)
     table = require_table(doc, "pbp", page)
     stats = {s.strip().lower() for s in table.xpath(".//th/@data-stat")}
     if not {"time", "score"} <= stats:
         raise SchemaDrift(f"{page}: table#pbp lacks its Time / Score header columns")
     period, away_score, home_score = 1, 0, 0
-    records = []
-    for row in table.xpath(".//tr"):
-        tds = row.xpath("./td")
+    periods: list[int] = []
+    clocks: list[float] = []
+    acting: list[str | None] = []
+    descriptions: list[str] = []
+    away_scores: list[int] = []
+    home_scores: list[int] = []
+    scored_points: list[int] = []
+    points_by_team = {away: 0, home: 0}
+    for number, row in enumerate(table.iter("tr"), start=1):
+        tds = [c for c in row if c.tag == "td"]
         if not tds:
-            label = _period_of_label(text(row))
+            label = _period_of_label(_cell_text(row))
             row_id = row.get("id") or ""
-            if re.fullmatch(r"q\d+", row_id):
+            if _PERIOD_ROW_ID.fullmatch(row_id):
                 period = int(row_id[1:])
             elif label is not None:
                 period = label
             continue
-        clock = clock_seconds(text(tds[0]))
-        if clock is None:
-            continue
-        team, points, description = None, 0, ""
+        clock_match = _CLOCK.match(_cell_text(tds[0]))
+        if clock_match is None:
+            raise _row_drift(page, number, row, "has cells but no clock in its first")
+        clock = int(clock_match.group(1)) * 60 + float(clock_match.group(2))
+        team, points = None, 0
         if len(tds) == 2:
-            description = text(tds[1])
-            start = re.match(r"start of " + _ORDINAL + r" (quarter|overtime)", description.lower())
+            description = _cell_text(tds[1])
+            start = _START_OF.match(description.lower())
             if start:
-                number = int(start.group(1))
-                period = number + 4 if start.group(2) == "overtime" else number
+                ordinal = int(start.group(1))
+                period = ordinal + 4 if start.group(2) == "overtime" else ordinal
         elif len(tds) == 6:
-            away_action, home_action = text(tds[1]), text(tds[5])
-            score = re.match(r"^(\d+)-(\d+)$", text(tds[3]))
+            score = _SCORE.match(_cell_text(tds[3]))
             if score:  # else the score did not change: carry the previous one
                 away_score, home_score = int(score.group(1)), int(score.group(2))
-            if away_action:
-                team, description, scored = away, away_action, text(tds[2])
-            elif home_action:
-                team, description, scored = home, home_action, text(tds[4])
+            description = _cell_text(tds[1])
+            if description:
+                team, scored = away, _cell_text(tds[2])
             else:
-                continue
-            match = re.match(r"^\+(\d)$", scored)
+                description = _cell_text(tds[5])
+                if not description:
+                    continue  # a score cell and no action: nothing happened
+                team, scored = home, _cell_text(tds[4])
+            match = _POINTS.match(scored)
             points = int(match.group(1)) if match else 0
-        else:  # an unknown shape: keep it as a neutral event rather than lose it
-            description = " ".join(text(td) for td in tds[1:]).strip()
-            if not description:
-                continue
-        records.append(
-            {
-                "game_id": game_id,
-                "event_idx": len(records),
-                "game_date": game_date,
-                "period": period,
-                "clock_secs": clock,
-                "team": team,
-                "description": description,
-                "away_score": away_score,
-                "home_score": home_score,
-                "points": points,
-            }
-        )
-    if not records:
+            points_by_team[team] += points
+        else:
+            raise _row_drift(page, number, row, f"has {len(tds)} cells (expected 2 or 6)")
+        periods.append(period)
+        clocks.append(clock)
+        acting.append(team)
+        descriptions.append(description)
+        away_scores.append(away_score)
+        home_scores.append(home_score)
+        scored_points.append(points)
+    if not descriptions:
         raise SchemaDrift(f"{page}: table#pbp has no events")
-    frame = pd.DataFrame.from_records(records, columns=COLUMNS)
-    for column in ("event_idx", "period", "away_score", "home_score", "points"):
-        frame[column] = frame[column].astype("int64")
-    frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
-    _check_points(frame, away, home, page)
-    return frame
+    _check_points(points_by_team, away, home, away_score, home_score, page)
+    count = len(descriptions)
+    return pd.DataFrame(
+        {
+            "game_id": [game_id] * count,
+            "event_idx": np.arange(count, dtype="int64"),
+            "game_date": [game_date] * count,
+            "period": np.array(periods, dtype="int64"),
+            "clock_secs": np.array(clocks, dtype="float64"),
+            "team": pd.Series(acting, dtype=object),
+            "description": descriptions,
+            "away_score": np.array(away_scores, dtype="int64"),
+            "home_score": np.array(home_scores, dtype="int64"),
+            "points": np.array(scored_points, dtype="int64"),
+        },
+        columns=COLUMNS,
+    )
 
 
-def _check_points(frame: pd.DataFrame, away: str, home: str, page: str) -> None:
+def _check_points(
+    points_by_team: dict[str, int], away: str, home: str, away_last: int, home_last: int, page: str
+) -> None:
     """The points of the events should add up to the last score; warn when they do not."""
-    last = frame.iloc[-1]
-    for code, column in ((away, "away_score"), (home, "home_score")):
-        scored = int(frame.loc[frame["team"] == code, "points"].sum())
-        if scored != int(last[column]):
+    for code, last in ((away, away_last), (home, home_last)):
+        if points_by_team[code] != last:
             log.warning(
                 "%s: %s's events add up to %d points but the last score shows %d",
                 page,
                 code,
-                scored,
-                int(last[column]),
+                points_by_team[code],
+                last,
             )
 
 
@@ -196,10 +247,14 @@ class PbpPageFacts:
 def page_facts(html: str, game_id: str, *, page: str | None = None) -> PbpPageFacts:
     """The scorebox's teams and final score (``div.scorebox div.score``, away first)."""
     page = page or pbp_path(game_id)
-    doc = parse_document(html, page)
+    return _facts_of(_parse_plain(html, page), html, game_id, page)
+
+
+def _facts_of(doc, html: str, game_id: str, page: str) -> PbpPageFacts:
+    """page_facts on a page already parsed by `_parse_plain`."""
     away, home = teams_of_page(doc, game_id, page)
     scores = [
-        text(node)
+        _cell_text(node)
         for node in doc.xpath(
             '//div[contains(@class, "scorebox")]//div[contains(concat(" ", @class, " "), " score ")]'
         )
@@ -288,26 +343,11 @@ class PbpSource:
 
     def run(self, unit: Unit, ctx: SourceContext) -> int:
         game_id = check_game_id(unit.unit_key)
-        client = ctx.client
-        page = client.url_for(pbp_path(game_id))
-        recent = not is_final_day(unit.game_date)
-        try:
-            html = fetch_pbp(client, game_id, final=final_since(unit.game_date))
-        except PageNotFound as exc:
-            if recent:
-                raise DataNotAvailable(
-                    f"pbp {game_id}: {page} is not published yet; retry later"
-                ) from exc
-            raise
-        frame = parse_pbp(html, game_id, page=page)
-        facts = page_facts(html, game_id, page=page)
-        if (
-            recent
-            and facts.whole
-            and not _END_OF_GAME.match(str(frame["description"].iloc[-1]).strip())
-        ):
-            raise DataNotAvailable(f"pbp {game_id}: the game is still being played; retry later")
-        check_unit(frame, facts)
+        ahead: ParsedPage | None = None
+        if ctx.parsed_ahead is not None:
+            ahead = ctx.parsed_ahead(unit)
+        frame = ahead.frame if ahead is not None else fetch_and_parse(unit, ctx.client)
+        rows_csv = ahead.rows_csv if ahead is not None else None
         with ctx.engine.begin() as conn:
             row = conn.execute(_FINAL_SCORE, {"g": game_id}).first()
             if row is not None:
@@ -317,9 +357,49 @@ class PbpSource:
                         f"pbp {game_id}: the last score is {last[0]}-{last[1]} (away-home) but "
                         f"the schedule's final score is {row[0]}-{row[1]}"
                     )
-            return record_written(
-                ctx, conn, replace_game_events(conn, game_id, frame.assign(provider=self.provider))
-            )
+            written = replace_game_events(conn, game_id, frame, rows_csv)
+            return record_written(ctx, conn, written)
+
+
+@dataclass(frozen=True)
+class ParsedPage:
+    """What a parsing worker hands back: the rows, and the same rows as COPY's CSV."""
+
+    frame: pd.DataFrame
+    rows_csv: bytes
+
+
+def parse_for_copy(unit: Unit, client: HttpClient) -> ParsedPage:
+    frame = fetch_and_parse(unit, client)
+    return ParsedPage(frame, copy_buffer(frame).getvalue())
+
+
+def fetch_and_parse(unit: Unit, client: HttpClient) -> pd.DataFrame:
+    """The unit's page, fetched (or read from the archive), parsed and proven (check_unit),
+    with its provider column; no database needed, so a worker process can run it
+    (nba_elt.ingest.parallel)."""
+    game_id = check_game_id(unit.unit_key)
+    page = client.url_for(pbp_path(game_id))
+    recent = not is_final_day(unit.game_date)
+    try:
+        html = fetch_pbp(client, game_id, final=final_since(unit.game_date))
+    except PageNotFound as exc:
+        if recent:
+            raise DataNotAvailable(
+                f"pbp {game_id}: {page} is not published yet; retry later"
+            ) from exc
+        raise
+    doc = _parse_plain(html, page)  # one parse for the events and the page's facts
+    frame = _events_of(doc, game_id, page)
+    facts = _facts_of(doc, html, game_id, page)
+    if (
+        recent
+        and facts.whole
+        and not _END_OF_GAME.match(str(frame["description"].iloc[-1]).strip())
+    ):
+        raise DataNotAvailable(f"pbp {game_id}: the game is still being played; retry later")
+    check_unit(frame, facts)
+    return frame.assign(provider=PbpSource.provider)
 
 
 SOURCE = PbpSource()

@@ -13,6 +13,7 @@ scrubs from its own logs; it is never printed.
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import json
 import logging
@@ -46,6 +47,12 @@ DBT_LOCK_KEY = 0x6E6261_646274  # "nba" "dbt"
 LOCK_WAIT_SECONDS = 1800
 
 TONIGHT_SELECTOR = "ml_tonights_games+"
+RUN_DATE_ENV = "NBA_ELT_RUN_DATE"  # read by dbt/macros/run_date.sql when dbt executes
+# Chosen by measurement (benchmarks/dbt_refresh.py, docs/benchmarks.md): the models wait on
+# Postgres more than on dbt, so more threads than cores still help; dbt's file log at
+# debug writes ~10k lines a build.
+DBT_THREADS = 8
+DBT_FILE_LOG_LEVEL = "info"
 
 # Where dbt's own output lines go: the CLI shows progress / streams them (--verbose); the
 # library alone logs them at DEBUG. dbt's full log is always in DbtSummary.log_path.
@@ -332,11 +339,14 @@ def run_build(
     full_refresh: bool = False,
     vars: Mapping[str, Any] | None = None,
     *,
+    run_date: dt.date | str | None = None,
     settings: Settings | None = None,
 ) -> DbtSummary:
     """`dbt build` against the warehouse; the summary of run_results.json.
 
-    Raises DbtError when dbt could not run at all (no run_results). A build that ran with
+    ``run_date`` reaches dbt as NBA_ELT_RUN_DATE (macros/run_date.sql), not as --vars: a
+    new --vars value makes dbt re-parse the whole project; the variable does not. Raises
+    DbtError when dbt could not run at all (no run_results). A build that ran with
     failing tests returns a summary whose `ok` is False.
     """
     from nba_elt.warehouse.db import get_engine
@@ -345,11 +355,14 @@ def run_build(
     engine = get_engine(settings)
     target_dir = target_path(settings)
     env = _base_env(engine.url, settings.target)
+    if run_date is not None:
+        env[RUN_DATE_ENV] = str(run_date.isoformat() if isinstance(run_date, dt.date) else run_date)
     common = [
         "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
         "--target-path", str(target_dir), "--log-path", str(target_dir.parent / "logs"),
     ]  # fmt: skip
-    argv = [dbt_executable(), "build", *common, "--target", settings.target]
+    argv = [dbt_executable(), "--log-level-file", DBT_FILE_LOG_LEVEL, "build", *common]
+    argv += ["--target", settings.target, "--threads", str(DBT_THREADS)]
     if select:
         argv += ["--select", *select.split()]
     if full_refresh:
@@ -493,8 +506,7 @@ def refresh(
     run_id = refresh_ledger.start(engine, source_list, selection, full, day, settings.target)
     summary: DbtSummary | None = None
     try:
-        summary = run_build(selection, full_refresh=full, vars={"run_date": day.isoformat()},
-                            settings=settings)  # fmt: skip
+        summary = run_build(selection, full_refresh=full, run_date=day, settings=settings)
     finally:
         refresh_ledger.finish(engine, run_id, summary)
     payload = {"status": "succeeded" if summary.ok else "failed", "run_date": day.isoformat(),

@@ -76,4 +76,7 @@ def migrate(engine: Engine) -> list[Migration]:
         finally:
             lock_conn.execute(text("select pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
             lock_conn.commit()
+            from nba_elt.warehouse.load import forget_table_shapes
+
+            forget_table_shapes()  # tables may have changed: read their shapes afresh
     return applied

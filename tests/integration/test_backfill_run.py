@@ -385,7 +385,8 @@ def test_the_ledger_commits_with_the_units_data(bbref_site, engine, monkeypatch)
         lambda engine, run_id, source, key, status, *a, **k: after_commit.append((source, status)),
     )
     result = backfill_task(date="2018-01-01", sources="boxscores")
-    assert after_commit == [("boxscores", "succeeded")]
+    # the unit's transaction recorded its outcome: no write after the commit is needed
+    assert after_commit == []
     unit = _ledger(engine, result.summary["run_id"])[("boxscores", "2018-01-01")]
     assert (unit["status"], unit["rows_written"]) == ("succeeded", 82)
     assert _count(engine, "select count(*) from nba_source.boxscores") == 82
@@ -500,3 +501,62 @@ def test_dry_run_lists_the_listing_unit_and_the_games_it_finds_with_archive_hits
     assert plan["unit_count"] == 6 and plan["page_count"] == 5
     assert plan["pages_in_archive"] == 1 and plan["archived_pages"] == schedule["pages"]
     assert len(bbref_site.server.log) == 0  # a dry run reads only the archive
+
+
+def _pbp_rows(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "select game_id, event_idx, period, clock_secs, team, description, away_score, "
+                "home_score, points from nba_source.pbp order by game_id, event_idx"
+            )
+        ).all()
+
+
+def test_parsing_in_worker_processes_writes_what_the_runner_alone_writes(
+    bbref_site, engine, monkeypatch
+):
+    """An offline re-ingest parsed by workers: same rows, each unit in the ledger, in order."""
+    games = "201810160GSW,201810270MIL,201901010DEN"
+    assert backfill_task(games=games, sources="pbp").exit_code == 0  # fills the archive
+    inline = _pbp_rows(engine)
+    assert len(inline) > 1400
+    monkeypatch.setattr("nba_elt.ingest.parallel.MIN_UNITS", 2)
+    from nba_elt.ingest.parallel import ParsedAhead
+
+    handed_over = []
+
+    class Spy(ParsedAhead):
+        def __call__(self, unit):
+            parsed = super().__call__(unit)
+            handed_over.append((unit.unit_key, parsed is not None))
+            return parsed
+
+    monkeypatch.setattr("nba_elt.ingest.runner.ParsedAhead", Spy)
+    with engine.begin() as conn:
+        conn.execute(text("delete from nba_source.pbp"))
+    result = backfill_task(games=games, sources="pbp", offline=True, force=True)
+    assert result.exit_code == 0
+    assert handed_over == [(g, True) for g in games.split(",")]  # parsed by the workers
+    assert _pbp_rows(engine) == inline
+    units = _ledger(engine, result.summary["run_id"])
+    assert [units[("pbp", g)]["status"] for g in games.split(",")] == ["succeeded"] * 3
+    assert sum(units[("pbp", g)]["rows_written"] for g in games.split(",")) == len(inline)
+
+
+def test_a_page_a_worker_cannot_parse_fails_only_its_unit(bbref_site, engine, monkeypatch):
+    from nba_elt.config import get_settings
+    from nba_elt.extract.archive import open_archive
+
+    games = "201810160GSW,201810270MIL,201901010DEN"
+    assert backfill_task(games=games, sources="pbp").exit_code == 0
+    archive = open_archive(get_settings().archive_dir, get_settings())
+    path = "/boxscores/pbp/201810270MIL.html"
+    archive.put(path, archive.get(path).body.replace("<td>11:", "<td>soon", 1), 200)
+    monkeypatch.setattr("nba_elt.ingest.parallel.MIN_UNITS", 2)
+    result = backfill_task(games=games, sources="pbp", offline=True, force=True)
+    assert result.exit_code == 1
+    units = _ledger(engine, result.summary["run_id"])
+    assert units[("pbp", "201810270MIL")]["status"] == "failed"
+    assert "no clock" in units[("pbp", "201810270MIL")]["error"]
+    assert units[("pbp", "201901010DEN")]["status"] == "succeeded"

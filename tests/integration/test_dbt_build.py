@@ -26,6 +26,7 @@ pytestmark = pytest.mark.slow
 
 PBP_GAMES = "201901010DEN,201810160GSW,201810270MIL"
 RUN_DATE = "2018-01-15"
+OTHER_RUN_DATE = "2018-01-16"
 
 
 @dataclasses.dataclass
@@ -37,6 +38,9 @@ class Warehouse:
     second: TaskResult
     past_games_after_april: pd.DataFrame
     third: TaskResult
+    other_day: TaskResult
+    other_day_log: str
+    other_day_tonight: pd.DataFrame
 
 
 def _read(url: str, sql: str, **params) -> pd.DataFrame:
@@ -95,8 +99,19 @@ def warehouse(pg_cluster, tmp_path_factory):
             _ok(backfill_task(start="2018-04-01", end="2018-04-30", sources="schedule"))
             second = refresh_task(run_date=RUN_DATE)
             after_april = _read(url, "select * from ml_models.ml_past_games order by game_id")
+            # another run date (as each day's refresh has): no full re-parse by dbt
+            dbt_log = work / "logs" / "dbt.log"
+            offset = dbt_log.stat().st_size
+            other_day = _ok(refresh_task(run_date=OTHER_RUN_DATE))
+            with open(dbt_log, encoding="utf-8") as handle:
+                handle.seek(offset)
+                other_day_log = handle.read()
+            other_tonight = _read(url, "select distinct game_date from ml_models.ml_tonights_games")
             third = refresh_task(run_date=RUN_DATE)
-        yield Warehouse(url, env, first, january, second, after_april, third)
+        yield Warehouse(
+            url, env, first, january, second, after_april, third, other_day,
+            other_day_log, other_tonight,
+        )  # fmt: skip
     finally:
         server.stop()
         _engine_for.cache_clear()
@@ -191,8 +206,18 @@ def test_refresh_with_nothing_new_rebuilds_only_tonights_features(warehouse):
     assert runs.values.tolist() == [
         ["succeeded", None],
         ["succeeded", "fact_schedule_data+ ml_tonights_games+"],
+        ["succeeded", "ml_tonights_games+"],  # the refresh for OTHER_RUN_DATE
         ["succeeded", "ml_tonights_games+"],
     ]
+
+
+def test_a_new_run_date_reaches_dbt_without_a_full_reparse(warehouse):
+    """NBA_ELT_RUN_DATE is read when dbt executes: partial parsing survives a new date."""
+    dates = warehouse.other_day_tonight["game_date"].astype(str).tolist()
+    assert dates == [OTHER_RUN_DATE]
+    assert warehouse.other_day.summary["run_date"] == OTHER_RUN_DATE
+    assert "Unable to do partial parsing" not in warehouse.other_day_log
+    assert "Registered adapter" in warehouse.other_day_log  # this build's part of the log
 
 
 def test_schedule_only_history_passes_the_backfill_tests(warehouse):

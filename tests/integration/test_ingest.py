@@ -328,7 +328,12 @@ def test_recent_games_not_published_or_still_playing_are_not_available(bbref_sit
     with pytest.raises(DataNotAvailable, match="not published yet"):
         run(make_ctx(engine), "pbp", games=[tonight])
     html = (FIXTURES / "pbp/201901010DEN.html").read_text()
-    in_progress = html.replace("<td colspan=\"5\" class='center'>End of 4th quarter</td>", "")
+    # a game in progress: the page has no "End of 4th quarter" row yet
+    end_row = (
+        "<tr>\n<td>0:00.0</td>\n<td colspan=\"5\" class='center'>End of 4th quarter</td>\n</tr>"
+    )
+    assert end_row in html
+    in_progress = html.replace(end_row, "")
     bbref_site.add_page(f"/boxscores/pbp/{tonight}.html", in_progress)
     with pytest.raises(DataNotAvailable, match="still being played"):
         run(make_ctx(engine), "pbp", games=[tonight])

@@ -266,3 +266,44 @@ def test_a_full_disk_is_a_clear_error_and_leaves_no_temp_file(tmp_path, monkeypa
         archive.put("/boxscores/pbp/201810270MIL.html", "<html></html>", 200)
     assert caught.value.terminal
     assert [p.name for p in (tmp_path / "archive").rglob("*")] == ["boxscores", "pbp"]
+
+
+def test_reupsert_replaces_only_the_frames_keys_and_stamps_them(engine):
+    """Full rows go through delete + COPY: other keys keep their rows and their _loaded_at."""
+    with engine.begin() as conn:
+        upsert(conn, "pbp", pbp_rows(4))
+        upsert(
+            conn, "pbp", pbp_rows(3, game_id="201901010MIL").assign(game_date=dt.date(2019, 1, 1))
+        )
+    before = table(engine, "pbp").set_index(["game_id", "event_idx"])
+    changed = pbp_rows(2).assign(description=["tip", "made shot"], points=[0, 2])
+    with engine.begin() as conn:
+        assert upsert(conn, "pbp", changed) == 2
+    after = table(engine, "pbp").set_index(["game_id", "event_idx"])
+    assert len(after) == 7
+    den = ("201901010DEN", 1)
+    assert after.loc[den, "description"] == "made shot" and after.loc[den, "points"] == 2
+    assert after.loc[den, "_loaded_at"] > before.loc[den, "_loaded_at"]
+    untouched = [("201901010DEN", 3), ("201901010MIL", 0)]
+    assert (after.loc[untouched, "_loaded_at"] == before.loc[untouched, "_loaded_at"]).all()
+
+
+def test_upsert_of_some_columns_keeps_the_others(engine):
+    """A frame without every column is merged (UPDATE), never delete + insert."""
+    with engine.begin() as conn:
+        upsert(conn, "schedule", schedule_rows(home_pts=98))
+        partial = schedule_rows(home_pts=101).drop(columns=["arena", "attendance"])
+        assert upsert(conn, "schedule", partial) == 2
+    rows = table(engine, "schedule")
+    assert rows.loc[0, "home_pts"] == 101
+    assert rows.loc[0, "arena"] == 'Barclays "Center", Brooklyn'
+    assert rows.loc[0, "attendance"] == 16164
+
+
+def test_replacing_a_games_events_refuses_a_repeated_event_and_keeps_the_old_ones(engine):
+    with engine.begin() as conn:
+        replace_game_events(conn, "201901010DEN", pbp_rows(3))
+    repeated = pbp_rows(3).assign(event_idx=[0, 1, 1])
+    with pytest.raises(LoadError, match="repeated event_idx"), engine.begin() as conn:
+        replace_game_events(conn, "201901010DEN", repeated)
+    assert table(engine, "pbp")["event_idx"].tolist() == [0, 1, 2]

@@ -103,3 +103,21 @@ def test_docker_reruns_the_task_with_the_flags_of_its_signature(monkeypatch):
     ]  # fmt: skip
     tasks.ns["test"].body(None, fast=True, docker=True)
     assert seen["argv"][7:] == ["test", "--fast"]
+
+
+def test_bench_refuses_an_unknown_benchmark_before_running_anything():
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", "bench", "--only", "upsert,nonsense"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "unknown benchmark(s) nonsense" in done.stderr
+    assert "==" not in done.stdout  # nothing ran
+
+
+def test_bench_lists_one_script_per_benchmark():
+    for name in tasks.BENCHMARKS:
+        assert (ROOT / "benchmarks" / f"{name}.py").is_file()
