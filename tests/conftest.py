@@ -147,3 +147,16 @@ def faulty_site(monkeypatch):
     monkeypatch.setattr("nba_elt.extract.http.default_sleep", site.sleeps.append)
     yield site
     site.close()
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logging():
+    """A task run inside a test installs its handlers on the root logger; take them away
+    after the test, so no later test logs through a handler bound to a closed stream."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -61,13 +61,27 @@ def make_console() -> CliConsole:
     return CliConsole(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
 
 
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to sys.stderr as it is when a record is emitted, not as it was when the
+    handler was made: a redirected or replaced stderr (pytest's capture) never leaves the
+    handler writing to a closed file."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def logging_handler(console: Console) -> logging.Handler:
     """RichHandler on a terminal; one plain line per event otherwise."""
     if console.is_terminal:
         from rich.logging import RichHandler
 
         return RichHandler(console=console, show_path=False, rich_tracebacks=False)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderrHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     return handler
 
