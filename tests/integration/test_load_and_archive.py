@@ -288,6 +288,36 @@ def test_reupsert_replaces_only_the_frames_keys_and_stamps_them(engine):
     assert (after.loc[untouched, "_loaded_at"] == before.loc[untouched, "_loaded_at"]).all()
 
 
+def test_reupsert_of_full_rows_rewrites_only_the_changed_ones(engine):
+    """Every column present (as the sources write them): an unchanged row is not written
+    again and keeps its _loaded_at; a changed row is rewritten and stamped."""
+    rows = pbp_rows(4).assign(provider="bbref")
+    with engine.begin() as conn:
+        assert upsert(conn, "pbp", rows) == 4
+    before = table(engine, "pbp").set_index(["game_id", "event_idx"])
+    again = rows.copy()
+    again.loc[2, "description"] = "event 2 (corrected)"
+    with engine.begin() as conn:
+        assert upsert(conn, "pbp", again) == 4
+    after = table(engine, "pbp").set_index(["game_id", "event_idx"])
+    assert len(after) == 4
+    changed = ("201901010DEN", 2)
+    assert after.loc[changed, "description"] == "event 2 (corrected)"
+    assert after.loc[changed, "_loaded_at"] > before.loc[changed, "_loaded_at"]
+    same = [("201901010DEN", i) for i in (0, 1, 3)]
+    assert (after.loc[same, "_loaded_at"] == before.loc[same, "_loaded_at"]).all()
+    assert after.loc[same, "description"].tolist() == before.loc[same, "description"].tolist()
+
+
+def test_upsert_into_a_table_with_a_json_column_merges(engine):
+    """json has no equality operator: such rows cannot be compared, so they are merged."""
+    with engine.begin() as conn:
+        conn.execute(text("create table public.docs (id int primary key, doc json)"))
+        assert upsert(conn, "public.docs", pd.DataFrame({"id": [1], "doc": ['{"a": 1}']})) == 1
+        assert upsert(conn, "public.docs", pd.DataFrame({"id": [1], "doc": ['{"a": 2}']})) == 1
+        assert conn.execute(text("select doc->>'a' from public.docs")).scalar() == "2"
+
+
 def test_upsert_of_some_columns_keeps_the_others(engine):
     """A frame without every column is merged (UPDATE), never delete + insert."""
     with engine.begin() as conn:
