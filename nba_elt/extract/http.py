@@ -179,6 +179,17 @@ class HttpClient:
     def sleep(self, seconds: float) -> None:
         (self._sleep or default_sleep)(seconds)
 
+    def _url_setting(self) -> str:
+        """The setting that names this client's host (the NBA's clients have their own)."""
+        for env, url in (
+            ("NBA_ELT_BBREF_URL", self.settings.bbref_url),
+            ("NBA_ELT_NBA_CDN_URL", self.settings.nba_cdn_url),
+            ("NBA_ELT_NBA_STATS_URL", self.settings.nba_stats_url),
+        ):
+            if self.base_url == url.rstrip("/"):
+                return env
+        return "NBA_ELT_BBREF_URL"
+
     def url_for(self, path: str) -> str:
         return self.base_url + (path if path.startswith("/") else "/" + path)
 
@@ -315,7 +326,7 @@ class HttpClient:
                 if reason is not None:
                     unreachable = SiteUnreachable(
                         f"cannot reach {self.host}: {reason}. Check the network (or "
-                        "NBA_ELT_BBREF_URL), then resume the run"
+                        f"{self._url_setting()}), then resume the run"
                     )
                     unreachable.stop_summary = f"cannot reach {self.host}: {reason}"
                     raise self._stop(unreachable) from None

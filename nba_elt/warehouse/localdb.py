@@ -17,6 +17,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import time
@@ -234,6 +235,34 @@ class LocalDb:
             log.warning("removing stale %s (pid %s is not a running server)", pid_file, pid)
             pid_file.unlink()
 
+    def _refuse_a_taken_port(self) -> None:
+        """Before starting: another program (often another clone's embedded Postgres)
+        listening on the port would make pg_ctl fail with only "could not start server"."""
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", self.port))
+            except OSError as exc:
+                raise LocalDbError(
+                    f"cannot start the local PostgreSQL of {self.base_dir}: 127.0.0.1:{self.port} "
+                    f"is already in use ({exc.strerror}), perhaps by another clone's embedded "
+                    "Postgres. Stop that server, or set NBA_ELT_LOCALDB_PORT to a free port"
+                ) from None
+
+    def _refuse_another_port(self) -> None:
+        """A running cluster started with another NBA_ELT_LOCALDB_PORT: connecting to this
+        port would reach whatever else listens there (another clone's cluster)."""
+        try:
+            running = int((self.data_dir / "postmaster.pid").read_text().splitlines()[3])
+        except (OSError, ValueError, IndexError):
+            return  # no port on record (an old server): nothing to compare
+        if running != self.port:
+            raise LocalDbError(
+                f"the local PostgreSQL of {self.base_dir} is running on port {running}, not on "
+                f"{self.port} (NBA_ELT_LOCALDB_PORT): set NBA_ELT_LOCALDB_PORT={running}, or "
+                f"stop it (`invoke db.down`) and the next task starts it on {self.port}"
+            )
+
     def up(self) -> str:
         """Start the cluster (initialising it on first use); harmless when running."""
         bin_dir = find_pg_bin()
@@ -241,6 +270,7 @@ class LocalDb:
             if not self.is_initialized():
                 self._initdb(bin_dir)
             if not self.is_running():
+                self._refuse_a_taken_port()
                 self._clear_stale_pid()
                 self.log_file.touch(exist_ok=True)
                 self._own(self.log_file)
@@ -259,6 +289,8 @@ class LocalDb:
                         f"-p {self.port}",
                     ]
                 )
+            else:
+                self._refuse_another_port()
             self._ensure_database()
         return self.url()
 

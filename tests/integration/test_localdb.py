@@ -76,6 +76,37 @@ def test_stale_pid_file_after_a_crash_is_recovered(cluster):
     assert _query(cluster, "select 1") == 1
 
 
+def test_a_port_taken_by_another_server_is_named_with_the_setting_to_change(cluster):
+    # e.g. a second clone's embedded Postgres on the default port: pg_ctl alone says only
+    # "could not start server"
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", cluster.port))
+        other.listen()
+        with pytest.raises(LocalDbError) as err:
+            cluster.up()
+    message = str(err.value)
+    assert f"127.0.0.1:{cluster.port} is already in use" in message
+    assert "NBA_ELT_LOCALDB_PORT" in message
+    assert cluster.status()["running"] is False
+    assert cluster.up().endswith(f":{cluster.port}/nba_elt")  # free again: it starts
+
+
+def test_a_cluster_running_on_another_port_is_not_mistaken_for_this_one(cluster):
+    # started with one NBA_ELT_LOCALDB_PORT, asked for with another: connecting to the new
+    # port would reach whatever listens there (another clone's cluster), not this one
+    cluster.up()
+    elsewhere = LocalDb(cluster.base_dir, _free_port())
+    with pytest.raises(LocalDbError) as err:
+        elsewhere.up()
+    message = str(err.value)
+    assert f"running on port {cluster.port}, not on {elsewhere.port}" in message
+    assert f"NBA_ELT_LOCALDB_PORT={cluster.port}" in message and "invoke db.down" in message
+    assert elsewhere.down() is True  # db.down stops it whatever the port
+    assert elsewhere.up().endswith(f":{elsewhere.port}/nba_elt")
+    assert _query(elsewhere, "select current_database()") == "nba_elt"
+    elsewhere.down()
+
+
 def test_missing_server_binaries_say_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("NBA_ELT_PG_BIN", str(tmp_path / "nowhere"))
     monkeypatch.setattr("nba_elt.warehouse.localdb.Path.glob", lambda self, pattern: iter(()))

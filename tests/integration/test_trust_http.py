@@ -144,6 +144,19 @@ def test_connection_refused_stops_at_once(monkeypatch):
     assert client.requests_made == 1
 
 
+def test_an_unreachable_nba_host_names_its_own_setting(monkeypatch):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    monkeypatch.setenv("NBA_ELT_NBA_STATS_URL", f"http://127.0.0.1:{port}")
+    settings = get_settings()
+    client = HttpClient(settings, base_url=settings.nba_stats_url, sleep=lambda s: None)
+    with pytest.raises(SiteUnreachable) as caught:
+        client.get("/stats/scoreboardv3?GameDate=2018-01-01&LeagueID=00")
+    assert "Check the network (or NBA_ELT_NBA_STATS_URL)" in str(caught.value)
+    assert "NBA_ELT_BBREF_URL" not in str(caught.value)
+
+
 def test_the_user_agent_names_the_project_and_can_be_overridden(faulty_site, monkeypatch):
     HttpClient(get_settings()).get(PBP)
     agent = faulty_site.user_agents[-1]
