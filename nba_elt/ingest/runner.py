@@ -369,8 +369,8 @@ class BackfillRunner:
 
         report.fell_back = (
             f"basketball-reference stopped the run at {stopped_at.source} "
-            f"{stopped_at.unit_key} ({self.stop_reason}); the remaining units were loaded "
-            "from the NBA (--provider auto)"
+            f"{stopped_at.unit_key} ({self.stop_reason}); the remaining units were handed "
+            "to the NBA (--provider auto; their outcomes below)"
         )
         log.warning("%s", report.fell_back)
         self.stop_reason = None
@@ -386,20 +386,18 @@ class BackfillRunner:
                 try:
                     games = units_for_dates("boxscores", [unit.game_date], self.ctx)
                 except NbaEltError as exc:
-                    games = []
-                    note = (
-                        f"{ledger.NOT_RUN_PREFIX}the NBA could not list the games of "
-                        f"{unit.game_date}: {_short(exc)}"
-                    )
+                    games, status = [], "failed"
+                    note = f"the NBA could not list the games of {unit.game_date}: {_short(exc)}"
                 else:
+                    status = "skipped"
                     games = [g for g in games if not wanted or g.unit_key in wanted]
                     keys = ", ".join(g.unit_key for g in games) or "no game"
                     note = f"loaded from the NBA game by game ({keys})"
                 ledger.finish_unit(
-                    self.engine, guard.run_id, unit.source, unit.unit_key, "skipped", 0, note
+                    self.engine, guard.run_id, unit.source, unit.unit_key, status, 0, note
                 )
                 report.outcomes.append(
-                    UnitOutcome(unit.source, unit.unit_key, unit.game_date, "skipped", error=note)
+                    UnitOutcome(unit.source, unit.unit_key, unit.game_date, status, error=note)
                 )
                 ledger.add_units(self.engine, guard.run_id, [_as_row(g) for g in games])
                 converted += games

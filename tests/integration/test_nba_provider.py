@@ -137,7 +137,7 @@ def test_auto_finishes_from_the_nba_when_basketball_reference_answers_403(nba_si
     result = backfill_task(games=GAME)  # provider auto is the default
     assert result.exit_code == 0, result.message
     assert nba_site.hits(BBREF_JANUARY_2023) == 1
-    assert "loaded from the NBA" in result.message
+    assert "handed to the NBA" in result.message
     assert result.summary["fell_back"] and "403" in result.summary["fell_back"]
     assert result.summary["provider"] == "auto"
     _assert_game_landed(engine)
@@ -340,6 +340,20 @@ def test_auto_falls_back_when_basketball_reference_is_unreachable(nba_site, engi
     assert result.exit_code == 0, result.message
     assert "127.0.0.1" in result.summary["fell_back"]
     _assert_game_landed(engine)
+
+
+def test_auto_with_both_providers_unreachable_fails_and_loads_nothing(engine, monkeypatch):
+    """Neither site answers: the run fails (exit 1), the boxscores day is a failed unit
+    naming why, nothing is written, and no message claims the NBA loaded anything."""
+    monkeypatch.setenv("NBA_ELT_BBREF_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("NBA_ELT_NBA_CDN_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("NBA_ELT_NBA_STATS_URL", "http://127.0.0.1:9")
+    result = backfill_task(date="2023-01-02", sources="boxscores")
+    assert result.exit_code == 1, result.message
+    assert "loaded from the NBA" not in result.message
+    statuses = {(u["source"], u["unit_key"]): u["status"] for u in result.summary["units"]}
+    assert statuses[("boxscores", "2023-01-02")] == "failed"
+    assert _rows(engine, "select count(*) from nba_source.boxscores") == [(0,)]
 
 
 def test_gaps_fix_with_the_nba_reloads_exactly_the_missing_game(nba_site, engine):
