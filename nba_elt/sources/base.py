@@ -117,6 +117,20 @@ def date_units(
     return [Unit(source, day.isoformat(), day, provider) for day in sorted(set(dates))]
 
 
+class DateKeyedSource:
+    """The units of a source whose unit is one date (schedule, boxscores): the dates asked
+    for, or the dates of the games asked for. Subclasses set ``name`` and ``provider``."""
+
+    name: str
+    provider: str = DEFAULT_PROVIDER
+
+    def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
+        return date_units(self.name, dates, self.provider)
+
+    def units_for_games(self, game_ids: Iterable[str], ctx: SourceContext) -> list[Unit]:
+        return date_units(self.name, (date_of_game(g) for g in game_ids), self.provider)
+
+
 def check_game_id(game_id: str) -> str:
     game_id = game_id.strip()
     if not GAME_ID.match(game_id):

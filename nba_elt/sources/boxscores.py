@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -30,7 +29,6 @@ from nba_elt.extract.html import (
     GAME_LINK,
     body_rows,
     cells,
-    date_of_game,
     find_table,
     is_header_row,
     parse_document,
@@ -41,9 +39,9 @@ from nba_elt.extract.html import (
 )
 from nba_elt.extract.http import HttpClient
 from nba_elt.sources.base import (
+    DateKeyedSource,
     SourceContext,
     Unit,
-    date_units,
     final_since,
     is_final_day,
     playable,
@@ -269,17 +267,11 @@ def finals_of_day(
     return board, client.url_for(path)
 
 
-class BoxscoresSource:
+class BoxscoresSource(DateKeyedSource):
     """Every player's box score of one date, from the daily leaders page."""
 
     name = "boxscores"
     provider = "bbref"
-
-    def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
-        return date_units(self.name, dates)
-
-    def units_for_games(self, game_ids: Iterable[str], ctx: SourceContext) -> list[Unit]:
-        return date_units(self.name, (date_of_game(g) for g in game_ids))
 
     def planned_urls(self, unit: Unit, ctx: SourceContext) -> list[str]:
         return [ctx.client.url_for(daily_path(unit.game_date))]

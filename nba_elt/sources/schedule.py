@@ -13,7 +13,6 @@ import calendar
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable
 
 import pandas as pd
 
@@ -26,7 +25,6 @@ from nba_elt.extract.html import (
     TEAM_LINK,
     body_rows,
     cells,
-    date_of_game,
     parse_document,
     require_columns,
     require_table,
@@ -36,9 +34,9 @@ from nba_elt.extract.html import (
 )
 from nba_elt.extract.http import HttpClient
 from nba_elt.sources.base import (
+    DateKeyedSource,
     SourceContext,
     Unit,
-    date_units,
     is_final_day,
     month_final_since,
     record_written,
@@ -334,17 +332,11 @@ def parse_schedule_empty() -> pd.DataFrame:
     return pd.DataFrame(columns=COLUMNS)
 
 
-class ScheduleSource:
+class ScheduleSource(DateKeyedSource):
     """One date's games and final scores, from the season's month page."""
 
     name = "schedule"
     provider = "bbref"
-
-    def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
-        return date_units(self.name, dates)
-
-    def units_for_games(self, game_ids: Iterable[str], ctx: SourceContext) -> list[Unit]:
-        return date_units(self.name, (date_of_game(g) for g in game_ids))
 
     def planned_urls(self, unit: Unit, ctx: SourceContext) -> list[str]:
         day = unit.game_date

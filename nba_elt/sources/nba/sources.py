@@ -27,9 +27,9 @@ from nba_elt.errors import (
 )
 from nba_elt.extract.html import date_of_game
 from nba_elt.sources.base import (
+    DateKeyedSource,
     SourceContext,
     Unit,
-    date_units,
     final_since,
     is_final_day,
     record_written,
@@ -55,17 +55,11 @@ def _not_final_yet(unit: Unit, what: str) -> DataNotAvailable:
     return DataNotAvailable(f"{unit.source} {unit.unit_key}: {what}; retry later")
 
 
-class NbaScheduleSource:
+class NbaScheduleSource(DateKeyedSource):
     """A date's games and final scores: the league game log, or scoreboardv3 near today."""
 
     name = "schedule"
     provider = PROVIDER
-
-    def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
-        return date_units(self.name, dates, self.provider)
-
-    def units_for_games(self, game_ids: Iterable[str], ctx: SourceContext) -> list[Unit]:
-        return date_units(self.name, (date_of_game(g) for g in game_ids), self.provider)
 
     def planned_urls(self, unit: Unit, ctx: SourceContext) -> list[str]:
         day = unit.game_date
