@@ -1,9 +1,13 @@
-{# For every final game with play-by-play, the score after its last event is the final score. #}
+{#
+    For every final game with play-by-play, the score after its last event is the final score.
+    On an incremental refresh only the games touched since the last tested one
+    (macros/tested_rows.sql).
+#}
 with
 
 games as (
 
-    select * from {{ ref('fact_schedule_data') }}
+    select * from {{ tested_rows(ref('fact_schedule_data'), 'tested_games') }}
     where is_final
 
 ),
@@ -15,7 +19,7 @@ last_events as (
         away_score,
         home_score
 
-    from {{ ref('fact_pbp_data') }}
+    from {{ tested_rows(ref('fact_pbp_data'), 'tested_events') }}
     order by game_id, event_idx desc
 
 ),

@@ -1,12 +1,13 @@
 {#
     For every final game with box scores, each team's points in the schedule equal the sum of
-    its players' points. A changed or missing player line shows up here.
+    its players' points. A changed or missing player line shows up here. On an incremental
+    refresh only the games touched since the last tested one (macros/tested_rows.sql).
 #}
 with
 
 games as (
 
-    select * from {{ ref('fact_schedule_data') }}
+    select * from {{ tested_rows(ref('fact_schedule_data'), 'tested_games') }}
     where is_final
 
 ),
@@ -14,7 +15,7 @@ games as (
 player_points as (
 
     select game_id, team, sum(pts) as player_pts
-    from {{ ref('fact_boxscores') }}
+    from {{ tested_rows(ref('fact_boxscores'), 'tested_players') }}
     group by game_id, team
 
 ),

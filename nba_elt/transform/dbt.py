@@ -48,6 +48,7 @@ LOCK_WAIT_SECONDS = 1800
 
 TONIGHT_SELECTOR = "ml_tonights_games+"
 RUN_DATE_ENV = "NBA_ELT_RUN_DATE"  # read by dbt/macros/run_date.sql when dbt executes
+TESTS_SINCE_ENV = "NBA_ELT_DBT_TESTS_SINCE"  # read by dbt/macros/tested_rows.sql likewise
 # Chosen by measurement (benchmarks/dbt_refresh.py, docs/benchmarks.md): the models wait on
 # Postgres more than on dbt, so more threads than cores still help; dbt's file log at
 # debug writes ~10k lines a build.
@@ -340,12 +341,19 @@ def run_build(
     vars: Mapping[str, Any] | None = None,
     *,
     run_date: dt.date | str | None = None,
+    unit_tests: bool = False,
+    tests_since: dt.datetime | None = None,
     settings: Settings | None = None,
 ) -> DbtSummary:
     """`dbt build` against the warehouse; the summary of run_results.json.
 
     ``run_date`` reaches dbt as NBA_ELT_RUN_DATE (macros/run_date.sql), not as --vars: a
-    new --vars value makes dbt re-parse the whole project; the variable does not. Raises
+    new --vars value makes dbt re-parse the whole project; the variable does not. dbt's
+    unit tests (fixed inputs, they check the SQL, not the data) run only with
+    ``unit_tests=True``: the test suite runs them (tests/integration/test_dbt_build.py), a
+    refresh leaves them out, as dbt's docs recommend for production builds. With
+    ``tests_since`` (not with ``full_refresh``), the facts' data tests look only at the games
+    with a row loaded since then (NBA_ELT_DBT_TESTS_SINCE, dbt/macros/tested_rows.sql). Raises
     DbtError when dbt could not run at all (no run_results). A build that ran with
     failing tests returns a summary whose `ok` is False.
     """
@@ -357,6 +365,9 @@ def run_build(
     env = _base_env(engine.url, settings.target)
     if run_date is not None:
         env[RUN_DATE_ENV] = str(run_date.isoformat() if isinstance(run_date, dt.date) else run_date)
+    env.pop(TESTS_SINCE_ENV, None)
+    if tests_since is not None and not full_refresh:
+        env[TESTS_SINCE_ENV] = tests_since.isoformat()
     common = [
         "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
         "--target-path", str(target_dir), "--log-path", str(target_dir.parent / "logs"),
@@ -367,6 +378,8 @@ def run_build(
         argv += ["--select", *select.split()]
     if full_refresh:
         argv.append("--full-refresh")
+    if not unit_tests:
+        argv += ["--exclude-resource-type", "unit_test"]
     if vars:
         argv += ["--vars", json.dumps(dict(vars), default=str)]
     if not sys.stderr.isatty():
@@ -485,6 +498,7 @@ def refresh(
         selections.append(select.strip())
     engine = get_engine(settings)
     explicit_select = bool(selections) and not source_list
+    tests_since: dt.datetime | None = None
     if not full and (source_list or not selections) and not refresh_ledger.any_succeeded(engine):
         # `fact_x+` needs the staging views and seeds of an earlier build
         log.info("no successful refresh on record: building everything once")
@@ -502,15 +516,21 @@ def refresh(
         # by source always rebuilds them, so that `invoke predict` finds them for that date.
         # An explicit --select (or --full) is built exactly as given.
         selections.append(TONIGHT_SELECTOR)
+        # The facts' tests look at the games loaded since their rows were last all tested;
+        # --full and an explicit --select test every row.
+        tests_since = refresh_ledger.tested_since(engine)
     selection = " ".join(selections) or None
     run_id = refresh_ledger.start(engine, source_list, selection, full, day, settings.target)
     summary: DbtSummary | None = None
     try:
-        summary = run_build(selection, full_refresh=full, run_date=day, settings=settings)
+        summary = run_build(
+            selection, full_refresh=full, run_date=day, tests_since=tests_since, settings=settings
+        )
     finally:
         refresh_ledger.finish(engine, run_id, summary)
     payload = {"status": "succeeded" if summary.ok else "failed", "run_date": day.isoformat(),
-               "refresh_run_id": run_id, **summary.to_dict()}  # fmt: skip
+               "refresh_run_id": run_id, **summary.to_dict(),
+               "tests_since": tests_since.isoformat() if tests_since else None}  # fmt: skip
     what = selection or "everything"
     built = {"dbt": summary, "run_date": day, "selection": selection, "refresh_run_id": run_id}
     if summary.ok:

@@ -65,6 +65,31 @@ def changed_sources(engine: Engine) -> list[str] | None:
         ]
 
 
+_LAST_COVERED_SQL = text(
+    """
+    select max(started_at) from ops.refresh_runs
+    where status = 'succeeded' and (selection is null or :source = any(sources))
+    """
+)
+
+
+def tested_since(engine: Engine) -> dt.datetime | None:
+    """When the facts' rows were last all tested: the start of the last successful refresh
+    that covered every source (the earliest of the three), or None when one never was.
+
+    A refresh by source tests only the games loaded since then (dbt/macros/tested_rows.sql);
+    a failed refresh does not count, so the next one tests its games again.
+    """
+    from nba_elt.transform.dbt import SOURCE_SELECTORS
+
+    with engine.connect() as conn:
+        starts = [
+            conn.execute(_LAST_COVERED_SQL, {"source": source}).scalar()
+            for source in SOURCE_SELECTORS
+        ]
+    return None if any(s is None for s in starts) else min(starts)
+
+
 def start(
     engine: Engine,
     sources: list[str],

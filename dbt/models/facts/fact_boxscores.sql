@@ -39,7 +39,9 @@ selected_rows as (
     select boxscores.*
     from boxscores
     {% if is_incremental() %}
-    inner join changed_games on boxscores.game_id = changed_games.game_id
+    -- an array computed once: Postgres reads the source's (game_id, ...) key index for these
+    -- games, where a join on its guess of how many games changed scanned the whole table
+    where boxscores.game_id = any(array(select game_id from changed_games))
     {% endif %}
 
 ),

@@ -45,7 +45,9 @@ selected_events as (
     select pbp.*
     from pbp
     {% if is_incremental() %}
-    inner join changed_games on pbp.game_id = changed_games.game_id
+    -- an array computed once: Postgres reads the source's (game_id, ...) key index for these
+    -- games, where a join on its guess of how many games changed scanned the whole table
+    where pbp.game_id = any(array(select game_id from changed_games))
     {% endif %}
 
 ),
