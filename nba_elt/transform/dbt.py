@@ -312,6 +312,9 @@ def _base_env(url: URL, target: str) -> dict[str, str]:
     env.update(profile_env(url, target))
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env.setdefault("DBT_VERSION_CHECK", "false")
+    # No JIT in dbt's sessions: on these tables Postgres spent more compiling a query's
+    # expressions (0.4-0.8 s for fact_pbp_data) than the query took (docs/benchmarks.md)
+    env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} -c jit=off".strip()
     return env
 
 

@@ -58,3 +58,26 @@ def test_sources_written_after_the_last_refresh_covering_them(engine):
     with engine.begin() as conn:
         _refresh(conn, "2026-01-01 13:00+00", ["boxscores"])
     assert refresh_ledger.changed_sources(engine) == []
+
+
+def test_tested_since_is_the_last_successful_refresh_covering_every_source(engine):
+    """The facts' tests of a refresh by source look at the games loaded since then."""
+    import datetime as dt
+
+    def at(clock: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(f"2026-01-01 {clock}+00:00")
+
+    assert refresh_ledger.tested_since(engine) is None  # never refreshed: test everything
+    with engine.begin() as conn:
+        _refresh(conn, "2026-01-01 09:00+00", ["schedule", "boxscores"])
+    assert refresh_ledger.tested_since(engine) is None  # pbp never tested
+    with engine.begin() as conn:
+        _refresh(conn, "2026-01-01 10:00+00", None)  # a full build covers everything
+        _refresh(conn, "2026-01-01 11:00+00", ["pbp"])
+    assert refresh_ledger.tested_since(engine) == at("10:00")  # schedule, boxscores: 10:00
+    with engine.begin() as conn:
+        _refresh(conn, "2026-01-01 12:00+00", ["schedule", "boxscores", "pbp"], status="failed")
+    assert refresh_ledger.tested_since(engine) == at("10:00")  # a failed one moves nothing
+    with engine.begin() as conn:
+        _refresh(conn, "2026-01-01 13:00+00", ["schedule", "boxscores", "pbp"])
+    assert refresh_ledger.tested_since(engine) == at("13:00")
