@@ -132,3 +132,17 @@ def test_ml_tables_have_exactly_the_documented_feature_columns():
 
     assert final_columns("ml_tonights_games") == ID_COLUMNS + TABLE_FEATURE_COLUMNS
     assert final_columns("ml_past_games") == ID_COLUMNS + TABLE_FEATURE_COLUMNS + OUTCOME_COLUMNS
+
+
+def test_every_fact_key_is_held_by_a_unique_index():
+    """The facts' keys have no unique test (a season-wide scan each refresh): their unique
+    index rejects a duplicate while the model is built."""
+    keys = {
+        "fact_schedule_data": ["game_id"],
+        "fact_boxscores": ["game_id", "player_id"],
+        "fact_pbp_data": ["game_id", "event_idx"],
+    }
+    for name, key in keys.items():
+        sql = (DBT / "models" / "facts" / f"{name}.sql").read_text()
+        assert f"unique_key='{key[0]}'" in sql, name
+        assert f"{{'columns': {key!r}, 'unique': True}}" in sql, name
