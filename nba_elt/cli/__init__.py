@@ -37,7 +37,13 @@ console = make_console()
 
 @dataclass
 class TaskResult(Result):
-    """What a task function returns: an exit code, a sentence, and the JSON summary."""
+    """What a task function returns: an exit code, a sentence, and the JSON summary.
+
+    `stdout`: a value for shell capture (`$(invoke db.up)` gives the URL), printed on stdout
+    without --json; with --json stdout holds the JSON line alone.
+    """
+
+    stdout: str = ""
 
     @classmethod
     def of(cls, result: Result) -> TaskResult:
@@ -156,6 +162,9 @@ def emit(task_name: str, result: Result, as_json: bool) -> None:
             "green" if result.exit_code == 0 else ("yellow" if result.exit_code == 75 else "red")
         )
         console.print(f"[{style}]{task_name}:[/] {result.message}")
+    if not as_json and getattr(result, "stdout", ""):
+        sys.stdout.write(result.stdout + "\n")
+        sys.stdout.flush()
     if as_json:
         payload = json_line(task_name, result)
         sys.stdout.write(json.dumps(payload, default=str, sort_keys=False) + "\n")

@@ -18,10 +18,10 @@ def up_task() -> TaskResult:
         )
     db = localdb.from_settings(settings)
     url = db.up()
-    print(url)
     return TaskResult(
         message=f"local Postgres is up at {url} (data: {db.data_dir})",
         summary={"state": "running", "url": url, "data_dir": str(db.data_dir)},
+        stdout=url,
     )
 
 
@@ -71,7 +71,6 @@ def migrate_task() -> TaskResult:
     applied = migrate(engine)
     versions = sorted(applied_versions(engine))
     url = display_url(engine.url)
-    print(url)
     if applied:
         names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied)
         message = f"applied {len(applied)} migration(s): {names} on {url}"
@@ -80,4 +79,5 @@ def migrate_task() -> TaskResult:
     return TaskResult(
         message=message,
         summary={"applied": [m.version for m in applied], "versions": versions, "url": url},
+        stdout=url,
     )

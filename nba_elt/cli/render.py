@@ -63,12 +63,31 @@ def print_plan(description: dict[str, Any]) -> None:
     console.print(table)
 
 
+# A run of more units than this shows the succeeded ones as one row per source: a table of
+# hundreds of identical rows tells a person nothing and costs seconds to render.
+UNITS_SHOWN_ONE_BY_ONE = 40
+
+
 def print_run(report: RunReport) -> None:
-    """A backfill run's units and their outcomes."""
+    """A backfill run's units and their outcomes (every unit with --json / in the ledger)."""
     table = Table(title=f"backfill run {report.run_id}")
     for column in ("source", "date/game", "outcome", "rows", "seconds", "error / reason"):
         table.add_column(column, justify="right" if column in ("rows", "seconds") else "left")
-    for o in report.outcomes:
+    outcomes = report.outcomes
+    grouped = len(outcomes) > UNITS_SHOWN_ONE_BY_ONE
+    for source, units in _succeeded_by_source(outcomes).items() if grouped else ():
+        keys = sorted(o.unit_key for o in units)
+        table.add_row(
+            source,
+            f"{len(units)} units ({keys[0]} .. {keys[-1]})",
+            f"[{OUTCOME_STYLE['succeeded']}]succeeded[/]",
+            str(sum(o.rows_written for o in units)),
+            f"{sum(o.seconds for o in units):.1f}",
+            "",
+        )
+    for o in outcomes:
+        if grouped and o.status == "succeeded":
+            continue
         style = OUTCOME_STYLE.get(o.status, "")
         table.add_row(
             o.source,
@@ -79,6 +98,18 @@ def print_run(report: RunReport) -> None:
             escape(o.error or o.reason or ""),
         )
     console.print(table)
+    if grouped:
+        console.print(
+            f"  every unit's outcome: --json, or ops.backfill_units where run_id = {report.run_id}"
+        )
+
+
+def _succeeded_by_source(outcomes: list[Any]) -> dict[str, list[Any]]:
+    by_source: dict[str, list[Any]] = {}
+    for o in outcomes:
+        if o.status == "succeeded":
+            by_source.setdefault(o.source, []).append(o)
+    return by_source
 
 
 def print_dbt(summary: Any) -> None:

@@ -1,7 +1,7 @@
 """`invoke test`: the README's test command (ruff check, ruff format --check, pytest).
 
 `--fast` runs pytest without the tests marked `slow` (real dbt builds) or `docker` (a
-Docker engine): unit tests and the fast integration tests. The commands' own output goes
+Docker engine): unit tests and the fast integration tests, in two worker processes. The commands' own output goes
 to stderr, so that with --json stdout holds only the summary line.
 """
 
@@ -16,6 +16,10 @@ from nba_elt.config import PROJECT_ROOT
 from nba_elt.errors import EXIT_FAILED, EXIT_OK
 
 FAST_MARKERS = "not slow and not docker"
+# The fast tests mostly wait (invoke subprocesses, local servers, Postgres): two pytest-xdist
+# workers, each with its own Postgres cluster, take ~30 % less wall time on 2 cores. The
+# full suite (CI) stays in one process: its dbt builds share dbt/target.
+FAST_WORKERS = "2"
 # a deadline for each command: the full suite takes minutes, never an hour
 COMMAND_TIMEOUT_SECONDS = 3600
 
@@ -23,7 +27,7 @@ COMMAND_TIMEOUT_SECONDS = 3600
 def test_commands(fast: bool = False) -> list[list[str]]:
     pytest = [sys.executable, "-m", "pytest", "-q"]
     if fast:
-        pytest += ["-m", FAST_MARKERS]
+        pytest += ["-m", FAST_MARKERS, "-n", FAST_WORKERS]
     return [
         [sys.executable, "-m", "ruff", "check", "."],
         [sys.executable, "-m", "ruff", "format", "--check", "."],

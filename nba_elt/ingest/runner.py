@@ -336,6 +336,8 @@ class BackfillRunner:
             ):
                 discovered_days.add(unit.game_date)
                 found += self._discover_pbp(unit.game_date)
+            if not found:
+                continue
             known = {(u.source, u.unit_key) for u in queue} | self.already_done
             new = [u for u in dedupe(found) if (u.source, u.unit_key) not in known]
             if new:

@@ -65,12 +65,22 @@ def _period_of_label(label: str) -> int | None:
     return number + 4 if match.group(2) in ("ot", "overtime") else number
 
 
+def _scorebox(doc):
+    """The first div whose class names the scorebox (it sits near the top of the page: the
+    walk stops there, where an XPath would scan the whole document), or None."""
+    for div in doc.iter("div"):
+        if "scorebox" in (div.get("class") or ""):
+            return div
+    return None
+
+
 def teams_of_page(doc, game_id: str, page: str) -> tuple[str, str]:
     """(away, home) NBA codes: the scorebox lists the away team first, then the home team."""
     home = teams.nba_code(game_id[-3:], page=page)
     codes: list[str] = []
-    for href in doc.xpath('//div[contains(@class, "scorebox")]//a/@href'):
-        match = TEAM_LINK.search(href)
+    box = _scorebox(doc)
+    for link in box.iter("a") if box is not None else ():
+        match = TEAM_LINK.search(link.get("href") or "")
         if match:
             code = teams.nba_code(match.group(1), page=page)
             if code not in codes:
@@ -253,11 +263,11 @@ def page_facts(html: str, game_id: str, *, page: str | None = None) -> PbpPageFa
 def _facts_of(doc, html: str, game_id: str, page: str) -> PbpPageFacts:
     """page_facts on a page already parsed by `_parse_plain`."""
     away, home = teams_of_page(doc, game_id, page)
+    box = _scorebox(doc)
     scores = [
-        _cell_text(node)
-        for node in doc.xpath(
-            '//div[contains(@class, "scorebox")]//div[contains(concat(" ", @class, " "), " score ")]'
-        )
+        _cell_text(div)
+        for div in (box.iter("div") if box is not None else ())
+        if "score" in (div.get("class") or "").split()
     ]
     final = None
     if len(scores) >= 2 and all(re.fullmatch(r"\d+", s) for s in scores[:2]):

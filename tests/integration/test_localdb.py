@@ -133,7 +133,8 @@ def test_invoke_db_tasks_end_to_end(tmp_path):
     try:
         up = run("db.up", "--json")
         assert up.returncode == 0, up.stderr
-        summary = json.loads(up.stdout.strip().splitlines()[-1])
+        # with --json, stdout is the JSON line alone (a machine parses all of it)
+        summary = json.loads(up.stdout)
         assert (
             summary["status"] == "succeeded"
             and summary["state"] == "running"
@@ -142,8 +143,8 @@ def test_invoke_db_tasks_end_to_end(tmp_path):
         first = run("db.migrate", "--json")
         second = run("db.migrate", "--json")
         assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
-        assert json.loads(first.stdout.splitlines()[-1])["applied"]
-        assert json.loads(second.stdout.splitlines()[-1])["applied"] == []
+        assert json.loads(first.stdout)["applied"]
+        assert json.loads(second.stdout)["applied"] == []
         conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="nba_elt")
         with conn.cursor() as cur:
             cur.execute(
@@ -152,7 +153,11 @@ def test_invoke_db_tasks_end_to_end(tmp_path):
             )
             assert cur.fetchone()[0] >= 6
         conn.close()
-        printed_url = first.stdout.strip().splitlines()[0]
+        # without --json, stdout is the URL alone: `psql "$(invoke db.migrate)"` works
+        plain = run("db.migrate")
+        assert plain.returncode == 0, plain.stderr
+        printed_url = plain.stdout.strip()
+        assert printed_url.startswith("postgresql://") and str(port) in printed_url
         if shutil.which("psql"):  # the printed URL is the one an operator pastes into psql
             psql = subprocess.run(
                 ["psql", printed_url, "-Atc", "select to_regclass('ops.backfill_units')"],

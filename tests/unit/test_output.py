@@ -65,3 +65,41 @@ def test_verbose_streams_every_dbt_line_as_it_is(monkeypatch):
     for line in DBT_OUTPUT.splitlines(keepends=True):
         sink(line)
     assert out.getvalue() == DBT_OUTPUT
+
+
+def _outcomes(succeeded: int):
+    from nba_elt.ingest.runner import UnitOutcome
+
+    units = [
+        UnitOutcome("pbp", f"19900{n:03d}0GSW", None, "succeeded", rows_written=480, seconds=0.02)
+        for n in range(succeeded)
+    ]
+    units.insert(5, UnitOutcome("pbp", "199001010DEN", None, "failed", error="page is truncated"))
+    return units
+
+
+def test_a_long_run_shows_its_succeeded_units_as_one_row_and_each_other_unit(monkeypatch):
+    from nba_elt.cli import render
+    from nba_elt.ingest.runner import RunReport
+
+    console, out = _console(monkeypatch)
+    monkeypatch.setattr(render, "console", console)
+    render.print_run(RunReport(run_id=7, outcomes=_outcomes(60)))
+    text = out.getvalue()
+    assert "60 units (199000000GSW .. 199000590GSW)" in text
+    assert str(60 * 480) in text  # the rows of the grouped units
+    assert "199001010DEN" in text and "page is truncated" in text
+    assert "199000030GSW" not in text  # a succeeded unit is not listed alone
+    assert "ops.backfill_units where run_id = 7" in text
+
+
+def test_a_short_run_lists_every_unit(monkeypatch):
+    from nba_elt.cli import render
+    from nba_elt.ingest.runner import RunReport
+
+    console, out = _console(monkeypatch)
+    monkeypatch.setattr(render, "console", console)
+    render.print_run(RunReport(run_id=8, outcomes=_outcomes(10)))
+    text = out.getvalue()
+    assert "199000030GSW" in text and "199001010DEN" in text
+    assert "units (" not in text
