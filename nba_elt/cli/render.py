@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
 
 from nba_elt.cli import console
-from nba_elt.ingest.plan import site_path
-from nba_elt.ingest.runner import RunReport
 from nba_elt.results import Result
+
+if TYPE_CHECKING:
+    from nba_elt.ingest.runner import RunReport
 
 OUTCOME_STYLE = {
     "succeeded": "green",
@@ -22,6 +23,8 @@ OUTCOME_STYLE = {
 
 def print_plan(description: dict[str, Any]) -> None:
     """A backfill's dry-run plan."""
+    from nba_elt.ingest.plan import site_path
+
     d = description
     what = (
         f"{len(d['dates'])} date(s) {d['dates'][0]} .. {d['dates'][-1]}"
@@ -258,28 +261,29 @@ def print_backfill(result: Any) -> None:
         render(step)
 
 
+def print_refresh(result: Any) -> None:
+    if result.dbt is not None:
+        print_dbt(result.dbt)
+
+
+# Each result type's printer, by the type's qualified name rather than by importing it: a
+# refresh would otherwise import the backfill runner, pandas and scikit-learn (~4 s of
+# `invoke refresh`) only to print its table. tests/unit/test_output.py checks the names.
+RESULT_PRINTERS = {
+    "nba_elt.ingest.backfill.BackfillResult": print_backfill,
+    "nba_elt.transform.dbt.RefreshResult": print_refresh,
+    "nba_elt.checks.verify.VerifyReport": print_checks,
+    "ml.app.PredictResult": print_predictions,
+    "nba_elt.checks.gaps.GapsResult": print_gaps,
+    "nba_elt.ops.dashboard.RebootResult": print_reboot,
+    "ml.train.TrainResult": print_train,
+}
+
+
 def render(result: Result) -> None:
     """Print what a result holds, by its type (a plain Result prints nothing)."""
-    from ml.app import PredictResult
-    from ml.train import TrainResult
-    from nba_elt.checks.gaps import GapsResult
-    from nba_elt.checks.verify import VerifyReport
-    from nba_elt.ingest.backfill import BackfillResult
-    from nba_elt.ops.dashboard import RebootResult
-    from nba_elt.transform.dbt import RefreshResult
-
-    if isinstance(result, BackfillResult):
-        print_backfill(result)
-    elif isinstance(result, RefreshResult):
-        if result.dbt is not None:
-            print_dbt(result.dbt)
-    elif isinstance(result, VerifyReport):
-        print_checks(result)
-    elif isinstance(result, PredictResult):
-        print_predictions(result)
-    elif isinstance(result, GapsResult):
-        print_gaps(result)
-    elif isinstance(result, RebootResult):
-        print_reboot(result)
-    elif isinstance(result, TrainResult):
-        print_train(result)
+    for cls in type(result).__mro__:
+        printer = RESULT_PRINTERS.get(f"{cls.__module__}.{cls.__qualname__}")
+        if printer is not None:
+            printer(result)
+            return

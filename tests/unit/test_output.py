@@ -103,3 +103,30 @@ def test_a_short_run_lists_every_unit(monkeypatch):
     text = out.getvalue()
     assert "199000030GSW" in text and "199001010DEN" in text
     assert "units (" not in text
+
+
+def test_every_result_printer_names_a_result_type_that_exists():
+    """render() finds a printer by the result type's name, without importing the type."""
+    import importlib
+
+    from nba_elt.cli.render import RESULT_PRINTERS
+    from nba_elt.results import Result
+
+    for path in RESULT_PRINTERS:
+        module, name = path.rsplit(".", 1)
+        cls = getattr(importlib.import_module(module), name)
+        assert issubclass(cls, Result) and cls.__qualname__ == name, path
+
+
+def test_a_refresh_renders_without_importing_the_backfill_runner_or_scikit_learn():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from nba_elt.cli.render import render; "
+        "from nba_elt.transform.dbt import RefreshResult; "
+        "render(RefreshResult(0, 'ok', {})); "
+        "print(sorted(m for m in ('sklearn', 'pandas', 'nba_elt.ingest.runner') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
