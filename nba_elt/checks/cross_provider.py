@@ -37,6 +37,14 @@ class ProviderView:
     teams: dict[str, tuple[str, str]] = field(default_factory=dict)  # game -> (away, home)
     problems: list[str] = field(default_factory=list)
 
+    def add_finals(self, schedule) -> list:
+        """The schedule's final games (rows with game_id, teams and points), recorded."""
+        finals = list(schedule[schedule["status"] == "final"].itertuples())
+        for game in finals:
+            self.finals[game.game_id] = (int(game.away_pts), int(game.home_pts))
+            self.teams[game.game_id] = (game.away_team, game.home_team)
+        return finals
+
 
 def compare(day: dt.date, bbref: ProviderView, nba: ProviderView) -> list[str]:
     """Every disagreement between the two views, one sentence each (empty: they agree)."""
@@ -86,9 +94,7 @@ def bbref_view(ctx: Any, day: dt.date) -> ProviderView:
     except NbaEltError as exc:
         view.problems.append(f"could not read the schedule ({exc})")
         return view
-    for game in schedule[schedule["status"] == "final"].itertuples():
-        view.finals[game.game_id] = (int(game.away_pts), int(game.home_pts))
-        view.teams[game.game_id] = (game.away_team, game.home_team)
+    view.add_finals(schedule)
     if not view.finals:
         return view
     try:
@@ -113,9 +119,7 @@ def nba_view(ctx: Any, day: dt.date) -> ProviderView:
     except NbaEltError as exc:
         view.problems.append(f"could not read the schedule ({exc})")
         return view
-    for game in listed[listed["status"] == "final"].itertuples():
-        view.finals[game.game_id] = (int(game.away_pts), int(game.home_pts))
-        view.teams[game.game_id] = (game.away_team, game.home_team)
+    for game in view.add_finals(listed):
         # one request per game: the CDN where it has the season, else stats V3
         if int(game.season) >= CDN_FIRST_SEASON:
             attempts = [(hosts.cdn(ctx), hosts.cdn_boxscore_path(game.nba_game_id))]

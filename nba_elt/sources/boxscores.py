@@ -167,11 +167,18 @@ def parse_boxscores(
         for ours, stat in STATS.items():
             record[ours] = to_int(text(c[stat]), what=stat, page=page)
         records.append(record)
+    return boxscore_frame(records)
+
+
+def boxscore_frame(records: list[dict]) -> pd.DataFrame:
+    """Player rows (dicts of COLUMNS) as the frame every provider loads: typed columns, one
+    row per (game_id, player_id), the first kept."""
     frame = pd.DataFrame.from_records(records, columns=COLUMNS)
     for column in INT_COLUMNS:
         frame[column] = frame[column].astype("Int64")
     frame["is_home"] = frame["is_home"].astype(bool)
     frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
+    frame["game_score"] = frame["game_score"].astype("float64")
     frame = frame.drop_duplicates(["game_id", "player_id"], keep="first")
     return frame.reset_index(drop=True)
 

@@ -35,6 +35,11 @@ def _rows(engine, sql: str, **params):
         return conn.execute(text(sql), params).fetchall()
 
 
+def _team_points(engine) -> dict[str, int]:
+    sql = "select team, sum(pts) from nba_source.boxscores where game_id = :g group by team"
+    return dict(_rows(engine, sql, g=GAME))
+
+
 def _assert_game_landed(engine) -> None:
     (game,) = _rows(
         engine,
@@ -43,14 +48,7 @@ def _assert_game_landed(engine) -> None:
         g=GAME,
     )
     assert tuple(game) == ("CHI", "CLE", 134, 145, 1, "final", NBA_GAME, "nba")
-    sums = dict(
-        _rows(
-            engine,
-            "select team, sum(pts) from nba_source.boxscores where game_id = :g group by team",
-            g=GAME,
-        )
-    )
-    assert sums == {"CHI": 134, "CLE": 145}
+    assert _team_points(engine) == {"CHI": 134, "CLE": 145}
     (mitchell,) = _rows(
         engine,
         "select pts, team, provider from nba_source.boxscores "
@@ -121,14 +119,7 @@ def test_the_cdn_box_score_is_used_when_the_cdn_has_the_game(nba_site, engine):
     assert result.exit_code == 0, result.message
     assert nba_site.hits(CDN_BOX) == 1
     assert not any(p.startswith("/stats/boxscoretraditionalv3") for p in nba_site.requests)
-    sums = dict(
-        _rows(
-            engine,
-            "select team, sum(pts) from nba_source.boxscores where game_id = :g group by team",
-            g=GAME,
-        )
-    )
-    assert sums == {"CHI": 134, "CLE": 145}
+    assert _team_points(engine) == {"CHI": 134, "CLE": 145}
 
 
 def test_auto_finishes_from_the_nba_when_basketball_reference_answers_403(nba_site, engine):

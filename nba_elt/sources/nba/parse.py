@@ -19,8 +19,7 @@ import pandas as pd
 from nba_elt import teams
 from nba_elt.errors import SchemaDrift
 from nba_elt.players import PLAYER_PREFIX, normalised_name  # noqa: F401 - re-exported
-from nba_elt.sources.boxscores import COLUMNS as BOX_COLUMNS
-from nba_elt.sources.boxscores import INT_COLUMNS as BOX_INT_COLUMNS
+from nba_elt.sources.boxscores import boxscore_frame
 from nba_elt.sources.pbp import COLUMNS as PBP_COLUMNS
 from nba_elt.sources.schedule import COLUMNS as SCHEDULE_COLUMNS
 
@@ -292,13 +291,7 @@ def _box_frame(
             )  # fmt: skip
             if record is not None:
                 records.append(record)
-    frame = pd.DataFrame.from_records(records, columns=BOX_COLUMNS)
-    for column in BOX_INT_COLUMNS:
-        frame[column] = frame[column].astype("Int64")
-    frame["is_home"] = frame["is_home"].astype(bool)
-    frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
-    frame["game_score"] = frame["game_score"].astype("float64")
-    return frame.drop_duplicates(["game_id", "player_id"]).reset_index(drop=True), totals
+    return boxscore_frame(records), totals
 
 
 def team_points_of(team: dict, page: str) -> int:
