@@ -58,3 +58,27 @@ def test_recorded_den_page_facts() -> None:
     assert frame["event_idx"].tolist() == list(range(len(frame)))
     assert frame.loc[frame["team"] == "DEN", "points"].sum() == 115
     assert frame["description"].iloc[0].startswith("Jump ball")
+
+
+def test_recorded_den_page_scorebox_gives_teams_and_final() -> None:
+    from nba_elt.sources.pbp import page_facts
+
+    facts = page_facts(_den_page(), "201901010DEN")
+    assert (facts.away, facts.home, facts.final, facts.whole) == ("NYK", "DEN", (108, 115), True)
+
+
+def test_a_page_without_its_scorebox_is_schema_drift() -> None:
+    drifted = _den_page().replace('<div class="scorebox">', '<div class="box-summary">', 1)
+    with pytest.raises(SchemaDrift, match="scorebox with both teams' links is missing"):
+        parse_pbp(drifted, "201901010DEN")
+
+
+def test_a_scorebox_without_its_scores_gives_no_final_and_the_unit_is_refused() -> None:
+    from nba_elt.errors import ConsistencyError
+    from nba_elt.sources.pbp import check_unit, page_facts
+
+    html = _den_page().replace('<div class="score">', '<div class="points">')
+    facts = page_facts(html, "201901010DEN")
+    assert facts.final is None
+    with pytest.raises(ConsistencyError, match="no final score"):
+        check_unit(parse_pbp(html, "201901010DEN"), facts)
