@@ -214,35 +214,34 @@ def read_run_results(path: Path) -> list[DbtNodeResult]:
     return nodes
 
 
-NULL_COLUMNS_TEST = "not_null_columns"  # dbt/tests/generic/not_null_columns.sql
+RULES_TEST = "column_rules"  # dbt/tests/generic/column_rules.sql
 
 
-def name_null_columns(engine: Engine, nodes: Iterable[DbtNodeResult]) -> None:
-    """Put the columns a failing or warning not_null_columns test found in its message.
+def name_broken_rules(engine: Engine, nodes: Iterable[DbtNodeResult]) -> None:
+    """Put the rules a failing or warning column_rules test found broken in its message.
 
-    The test is one node for many columns; its query returns (column_name, null_rows) for
-    each column holding nulls, so running it again names them: "null in team (2 rows); Got 1
-    result, ...". Read only; when the query cannot run, the message stays as dbt wrote it.
+    The test is one node for all of a model's column rules; its query returns (rule,
+    bad_rows) for each broken rule, so running it again names them: "broken: opponent not
+    null (1 row); Got 1 result, ...". Read only; when the query cannot run, the message stays
+    as dbt wrote it.
     """
     for node in nodes:
         if not (
             node.kind == "test"
-            and node.name.startswith(NULL_COLUMNS_TEST)
+            and node.name.startswith(RULES_TEST)
             and node.status in ("fail", "warn")
             and node.sql
         ):
             continue
         try:
             with engine.connect() as conn:
-                found = conn.exec_driver_sql(
-                    f"select column_name, null_rows from ({node.sql}) as found"
-                ).all()
+                found = conn.exec_driver_sql(f"select rule, bad_rows from ({node.sql}) as found").all()
         except Exception as exc:  # noqa: BLE001 - the message is a courtesy, never a failure
-            log.debug("could not re-run %s to name its columns: %s", node.name, exc)
+            log.debug("could not re-run %s to name its rules: %s", node.name, exc)
             continue
         if found:
-            columns = ", ".join(f"{c} ({n} row{'' if n == 1 else 's'})" for c, n in found)
-            node.message = f"null in {columns}; {node.message}".rstrip("; ")
+            rules = ", ".join(f"{r} ({n} row{'' if n == 1 else 's'})" for r, n in found)
+            node.message = f"broken: {rules}; {node.message}".rstrip("; ")
 
 
 # ---------------------------------------------------------------- environment
@@ -468,7 +467,7 @@ def run_build(
             )
         nodes = read_run_results(results_file)
         dbt_seconds = json.loads(results_file.read_text()).get("elapsed_time")
-    name_null_columns(engine, nodes)
+    name_broken_rules(engine, nodes)
     return DbtSummary(
         return_code=code,
         elapsed_seconds=elapsed,

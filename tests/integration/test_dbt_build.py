@@ -132,7 +132,8 @@ def test_first_refresh_builds_everything_and_every_test_passes(warehouse):
     # --sources on a warehouse never refreshed: everything once (fact_x+ needs staging)
     assert summary["selection"] is None
     assert summary["failures"] == []
-    assert summary["models"] >= 15 and summary["tests"] >= 70
+    # one column_rules test per model, seed and source table, plus the singular tests
+    assert summary["models"] >= 15 and summary["tests"] >= 28
     # the play-by-play games have no schedule page loaded: a warning, not a failure
     assert (
         "relationships_fact_pbp_data_game_id__game_id__ref_fact_schedule_data_"
@@ -436,22 +437,32 @@ def test_refresh_leaves_dbt_unit_tests_out_and_the_suite_runs_them(use_warehouse
     ]
 
 
-def test_a_null_in_a_not_null_column_fails_the_build_naming_the_column(use_warehouse):
+def test_a_broken_column_rule_fails_the_build_naming_each_rule(use_warehouse):
     from nba_elt.transform.dbt import run_build
 
     engine = create_engine(use_warehouse.url)
-    where = "where game_id = '201801010TOR' and player_id = 'derozde01'"
+    derozan = "where game_id = '201801010TOR' and player_id = 'derozde01'"
+    lowry = "where game_id = '201801010TOR' and player_id = 'lowryky01'"
+    valanciunas = "where game_id = '201801010TOR' and player_id = 'valanjo01'"
     with engine.begin() as conn:
-        conn.execute(text(f"update facts.fact_boxscores set opponent = null {where}"))
+        conn.execute(text(f"update facts.fact_boxscores set opponent = null {derozan}"))
+        conn.execute(text(f"update facts.fact_boxscores set outcome = 'T' {lowry}"))
+        conn.execute(text(f"update facts.fact_boxscores set opponent = 'ZZZ' {valanciunas}"))
     try:
-        # nothing newer to rebuild: the fact keeps the null, its tests run on it
+        # nothing newer to rebuild: the fact keeps the bad rows, its tests run on them
         summary = run_build("fact_boxscores", vars={"incremental_lookback_minutes": 0})
-        assert [n.name for n in summary.failed] == ["not_null_columns_fact_boxscores"]
+        assert [n.name for n in summary.failed] == ["column_rules_fact_boxscores"]
         message = summary.to_dict()["failures"][0]["message"]
-        assert message.startswith("null in opponent (1 row); Got 1 result"), message
+        assert message.startswith("broken: "), message
+        assert "opponent not null (1 row)" in message
+        assert "outcome in ('W', 'L') (1 row)" in message
+        assert "opponent in teams.team (1 row)" in message
+        assert "; Got 3 results" in message
     finally:
         with engine.begin() as conn:
-            conn.execute(text(f"update facts.fact_boxscores set opponent = 'MIL' {where}"))
+            conn.execute(text(f"update facts.fact_boxscores set opponent = 'MIL' {derozan}"))
+            conn.execute(text(f"update facts.fact_boxscores set outcome = 'W' {lowry}"))
+            conn.execute(text(f"update facts.fact_boxscores set opponent = 'MIL' {valanciunas}"))
         engine.dispose()
 
 
