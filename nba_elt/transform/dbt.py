@@ -235,7 +235,9 @@ def name_broken_rules(engine: Engine, nodes: Iterable[DbtNodeResult]) -> None:
             continue
         try:
             with engine.connect() as conn:
-                found = conn.exec_driver_sql(f"select rule, bad_rows from ({node.sql}) as found").all()
+                found = conn.exec_driver_sql(
+                    f"select rule, bad_rows from ({node.sql}) as found"
+                ).all()
         except Exception as exc:  # noqa: BLE001 - the message is a courtesy, never a failure
             log.debug("could not re-run %s to name its rules: %s", node.name, exc)
             continue
