@@ -124,6 +124,7 @@ class DbtSummary:
     nodes: list[DbtNodeResult] = field(default_factory=list)
     dbt_seconds: float | None = None  # dbt's own timer (run_results.json elapsed_time)
     log_path: str | None = None  # dbt's full log of the build (dbt.log)
+    process: str = "new process"  # where dbt ran: "dbt server" (warm) or "new process"
 
     def count(self, kinds: tuple[str, ...], statuses: tuple[str, ...] | None = None) -> int:
         return sum(
@@ -174,6 +175,7 @@ class DbtSummary:
             "elapsed_seconds": round(self.elapsed_seconds, 2),
             "dbt_seconds": round(self.dbt_seconds, 2) if self.dbt_seconds is not None else None,
             "log_path": self.log_path,
+            "process": self.process,
             "selection": self.selection,
             "full_refresh": self.full_refresh,
             "models": self.models,
@@ -373,6 +375,45 @@ def _where_output_is(target_dir: Path) -> str:
     return f"dbt's log is {log_file}; its last lines:\n" + "".join(_last_lines)
 
 
+def _remembered_sink() -> Callable[[str], None]:
+    """The dbt_output sink, keeping the last lines for an error message."""
+    sink = _line_sink.get() or _log_line
+    _last_lines.clear()
+
+    def remember(line: str) -> None:
+        _last_lines.append(line)
+        sink(line)
+
+    return remember
+
+
+def _build_in_server(
+    dbt_args: list[str], env: Mapping[str, str], results_file: Path, settings: Settings
+) -> int | None:
+    """`dbt build` in the warm dbt server (nba_elt/transform/dbt_server.py); its exit code,
+    or None when there is no server to use (NBA_ELT_DBT_SERVER_IDLE=0, dbt not beside this
+    Python, no private socket folder, or the server did not start)."""
+    if settings.dbt_server_idle <= 0 or not (Path(sys.executable).parent / "dbt").exists():
+        return None
+    from nba_elt.transform import dbt_server
+
+    target_dir = results_file.parent
+    path = dbt_server.socket_path(target_dir, DBT_DIR)
+    if path is None:
+        return None
+    log.debug("dbt build in the dbt server at %s", path)
+    return dbt_server.build(
+        ["--no-write-json", *dbt_args],
+        env,
+        DBT_DIR,
+        results_file,
+        path,
+        settings.dbt_server_idle,
+        _remembered_sink(),
+        target_dir.parent / "logs" / "dbt_server.log",
+    )
+
+
 def _stream(argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
     """Run argv, handing its output line by line to the dbt_output sink; its return code."""
     log.debug("running %s", " ".join(argv))
@@ -392,10 +433,8 @@ def _stream(argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
             "so dbt-core and dbt-postgres are in the same environment"
         ) from None
     assert proc.stdout is not None
-    sink = _line_sink.get() or _log_line
-    _last_lines.clear()
+    sink = _remembered_sink()
     for line in proc.stdout:
-        _last_lines.append(line)
         sink(line)
     return proc.wait()
 
@@ -439,17 +478,16 @@ def run_build(
     ]  # fmt: skip
     colours = [] if sys.stderr.isatty() else ["--no-use-colors"]
     results_file = target_dir / "run_results.json"
-    argv = [*dbt_build_command(results_file), *colours, "--log-level-file", DBT_FILE_LOG_LEVEL]
-    argv += ["build", *common]
-    argv += ["--target", settings.target, "--threads", str(DBT_THREADS)]
+    dbt_args = [*colours, "--log-level-file", DBT_FILE_LOG_LEVEL, "build", *common]
+    dbt_args += ["--target", settings.target, "--threads", str(DBT_THREADS)]
     if select:
-        argv += ["--select", *select.split()]
+        dbt_args += ["--select", *select.split()]
     if full_refresh:
-        argv.append("--full-refresh")
+        dbt_args.append("--full-refresh")
     if not unit_tests:
-        argv += ["--exclude-resource-type", "unit_test"]
+        dbt_args += ["--exclude-resource-type", "unit_test"]
     if vars:
-        argv += ["--vars", json.dumps(dict(vars), default=str)]
+        dbt_args += ["--vars", json.dumps(dict(vars), default=str)]
 
     with build_lock(engine, target_dir):
         if packages_missing():
@@ -458,7 +496,10 @@ def run_build(
                 raise DbtError(f"dbt deps failed; {_where_output_is(target_dir)}")
         results_file.unlink(missing_ok=True)
         started = time.monotonic()
-        code = _stream(argv, env, DBT_DIR)
+        code = _build_in_server(dbt_args, env, results_file, settings)
+        process = "dbt server" if code is not None else "new process"
+        if code is None:
+            code = _stream([*dbt_build_command(results_file), *dbt_args], env, DBT_DIR)
         elapsed = time.monotonic() - started
         # read while still holding the lock: the next dbt run replaces the file
         if not results_file.exists():
@@ -478,6 +519,7 @@ def run_build(
         nodes=nodes,
         dbt_seconds=dbt_seconds,
         log_path=str(target_dir.parent / "logs" / "dbt.log"),
+        process=process,
     )
 
 

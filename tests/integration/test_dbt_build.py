@@ -10,9 +10,11 @@ or backfill / corrupt rows and build again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import signal
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +22,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from nba_elt.cli import TaskResult
-from tests.conftest import TEMPLATE_DB, _admin_sql
+from tests.conftest import NO_DBT_SERVER, TEMPLATE_DB, _admin_sql
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +54,20 @@ def _read(url: str, sql: str, **params) -> pd.DataFrame:
         engine.dispose()
 
 
+def _dbt_server_pids(server_log: Path) -> list[int]:
+    """The pids of the dbt servers a log says started ("dbt server 1234 starts on ...")."""
+    if not server_log.exists():
+        return []
+    lines = server_log.read_text().splitlines()
+    return [int(line.split()[4]) for line in lines if " starts on " in line]
+
+
+def _stop_dbt_servers(server_log: Path) -> None:
+    for pid in _dbt_server_pids(server_log):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+
+
 def _ok(result: TaskResult) -> TaskResult:
     assert result.exit_code == 0, result.message
     return result
@@ -81,6 +97,8 @@ def warehouse(pg_cluster, tmp_path_factory):
         "NBA_ELT_LOCALDB_DIR": str(work / "no-localdb"),
         # a target dir of its own: other dbt runs in this checkout may run meanwhile
         "NBA_ELT_DBT_TARGET_PATH": str(work / "target"),
+        # every build of this module in one warm dbt server, as an operator's builds run
+        "NBA_ELT_DBT_SERVER_IDLE": "120",
     }
     try:
         with pytest.MonkeyPatch.context() as mp:
@@ -113,6 +131,7 @@ def warehouse(pg_cluster, tmp_path_factory):
             other_day_log, other_tonight,
         )  # fmt: skip
     finally:
+        _stop_dbt_servers(work / "logs" / "dbt_server.log")
         server.stop()
         _engine_for.cache_clear()
         _admin_sql(pg_cluster, f'drop database if exists "{name}" with (force)')
@@ -139,6 +158,19 @@ def test_first_refresh_builds_everything_and_every_test_passes(warehouse):
         "relationships_fact_pbp_data_game_id__game_id__ref_fact_schedule_data_"
         in (summary["warnings"])
     )
+
+
+def test_every_build_of_the_module_ran_in_one_warm_dbt_server(warehouse):
+    builds = [warehouse.first, warehouse.second, warehouse.other_day, warehouse.third]
+    assert [b.summary["process"] for b in builds] == ["dbt server"] * 4
+    server_log = Path(warehouse.env["NBA_ELT_DBT_TARGET_PATH"]).parent / "logs" / "dbt_server.log"
+    pids = _dbt_server_pids(server_log)
+    assert len(pids) == 1, server_log.read_text()
+    # started without the build's secrets: they reach it only with each request
+    environ = Path(f"/proc/{pids[0]}/environ").read_bytes().split(b"\0")
+    names = {entry.split(b"=", 1)[0].decode() for entry in environ if entry}
+    assert "NBA_ELT_DATABASE_URL" not in names
+    assert not [n for n in names if n.startswith("DBT_ENV_SECRET")]
 
 
 def test_facts_hold_the_recorded_games(warehouse):
@@ -363,7 +395,7 @@ def test_invoke_refresh_never_prints_the_password(warehouse, pg_cluster):
     admin.dispose()
     url = warehouse.url.replace("postgres@", f"dbt_operator:{DB_PASSWORD}@", 1)
     assert DB_PASSWORD in url
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")} | NO_DBT_SERVER
     env.update(warehouse.env, NBA_ELT_DATABASE_URL=url)
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
@@ -377,6 +409,11 @@ def test_invoke_refresh_never_prints_the_password(warehouse, pg_cluster):
     assert summary["task"] == "refresh" and summary["exit_code"] == 0
     assert summary["selection"] == "stg_nba__feature_flags" and summary["models"] == 1
     assert "dbt build" in done.stderr  # the summary table went to stderr
+    # the build ran in the warm dbt server, which got the password with the request only
+    assert summary["process"] == "dbt server"
+    logs = Path(warehouse.env["NBA_ELT_DBT_TARGET_PATH"]).parent / "logs"
+    for log_file in logs.iterdir():
+        assert DB_PASSWORD not in log_file.read_text(errors="replace"), log_file
 
 
 def _invoke_refresh(warehouse, *args: str):
@@ -384,7 +421,9 @@ def _invoke_refresh(warehouse, *args: str):
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_") and k != "COLUMNS"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_") and k != "COLUMNS"
+    } | NO_DBT_SERVER
     env.update(warehouse.env)
     root = Path(__file__).resolve().parents[2]
     return subprocess.run(

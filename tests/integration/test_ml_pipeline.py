@@ -27,7 +27,7 @@ from ml.history import load_schedule, read_team_games
 from ml.model import DEFAULT_MODEL_PATH, ModelMismatch, load_model
 from nba_elt.cli.predict import predict_task
 from nba_elt.cli.train import train_task
-from tests.conftest import TEMPLATE_DB, _admin_sql
+from tests.conftest import NO_DBT_SERVER, TEMPLATE_DB, _admin_sql
 
 pytestmark = pytest.mark.slow
 
@@ -350,7 +350,7 @@ def test_past_game_features_do_not_change_when_later_games_are_added(warehouse, 
 
 
 def _cli(url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")} | NO_DBT_SERVER
     env["NBA_ELT_DATABASE_URL"] = url
     return subprocess.run(
         [sys.executable, "-m", "nba_elt.cli.predict", *args, "--json"],
