@@ -423,6 +423,11 @@ def run_backfill(
             plan=description,
         )
 
+    # the refresh that follows a backfill (--refresh, or the operator's next command) then
+    # finds dbt warm: the server imports dbt while the units run
+    from nba_elt.transform.dbt import prestart_dbt_server
+
+    prestart_dbt_server(settings)
     runner = BackfillRunner(
         engine, ctx, force=request.force, already_done=already_done,
         lock_wait=settings.backfill_lock_wait, fallback=request.provider == "auto",

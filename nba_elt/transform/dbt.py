@@ -387,20 +387,40 @@ def _remembered_sink() -> Callable[[str], None]:
     return remember
 
 
+def _server_socket(settings: Settings) -> Path | None:
+    """The warm dbt server's socket for these settings; None when builds run without one
+    (NBA_ELT_DBT_SERVER_IDLE=0, dbt not beside this Python, no private socket folder)."""
+    if settings.dbt_server_idle <= 0 or not (Path(sys.executable).parent / "dbt").exists():
+        return None
+    from nba_elt.transform import dbt_server
+
+    return dbt_server.socket_path(target_path(settings), DBT_DIR)
+
+
+def prestart_dbt_server(settings: Settings) -> None:
+    """Start the warm dbt server in the background unless one runs; never waits for it."""
+    path = _server_socket(settings)
+    if path is None:
+        return
+    from nba_elt.transform import dbt_server
+
+    dbt_server.start_in_background(
+        path, settings.dbt_server_idle, target_path(settings).parent / "logs" / "dbt_server.log"
+    )
+
+
 def _build_in_server(
     dbt_args: list[str], env: Mapping[str, str], results_file: Path, settings: Settings
 ) -> int | None:
     """`dbt build` in the warm dbt server (nba_elt/transform/dbt_server.py); its exit code,
     or None when there is no server to use (NBA_ELT_DBT_SERVER_IDLE=0, dbt not beside this
     Python, no private socket folder, or the server did not start)."""
-    if settings.dbt_server_idle <= 0 or not (Path(sys.executable).parent / "dbt").exists():
+    path = _server_socket(settings)
+    if path is None:
         return None
     from nba_elt.transform import dbt_server
 
     target_dir = results_file.parent
-    path = dbt_server.socket_path(target_dir, DBT_DIR)
-    if path is None:
-        return None
     log.debug("dbt build in the dbt server at %s", path)
     return dbt_server.build(
         ["--no-write-json", *dbt_args],

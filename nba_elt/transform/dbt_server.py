@@ -126,8 +126,34 @@ def _connect(path: Path) -> socket.socket | None:
     return conn
 
 
+def start_in_background(path: Path, idle: float, server_log: Path) -> None:
+    """Start a server unless one answers at `path`; returns once it has daemonized."""
+    conn = _connect(path)
+    if conn is not None:
+        conn.close()
+        return
+    _launch(path, idle, server_log)
+
+
 def _start(path: Path, idle: float, server_log: Path) -> socket.socket | None:
-    """Start a server (it daemonizes: this waits only for the first fork) and connect."""
+    """Start a server and connect to it."""
+    if not _launch(path, idle, server_log):
+        return None
+    deadline = time.monotonic() + START_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        conn = _connect(path)
+        if conn is not None:
+            return conn
+        time.sleep(0.02)
+    log.warning(
+        "the dbt server did not answer in %.0f s: a new dbt process instead",
+        START_DEADLINE_SECONDS,
+    )
+    return None
+
+
+def _launch(path: Path, idle: float, server_log: Path) -> bool:
+    """Run the server's launcher; it daemonizes, so this waits only for its first fork."""
     server_log.parent.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not _is_secret(k)}
     with open(server_log, "ab") as errors:
@@ -142,17 +168,8 @@ def _start(path: Path, idle: float, server_log: Path) -> socket.socket | None:
         )
     if started.returncode != 0:
         log.warning("the dbt server did not start (see %s): a new dbt process instead", server_log)
-        return None
-    deadline = time.monotonic() + START_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        conn = _connect(path)
-        if conn is not None:
-            return conn
-        time.sleep(0.02)
-    log.warning(
-        "the dbt server did not answer in %.0f s: a new dbt process instead", START_DEADLINE_SECONDS
-    )
-    return None
+        return False
+    return True
 
 
 def _is_secret(name: str) -> bool:

@@ -4,9 +4,12 @@ is going away. The real server runs every build of tests/integration/test_dbt_bu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -142,3 +145,33 @@ def test_the_socket_lives_in_a_folder_only_its_user_can_open(tmp_path, monkeypat
 def test_the_server_starts_without_the_secrets(name):
     assert dbt_server._is_secret(name)
     assert not dbt_server._is_secret("NBA_ELT_DBT_HOST")
+
+
+@pytest.mark.skipif(
+    not (Path(sys.executable).parent / "dbt").exists(), reason="dbt is not beside this Python"
+)
+def test_a_backfill_starts_the_server_once_and_does_not_wait_for_it(tmp_path, monkeypatch):
+    from nba_elt.config import get_settings
+    from nba_elt.transform.dbt import _server_socket, prestart_dbt_server
+
+    monkeypatch.setenv("NBA_ELT_DBT_SERVER_IDLE", "30")
+    monkeypatch.setenv("NBA_ELT_DBT_TARGET_PATH", str(tmp_path / "target"))
+    settings = get_settings()
+    server_log = tmp_path / "logs" / "dbt_server.log"
+    started = time.monotonic()
+    prestart_dbt_server(settings)
+    assert time.monotonic() - started < 2  # dbt's import (2-3 s) happens in the background
+    path = _server_socket(settings)
+    try:
+        deadline = time.monotonic() + 30
+        while dbt_server._connect(path) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert dbt_server._connect(path) is not None
+        prestart_dbt_server(settings)  # one answers: no second server
+        starts = [line for line in server_log.read_text().splitlines() if " starts on " in line]
+        assert len(starts) == 1, server_log.read_text()
+    finally:
+        for line in server_log.read_text().splitlines():
+            if " starts on " in line:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(line.split()[4]), signal.SIGTERM)
