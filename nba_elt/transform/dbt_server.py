@@ -154,18 +154,22 @@ def _start(path: Path, idle: float, server_log: Path) -> socket.socket | None:
 
 def _launch(path: Path, idle: float, server_log: Path) -> bool:
     """Run the server's launcher; it daemonizes, so this waits only for its first fork."""
-    server_log.parent.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not _is_secret(k)}
-    with open(server_log, "ab") as errors:
-        started = subprocess.run(
-            [sys.executable, "-m", "nba_elt.transform.dbt_server", str(path), str(idle)],
-            stdin=subprocess.DEVNULL,
-            stdout=errors,
-            stderr=errors,
-            env=env,
-            check=False,
-            timeout=START_DEADLINE_SECONDS,
-        )
+    try:
+        server_log.parent.mkdir(parents=True, exist_ok=True)
+        with open(server_log, "ab") as errors:
+            started = subprocess.run(
+                [sys.executable, "-m", "nba_elt.transform.dbt_server", str(path), str(idle)],
+                stdin=subprocess.DEVNULL,
+                stdout=errors,
+                stderr=errors,
+                env=env,
+                check=False,
+                timeout=START_DEADLINE_SECONDS,
+            )
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("the dbt server could not start (%s): a new dbt process instead", exc)
+        return False
     if started.returncode != 0:
         log.warning("the dbt server did not start (see %s): a new dbt process instead", server_log)
         return False
