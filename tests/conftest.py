@@ -25,6 +25,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 TEMPLATE_DB = "nba_elt_template"
 # for the environment of a command a test starts: its dbt builds start no warm dbt server
 NO_DBT_SERVER = {"NBA_ELT_DBT_SERVER_IDLE": "0"}
+# and none for the fixtures set up before _isolated_env (module-scoped ones)
+os.environ.update(NO_DBT_SERVER)
 _counter = itertools.count()
 
 

@@ -44,6 +44,7 @@ def _dbt_build(url: str, run_date: dt.date) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBA_ELT_DATABASE_URL", url)
         mp.setenv("NBA_ELT_DBT_TARGET_PATH", tempfile.mkdtemp(prefix="ml_dbt_") + "/target")
+        mp.setenv("NBA_ELT_DBT_SERVER_IDLE", "0")
         summary = run_build(full_refresh=True, vars={"run_date": str(run_date)})
     assert summary.ok, [(n.name, n.status, n.message) for n in summary.failed]
 
