@@ -288,14 +288,12 @@ def dbt_executable() -> str:
 _DBT_BUILD = """
 import logging, os, sys
 from dbt.cli.main import dbtRunner
-results_file, args = sys.argv[1], sys.argv[2:]
-outcome = dbtRunner().invoke(args)
-if outcome.result is not None and hasattr(outcome.result, "write"):
-    outcome.result.write(results_file)
+from nba_elt.transform.dbt_server import invoke_dbt
+code, _interrupted = invoke_dbt(dbtRunner, sys.argv[2:], sys.argv[1])
 logging.shutdown()
 sys.stdout.flush()
 sys.stderr.flush()
-os._exit(0 if outcome.success else 1 if outcome.exception is None else 2)
+os._exit(code)
 """
 
 

@@ -14,8 +14,11 @@ the next NBA_ELT_DBT_SERVER_IDLE seconds (default 600; 0 = no server) reuse it. 
 - stops the build when its client goes away (Ctrl-C), then exits; exits when idle, or after
   MAX_BUILDS builds.
 
-    build(argv, env, cwd, results_file, idle, sink) -> exit code   (client; None: no server)
-    python -m nba_elt.transform.dbt_server SOCKET IDLE               (server; daemonizes)
+    build(argv, env, cwd, results_file, path, idle, sink, server_log) -> exit code | None
+                                        (client; None: no server took it, use a new process)
+    start_in_background(path, idle, server_log)      (a backfill's: start one, do not wait)
+    invoke_dbt(runner_class, argv, results_file)     (one build; also what a new process runs)
+    python -m nba_elt.transform.dbt_server SOCKET IDLE   (the server; it daemonizes)
 
 Client and server speak lines: the request is one JSON line; the server answers STARTED,
 dbt's lines, then EXIT <code>. A client that gets no STARTED (a server idling out that very
@@ -282,11 +285,8 @@ def _run(
     sys.stdout = sys.stderr = writer
     code = 2
     try:
-        outcome = runner_class().invoke(request["argv"])
-        if outcome.result is not None and hasattr(outcome.result, "write"):
-            outcome.result.write(request["results_file"])
-        code = 0 if outcome.success else 1 if outcome.exception is None else 2
-        if isinstance(outcome.exception, KeyboardInterrupt):
+        code, stopped = invoke_dbt(runner_class, request["argv"], request["results_file"])
+        if stopped:
             interrupted.set()
     except KeyboardInterrupt:
         interrupted.set()
@@ -297,6 +297,17 @@ def _run(
         os.environ.update(base_env)  # the build's secrets go with it
         os.chdir(base_cwd)
     return code, interrupted.is_set()
+
+
+def invoke_dbt(runner_class, argv: list[str], results_file: str) -> tuple[int, bool]:
+    """`dbt <argv>` through dbt's runner, run_results.json written to results_file; (exit
+    code as dbt's command line gives it: 0, 1 when a node failed, 2 when dbt could not run;
+    whether it was interrupted)."""
+    outcome = runner_class().invoke(argv)
+    if outcome.result is not None and hasattr(outcome.result, "write"):
+        outcome.result.write(results_file)
+    code = 0 if outcome.success else 1 if outcome.exception is None else 2
+    return code, isinstance(outcome.exception, KeyboardInterrupt)
 
 
 def _stop_when_client_leaves(
