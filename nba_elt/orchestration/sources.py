@@ -49,12 +49,11 @@ def _completeness(source: str, report: Any) -> tuple[bool, str, dict[str, Any]]:
     check, n = _numbers(report, "completeness")
     final = n.get("final_games", 0)
     if source == "schedule":
-        season_unknown = (
-            not check.passed
-            and not n.get("scheduled_games")
-            and not n.get("boxscore_games_not_in_schedule")
-        )
-        passed = not season_unknown and not n.get("not_final_past_games")
+        # only judged after the day's schedule unit succeeded: its page proved the day's
+        # games, so an empty day is not verify's "season not loaded"
+        passed = not n.get("not_final_past_games") and not n.get("boxscore_games_not_in_schedule")
+        if passed and not n.get("scheduled_games"):
+            return True, "no games on the day (its schedule page proves it)", n
         return passed, check.detail, n
     if source == "boxscores":
         passed = n.get("with_boxscores_both_teams") == final and not n.get(
