@@ -316,6 +316,18 @@ def bench(c, only=None, quick=False):
         c.run(f"{sys.executable} -m benchmarks.{name} {extra}".rstrip(), pty=False)
 
 
+@task(help={"port": "the web UI's port (default 3000)", "host": "the address it listens on"})
+def dagster(c, port=3000, host="127.0.0.1"):
+    """Serve Dagster's UI and daemon on nba-elt's assets (dagster dev).
+
+    Needs the `dagster` extra. The warehouse is the embedded Postgres unless
+    NBA_ELT_DATABASE_URL is set; Dagster's own storage is .nba_elt/dagster (docs/orchestration.md).
+    """
+    from nba_elt.orchestration.dev import serve
+
+    raise SystemExit(serve(port=int(port), host=host))
+
+
 @task(name="up", help={"json": JSON_HELP, "docker": DOCKER_HELP})
 def db_up(c, json=False, docker=False):
     """Start the embedded local Postgres (harmless when it runs)."""
@@ -367,5 +379,6 @@ ns = Collection(
     demo,
     test,
     bench,
+    dagster,
     db,
 )

@@ -31,17 +31,13 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from nba_elt.config import PROJECT_ROOT, Settings, get_settings
+from nba_elt.orchestration.dev import dagster_home
 
 DBT_DIR = PROJECT_ROOT / "dbt"
 PREDICTIONS_SOURCE = ("ml_models", "ml_game_predictions")
 AFTER_PREDICTIONS = "stg_ml__game_predictions+"
 # dbt builds of one warehouse one at a time (delete+insert on the same facts)
 DBT_POOL = "dbt"
-
-
-def dagster_home() -> Path:
-    """DAGSTER_HOME, or the project's state folder (.nba_elt/dagster) when unset."""
-    return Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".nba_elt" / "dagster")
 
 
 @contextlib.contextmanager
