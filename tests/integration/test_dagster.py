@@ -77,6 +77,12 @@ def _scalar(engine, sql: str):
         return conn.execute(text(sql)).scalar_one()
 
 
+def _built_sql(target: Path, run_id: str, model: str) -> str:
+    """The SQL dbt ran for a model in the dbt build of a Dagster run (its folder in target)."""
+    (build,) = target.glob(f"dbt_core-{run_id[:7]}-*")
+    return "\n".join(p.read_text() for p in build.glob(f"run/**/{model}.sql"))
+
+
 def _files_holding(folder: Path, secret: str) -> list[str]:
     return [
         str(p.relative_to(folder))
@@ -207,8 +213,8 @@ def test_a_game_day_through_dbt_the_predictions_and_the_dashboard(
     assert checks["column_rules_fact_boxscores"] and checks["consistency"]
     assert all(checks.values()), checks
     # the tonight models were built for the day after the partition (its run date)
-    tonight = "select max(game_date) from ml_models.ml_tonights_games"
-    assert str(_scalar(engine, tonight) or "2018-01-02") == "2018-01-02"
+    target = dagster_home / "dbt-target"
+    assert "game_date = date '2018-01-02'" in _built_sql(target, data.run_id, "ml_tonights_games")
 
     # the day's predictions, the models that show them, the dashboard (not configured: skipped)
     serving = defs.resolve_job_def("game_day_serving").execute_in_process(
@@ -225,8 +231,6 @@ def test_a_game_day_through_dbt_the_predictions_and_the_dashboard(
     assert dashboard["rebooted"].value is False
 
     # a two-day range in one run: one dbt build, the facts rebuilt for exactly those days
-    target = dagster_home / "dbt-target"
-    before = set(target.iterdir())
     ranged = everything.execute_in_process(
         asset_selection=[dg.AssetKey(["facts", "fact_boxscores"])],
         tags={
@@ -236,10 +240,9 @@ def test_a_game_day_through_dbt_the_predictions_and_the_dashboard(
         instance=instance,
     )
     assert ranged.success
-    builds = [p for p in set(target.iterdir()) - before if p.is_dir()]
-    assert len(builds) == 1
-    compiled = next(builds[0].rglob("run/**/fact_boxscores.sql")).read_text()
-    assert "game_date >= date '2018-01-01' and game_date < date '2018-01-03'" in compiled
+    assert len(list(target.glob(f"dbt_core-{ranged.run_id[:7]}-*"))) == 1
+    window = "game_date >= date '2018-01-01' and game_date < date '2018-01-03'"
+    assert window in _built_sql(target, ranged.run_id, "fact_boxscores")
     assert _scalar(engine, box) == 82
 
     assert _files_holding(dagster_home, DB_PASSWORD) == []
