@@ -80,7 +80,7 @@ def _scalar(engine, sql: str):
 def _built_sql(target: Path, run_id: str, model: str) -> str:
     """The SQL dbt ran for a model in the dbt build of a Dagster run (its folder in target)."""
     (build,) = target.glob(f"dbt_core-{run_id[:7]}-*")
-    return "\n".join(p.read_text() for p in build.glob(f"run/**/{model}.sql"))
+    return "\n".join(p.read_text() for p in build.glob(f"**/{model}.sql"))  # compiled/, run/
 
 
 def _files_holding(folder: Path, secret: str) -> list[str]:
@@ -163,20 +163,75 @@ def test_a_truncated_box_score_page_fails_the_step_and_writes_nothing(
 
 
 @needs_dagster
-def test_dagster_definitions_validate_accepts_the_module(dagster_home, db_url):
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    env["DAGSTER_HOME"] = str(dagster_home)
+def test_a_day_not_published_yet_fails_the_step_for_an_hourly_retry(bbref_site, db_url, instance):
+    import dagster as dg
+
+    from nba_elt.orchestration.sources import SourceConfig
+
+    schedule, boxscores = _sources("schedule", "boxscores")
+    assert dg.materialize([schedule], partition_key="2018-01-01", instance=instance).success
+    bbref_site.override(DAILY_JAN1, "<html><body><p>No games yet</p></body></html>")
+    bbref_site.override(DAILY_JAN1 + "&type=all", "<html><body>nothing</body></html>")
+    context = dg.build_asset_context(partition_key="2018-01-01", instance=instance)
+    with pytest.raises(dg.Failure) as failed:
+        boxscores(context=context, config=SourceConfig())
+    assert failed.value.allow_retries is True
+    assert "not available yet (exit 75)" in failed.value.description
+    assert boxscores.op.retry_policy == dg.RetryPolicy(max_retries=6, delay=3600)
+    # one request stream per site: every source asset is in the site's pool
+    assert {asset.op.pool for asset in _sources("schedule", "boxscores", "pbp")} == {"bbref"}
+
+
+def test_the_consistency_check_charges_a_mismatch_to_the_source_that_disagrees():
+    pytest.importorskip("dagster", reason="the dagster extra is not installed")
+    from nba_elt.checks.verify import Check, VerifyReport
+    from nba_elt.orchestration.sources import check_results
+
+    pbp_wrong = "201801010TOR: schedule MIL 122-131 TOR, last play-by-play score 120-131"
+    report = VerifyReport(
+        1,
+        checks=[
+            Check("completeness", "pass", "4 final games complete", {"final_games": 4,
+                  "with_boxscores_both_teams": 4, "with_pbp": 4, "scheduled_games": 4}),
+            Check("consistency", "fail", pbp_wrong, {"final_games": 4, "mismatches": 1}),
+        ],
+    )  # fmt: skip
+    box = {r.check_name: r.passed for r in check_results("boxscores", report)}
+    pbp = {r.check_name: r.passed for r in check_results("pbp", report)}
+    assert box == {"completeness": True, "consistency": True}
+    assert pbp == {"completeness": True, "consistency": False}
+    (failed,) = [r for r in check_results("pbp", report) if not r.passed]
+    assert failed.description == pbp_wrong
+
+
+def _dagster_cli(*args: str, home: Path) -> subprocess.CompletedProcess:
     dagster = Path(sys.executable).parent / "dagster"
-    done = subprocess.run(
-        [str(dagster), "definitions", "validate", "-m", "nba_elt.orchestration.dagster"],
+    return subprocess.run(
+        [str(dagster), *args, "-m", "nba_elt.orchestration.dagster"],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "DAGSTER_HOME": str(home)},
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
+
+
+@needs_dagster
+def test_the_dagster_command_line_validates_and_materializes_a_day(
+    bbref_site, secret_db_url, engine, dagster_home
+):
+    validated = _dagster_cli("definitions", "validate", home=dagster_home)
+    assert validated.returncode == 0, validated.stderr[-3000:]
+    assert "Validation successful" in validated.stdout + validated.stderr
+
+    done = _dagster_cli(
+        "asset", "materialize", "--select", "nba_source/schedule,nba_source/boxscores",
+        "--partition", "2018-01-01", home=dagster_home,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "Validation successful" in done.stderr
+    assert _scalar(engine, "select count(*) from nba_source.boxscores") == 82
+    assert DB_PASSWORD not in done.stdout + done.stderr
+    assert _files_holding(dagster_home, DB_PASSWORD) == []
 
 
 @needs_dagster
