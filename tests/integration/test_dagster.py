@@ -2,7 +2,8 @@
 
 Dagster's in-process execution against the test Postgres and the recorded
 basketball-reference pages on a local server, with a throwaway DAGSTER_HOME. The dbt part
-(one test) is marked slow. Skipped when the `dagster` extra is not installed.
+and the `dagster` command line (a dbt parse each) are marked slow. Skipped when the
+`dagster` extra is not installed.
 """
 
 from __future__ import annotations
@@ -217,6 +218,7 @@ def _dagster_cli(*args: str, home: Path) -> subprocess.CompletedProcess:
 
 
 @needs_dagster
+@pytest.mark.slow  # two loads of the definitions in new processes, one `dbt parse`: minutes
 def test_the_dagster_command_line_validates_and_materializes_a_day(
     bbref_site, secret_db_url, engine, dagster_home
 ):
