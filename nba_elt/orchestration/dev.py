@@ -7,7 +7,6 @@ state folder .nba_elt/dagster (it survives a restart, unlike dagster dev's tempo
 
 import importlib.util
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -33,7 +32,7 @@ def dagster_home() -> Path:
 
 
 def serve(port: int = 3000, host: str = "127.0.0.1") -> int:
-    """Run `dagster dev` until it is stopped; its exit code."""
+    """Become `dagster dev` (returns only when Dagster is not installed: exit 2)."""
     if importlib.util.find_spec("dagster") is None:
         print(
             "invoke dagster: Dagster is not installed: pip install -e '.[dagster]'", file=sys.stderr
@@ -47,9 +46,13 @@ def serve(port: int = 3000, host: str = "127.0.0.1") -> int:
     if settings.uses_local_db:
         from nba_elt.warehouse.db import get_engine
 
-        get_engine(settings)  # start the embedded Postgres and migrate it before the UI
+        get_engine(settings).dispose()  # start the embedded Postgres, migrate it, before the UI
     beside = Path(sys.executable).parent / "dagster"
     command = [str(beside) if beside.exists() else "dagster", "dev", "-m", MODULE]
     command += ["--host", host, "--port", str(port)]
     print(f"invoke dagster: DAGSTER_HOME={home}; UI on http://{host}:{port}", file=sys.stderr)
-    return subprocess.call(command, env={**os.environ, "DAGSTER_HOME": str(home)}, cwd=PROJECT_ROOT)
+    sys.stderr.flush()
+    # dagster dev takes this process's place: Ctrl-C reaches it alone, and it stops its
+    # webserver, daemon and code server itself
+    os.chdir(PROJECT_ROOT)
+    os.execvpe(command[0], command, {**os.environ, "DAGSTER_HOME": str(home)})
