@@ -76,6 +76,8 @@ def build_defs(first_day: dt.date | None = None, provider: str | None = None) ->
         run = context.dagster_run
         if run.tags.get("dagster/schedule_name") != MORNING_SCHEDULE:
             return dg.SkipReason(f"run {run.run_id} was not started by the morning schedule")
+        if "dagster/partition" not in run.tags:
+            return dg.SkipReason(f"run {run.run_id} has no partition")
         day = dt.date.fromisoformat(run.tags["dagster/partition"]) + dt.timedelta(days=1)
         return dg.RunRequest(run_key=f"serving-{day}", partition_key=day.isoformat())
 

@@ -8,6 +8,7 @@ and the `dagster` command line (a dbt parse each) are marked slow. Skipped when 
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import os
 import subprocess
@@ -272,6 +273,22 @@ def test_a_game_day_through_dbt_the_predictions_and_the_dashboard(
     # the tonight models were built for the day after the partition (its run date)
     target = dagster_home / "dbt-target"
     assert "game_date = date '2018-01-02'" in _built_sql(target, data.run_id, "ml_tonights_games")
+
+    # the morning schedule asks for yesterday (US Eastern); its run's success, for the day after
+    noon = dt.datetime(2018, 1, 2, 12, tzinfo=dt.UTC)
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=noon) as tick:
+        request = defs.resolve_schedule_def("morning")(tick)
+    assert request.partition_key == "2018-01-01"
+    sensor = defs.resolve_sensor_def("after_the_morning_run")
+    finished = instance.get_run_by_id(data.run_id)
+    for tags, wanted in (({}, None), ({"dagster/schedule_name": "morning"}, "2018-01-02")):
+        asked = sensor(
+            dg.build_run_status_sensor_context(
+                sensor_name=sensor.name, dagster_event=data.get_run_success_event(),
+                dagster_instance=instance, dagster_run=finished.with_tags({**finished.tags, **tags}),
+            )
+        )  # fmt: skip
+        assert getattr(asked, "partition_key", None) == wanted  # a backfill's run: skipped
 
     # the day's predictions, the models that show them, the dashboard (not configured: skipped)
     serving = defs.resolve_job_def("game_day_serving").execute_in_process(
