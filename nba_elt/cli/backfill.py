@@ -62,28 +62,10 @@ class RichProgress:
         self.bar.update(self.task_id, advance=1, counts=self._counts_text())
 
 
-def backfill_task(
-    date: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    games: str | None = None,
-    sources: str | None = None,
-    dry_run: bool = False,
-    resume: str | int | None = None,
-    offline: bool = False,
-    force: bool = False,
-    refresh: bool = False,
-    predict: bool = False,
-    yes: bool = False,
-    provider: str | None = None,
-) -> TaskResult:
+def backfill_task(**flags: Any) -> TaskResult:
     """`invoke backfill`: plan and run (or, with dry_run, print the plan)."""
-    from nba_elt.ingest.backfill import run_backfill
+    import nba_elt
 
-    result = run_backfill(
-        date=date, start=start, end=end, games=games, sources=sources, dry_run=dry_run,
-        resume=resume, offline=offline, force=force, refresh=refresh, predict=predict, yes=yes,
-        provider=provider, progress=RichProgress(),
-    )  # fmt: skip
+    result = nba_elt.backfill(progress=RichProgress(), **flags)
     print_backfill(result)
     return TaskResult.of(result)
