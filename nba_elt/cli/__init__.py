@@ -53,10 +53,11 @@ class TaskResult(Result):
 def task_flags(scope: dict[str, Any]) -> dict[str, Any]:
     """An invoke task's arguments (its `locals()` on entry) as `run_task` keywords.
 
-    The task's signature is the one declaration of its flags: they go to the task function
-    as typed keywords and, with --docker, onto the command line in the container.
+    A flag not given (None) is left out, so that the public API's default applies. The
+    flags go to the task function as keywords and, with --docker, onto the command line in
+    the container.
     """
-    flags = {name: value for name, value in scope.items() if name != "c"}
+    flags = {name: value for name, value in scope.items() if name != "c" and value is not None}
     flags["as_json"] = flags.pop("json", False)
     flags["docker"] = flags.pop("docker", False)
     return flags
