@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import shlex
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,6 +175,28 @@ def emit(task_name: str, result: Result, as_json: bool) -> None:
         sys.stdout.flush()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (docker stop, ECS, a scheduler's timeout), handled as Ctrl-C is: the units in
+    flight roll back and the ledgers record the run as interrupted."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated("SIGTERM")
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Inside: SIGTERM raises Terminated in the main thread (signals reach only that one)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_task(
     task_name: str,
     body: Callable[..., Result],
@@ -198,7 +223,7 @@ def run_task(
     setup_logging()
     dbt_lines = DbtLines(console, verbose=bool(flags.pop("verbose", False)))
     try:
-        with dbt_output(dbt_lines):
+        with sigterm_as_interrupt(), dbt_output(dbt_lines):
             result = body(**flags)
     except NbaEltError as exc:
         result = TaskResult(
@@ -206,8 +231,11 @@ def run_task(
             message=f"{type(exc).__name__}: {exc}",
             summary={"error_type": type(exc).__name__, "error": str(exc)},
         )
-    except KeyboardInterrupt:
-        result = TaskResult(exit_code=130, message="interrupted", summary={"interrupted": True})
+    except KeyboardInterrupt as exc:
+        term = isinstance(exc, Terminated)
+        code = 143 if term else 130  # 128 + the signal's number (SIGTERM 15, SIGINT 2)
+        message = "interrupted" + (" (SIGTERM)" if term else "")
+        result = TaskResult(exit_code=code, message=message, summary={"interrupted": True})
     finally:
         dbt_lines.close()
     emit(task_name, result, as_json)

@@ -332,27 +332,31 @@ def test_gaps_finds_a_removed_game_and_fix_restores_it(site, db_url, engine, tmp
     assert _table_rows(engine) == before
 
 
-def test_ctrl_c_marks_the_run_interrupted_and_resume_finishes_it(site, db_url, engine, tmp_path):
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_marks_the_run_interrupted_and_resume_finishes_it(
+    site, db_url, engine, tmp_path, signum, code
+):
+    """SIGTERM (docker stop, ECS) is handled as Ctrl-C is, with its own exit code."""
     site.delay = 1.5
     env = _env(site, db_url, tmp_path / "archive")
     proc = _spawn(["backfill", "--games", PBP_GAMES, "--sources", "pbp"], env)
     try:
         _wait_for(lambda: (1, "201810160GSW", "running") in _statuses(engine), what="unit 1")
         time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         _out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
     site.delay = 0.0
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert "invoke backfill --resume 1" in err
     with engine.connect() as conn:
         assert conn.execute(text("select status from ops.backfill_runs where id = 1")).scalar() == (
             "interrupted"
         )
         assert conn.execute(text("select count(*) from nba_source.pbp")).scalar() == 0
-    assert "Ctrl-C" in (_error(engine, 1, "201810160GSW") or "")
+    assert "interrupted" in (_error(engine, 1, "201810160GSW") or "")
     resumed = _invoke(["backfill", "--resume", "1", "--json"], env)
     assert resumed.returncode == 0, resumed.stderr
     assert _last_json(resumed.stdout)["counts"]["succeeded"] == 3
