@@ -49,7 +49,8 @@ def keep_the_contract(program_class: type[Program]) -> None:
             parse_tasks(self)
         except (ParseError, ValueError) as exc:  # ValueError: a value of the wrong type
             tasks = list(self.collection.task_names) if self.collection else []
-            task, result = parse_error_result(exc, self.argv, self.called_as or "nba-elt", tasks)
+            binary = "invoke" if self.called_as == "__main__.py" else self.called_as  # python -m
+            task, result = parse_error_result(exc, self.argv, binary or "nba-elt", tasks)
             emit(task, result, _wants_json(self.argv))
             raise Exit(code=EXIT_BAD_INPUT) from None
 
