@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -360,3 +361,26 @@ def test_ctrl_c_or_sigterm_marks_the_run_interrupted_and_resume_finishes_it(
     resumed = _invoke(["backfill", "--resume", "1", "--json"], env)
     assert resumed.returncode == 0, resumed.stderr
     assert _last_json(resumed.stdout)["counts"]["succeeded"] == 3
+
+
+def test_piped_output_is_plain_one_event_per_line(site, db_url, tmp_path):
+    """Without a terminal: no box drawing, no line over 200 characters, a line per unit."""
+    env = _env(site, db_url, tmp_path / "archive")
+    env.pop("COLUMNS")
+    args = ["backfill", "--games", PBP_GAMES, "--sources", "pbp"]
+    plan = _invoke([*args, "--dry-run"], env)
+    run = _invoke(args, env)
+    assert plan.returncode == 0 and run.returncode == 0, plan.stderr + run.stderr
+    for out in (plan.stderr, run.stderr):
+        assert not re.search("[\u2500-\u257f]", out), out  # box drawing
+        assert max(len(line) for line in out.splitlines()) <= 200, out
+        assert "\x1b[" not in out
+    # the plan: one line per unit, its pages on that line
+    units = [line for line in plan.stderr.splitlines() if line.startswith("units: source=pbp")]
+    assert len(units) == 3 and all("/boxscores/pbp/" in line for line in units), plan.stderr
+    # the run: a progress line as each unit finishes, then one line per unit in the table
+    progress = [line for line in run.stderr.splitlines() if line.startswith("unit ")]
+    assert [line.split(":")[0] for line in progress] == ["unit 1/3", "unit 2/3", "unit 3/3"]
+    assert all(" succeeded, " in line and " rows, " in line for line in progress), progress
+    rows = [line for line in run.stderr.splitlines() if line.startswith("backfill run 1: ")]
+    assert len(rows) == 3 and all("outcome=succeeded" in line for line in rows), run.stderr
