@@ -27,8 +27,10 @@ from nba_elt.api import (
     write_upsert,
 )
 from nba_elt.config import Settings, get_settings
+from nba_elt.ingest.request import BackfillRequest
 
 __all__ = [
+    "BackfillRequest",
     "Settings",
     "activate_model",
     "backfill",

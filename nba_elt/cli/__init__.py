@@ -3,9 +3,9 @@
 The library (everything outside nba_elt/cli) returns plain results (nba_elt.results.Result
 and its subclasses) and raises named errors; it never prints and never imports this
 package or rich (tests/unit/test_layers.py). The modules here (cli/backfill.py,
-cli/refresh.py ...) each hold one task function: typed keyword arguments in, a TaskResult
-out, the tables printed on the way. tasks.py hands them to `run_task` with the task's own
-flags, which are therefore declared once (the invoke task's signature).
+cli/refresh.py ...) each hold one task function: the task's flags in, a call of the public
+API (`nba_elt.<function>`, which validates them), the result rendered, a TaskResult out.
+cli/tasks.py (the tasks of `nba-elt` and `invoke`) hands them to `run_task`.
 """
 
 from __future__ import annotations

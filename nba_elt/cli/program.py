@@ -16,13 +16,15 @@ from invoke import Exit, ParseError, Program
 from nba_elt.cli import TaskResult, emit
 from nba_elt.errors import EXIT_BAD_INPUT
 
+DEVELOPER_TASKS = ("test", "bench")  # they need the repository: tasks.py, not nba-elt
+
 
 def _wants_json(argv: list[str]) -> bool:
     return any(arg in ("--json", "-j") or arg.startswith("--json=") for arg in argv)
 
 
 def _flag_names(text: str) -> str:
-    """ "Flag <Argument: dry_run (n)> needed value" -> "Flag --dry-run needed value"."""
+    """Invoke's `<Argument: dry_run (n)>` in a message -> `--dry-run`."""
     return re.sub(r"<Argument: (\w+)(?: \(\w\))?>", lambda m: "--" + m[1].replace("_", "-"), text)
 
 
@@ -33,6 +35,8 @@ def parse_error_result(
     named = [arg for arg in argv[1:] if not arg.startswith("-")]
     task = getattr(getattr(exc, "context", None), "name", None) or (named[0] if named else binary)
     where = f"`{binary} {task} --help` lists its flags" if task in tasks else f"`{binary} --list`"
+    if task in DEVELOPER_TASKS and task not in tasks:
+        where = f"{task} is a developer task: run `invoke {task}` in a checkout of the repository"
     error = _flag_names(str(exc))
     message = f"BadInput: {error} ({where})"
     return task, TaskResult(EXIT_BAD_INPUT, message, {"error_type": "BadInput", "error": error})

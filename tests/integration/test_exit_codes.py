@@ -136,6 +136,8 @@ def test_an_unknown_task_is_bad_input(capsys):
     code, line, err = run(capsys, "bakfill", "-j")
     assert_bad_input(code, line, err, "bakfill")
     assert "nba-elt --list" in err
+    code, line, err = run(capsys, "test", "--fast")
+    assert code == 2 and "run `invoke test` in a checkout of the repository" in err
 
 
 @pytest.mark.parametrize("task", sorted(USES_THE_DATABASE))
