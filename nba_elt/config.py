@@ -183,7 +183,6 @@ class Settings:
     max_backfill_days: int = 31
     backfill_lock_wait: float = 300.0
     dbt_target_path: str = str(PROJECT_ROOT / "dbt" / "target")
-    dbt_server_idle: float = 600.0
     state_dir: str = DEFAULT_STATE_DIR
     user_agent: str = DEFAULT_USER_AGENT
     request_deadline: float = 120.0
@@ -266,7 +265,6 @@ def get_settings() -> Settings:
         max_backfill_days=_positive_int("NBA_ELT_MAX_BACKFILL_DAYS", 31),
         backfill_lock_wait=_non_negative_float("NBA_ELT_BACKFILL_LOCK_WAIT", 300.0),
         dbt_target_path=_env("NBA_ELT_DBT_TARGET_PATH", Settings.dbt_target_path),
-        dbt_server_idle=_non_negative_float("NBA_ELT_DBT_SERVER_IDLE", 600.0),
         state_dir=_env("NBA_ELT_STATE_DIR", Settings.state_dir),
         user_agent=_env("NBA_ELT_USER_AGENT", DEFAULT_USER_AGENT),
         request_deadline=_positive_float("NBA_ELT_REQUEST_DEADLINE", 120.0),
