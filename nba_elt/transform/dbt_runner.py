@@ -21,7 +21,10 @@ from pathlib import Path
 NEW_PROCESS_SCRIPT = """
 import logging, os, sys
 from nba_elt.transform.dbt_runner import invoke_dbt
-code = invoke_dbt(sys.argv[2:], sys.argv[1])
+try:
+    code = invoke_dbt(sys.argv[2:], sys.argv[1])
+except KeyboardInterrupt:
+    code = 2
 logging.shutdown()
 sys.stdout.flush()
 sys.stderr.flush()
