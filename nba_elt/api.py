@@ -335,9 +335,9 @@ def backfill(
     Returns a BackfillResult: `.units` (source, unit_key, status, rows, error per unit),
     `.exit_code` (0 / 1 / 75), `.run_id`, `.message`, `.summary`; `.plan` for a dry run.
     """
-    from nba_elt.ingest.backfill import run_backfill
+    from nba_elt.pipelines.steps import backfill as run
 
-    return run_backfill(
+    return run(
         date=date, start=start, end=end, games=games, sources=sources, dry_run=dry_run,
         resume=resume, offline=offline, force=force, refresh=refresh, predict=predict, yes=yes,
         provider=provider, settings=settings, progress=progress,
@@ -367,9 +367,9 @@ def predict(
 ) -> pd.DataFrame:
     """Predict a date's games (default today, US Eastern) into ml_models.ml_game_predictions;
     the predictions (game_id, home_team, away_team, home_win_prob, ...), empty without games."""
-    from ml.app import run_predict
+    from nba_elt.pipelines.steps import predict as run
 
-    return run_predict(date=date, model_path=model_path, settings=settings).predictions
+    return run(date, settings, model_path).predictions
 
 
 def verify(

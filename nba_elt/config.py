@@ -217,7 +217,6 @@ class Settings:
         "NBA_ELT_BACKFILL_LOCK_WAIT", 300.0, _number(float, zero_ok=True)
     )
     dbt_target_path: str = setting("NBA_ELT_DBT_TARGET_PATH", str(PROJECT_ROOT / "dbt" / "target"))
-    dbt_server_idle: float = setting("NBA_ELT_DBT_SERVER_IDLE", 600.0, _number(float, zero_ok=True))
     state_dir: str = setting("NBA_ELT_STATE_DIR", DEFAULT_STATE_DIR)
     user_agent: str = setting("NBA_ELT_USER_AGENT", DEFAULT_USER_AGENT)
     request_deadline: float = setting("NBA_ELT_REQUEST_DEADLINE", 120.0, _number(float))

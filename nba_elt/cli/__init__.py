@@ -187,7 +187,7 @@ def run_task(
     from invoke import Exit
 
     from nba_elt.cli.output import DbtLines
-    from nba_elt.transform.dbt import dbt_output
+    from nba_elt.transform.build import dbt_output
 
     if docker:
         code = run_in_docker(task_name, {**flags, "json": as_json})

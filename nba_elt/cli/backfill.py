@@ -78,9 +78,9 @@ def backfill_task(
     provider: str | None = None,
 ) -> TaskResult:
     """`invoke backfill`: plan and run (or, with dry_run, print the plan)."""
-    from nba_elt.ingest.backfill import run_backfill
+    from nba_elt.pipelines.steps import backfill
 
-    result = run_backfill(
+    result = backfill(
         date=date, start=start, end=end, games=games, sources=sources, dry_run=dry_run,
         resume=resume, offline=offline, force=force, refresh=refresh, predict=predict, yes=yes,
         provider=provider, progress=RichProgress(),

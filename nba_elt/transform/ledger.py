@@ -15,9 +15,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from nba_elt.config import current_user
+from nba_elt.transform.selection import SOURCE_SELECTORS
 
 if TYPE_CHECKING:
-    from nba_elt.transform.dbt import DbtSummary
+    from nba_elt.transform.summary import DbtSummary
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,6 @@ def changed_sources(engine: Engine) -> list[str] | None:
 
     None when no refresh ever succeeded on this warehouse (then build everything).
     """
-    from nba_elt.transform.dbt import SOURCE_SELECTORS
-
     if not any_succeeded(engine):
         return None
     with engine.connect() as conn:
@@ -80,8 +79,6 @@ def tested_since(engine: Engine) -> dt.datetime | None:
     A refresh by source tests only the games loaded since then (dbt/macros/tested_rows.sql);
     a failed refresh does not count, so the next one tests its games again.
     """
-    from nba_elt.transform.dbt import SOURCE_SELECTORS
-
     with engine.connect() as conn:
         starts = [
             conn.execute(_LAST_COVERED_SQL, {"source": source}).scalar()

@@ -20,7 +20,6 @@ import uuid
 import pytest
 
 from nba_elt.config import PROJECT_ROOT
-from tests.conftest import NO_DBT_SERVER
 
 pytestmark = pytest.mark.docker
 
@@ -66,7 +65,7 @@ def compose():
     )  # fmt: skip
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     project = f"nbaelt-test-{uuid.uuid4().hex[:8]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")} | NO_DBT_SERVER
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
     env.update(
         NBA_ELT_POSTGRES_PORT=str(_free_port()),
         NBA_ELT_POSTGRES_IMAGE=os.environ.get("NBA_ELT_POSTGRES_IMAGE", "postgres:15"),
