@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import shlex
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,10 +56,11 @@ class TaskResult(Result):
 def task_flags(scope: dict[str, Any]) -> dict[str, Any]:
     """An invoke task's arguments (its `locals()` on entry) as `run_task` keywords.
 
-    The task's signature is the one declaration of its flags: they go to the task function
-    as typed keywords and, with --docker, onto the command line in the container.
+    A flag not given (None) is left out, so that the public API's default applies. The
+    flags go to the task function as keywords and, with --docker, onto the command line in
+    the container.
     """
-    flags = {name: value for name, value in scope.items() if name != "c"}
+    flags = {name: value for name, value in scope.items() if name != "c" and value is not None}
     flags["as_json"] = flags.pop("json", False)
     flags["docker"] = flags.pop("docker", False)
     return flags
@@ -171,6 +175,28 @@ def emit(task_name: str, result: Result, as_json: bool) -> None:
         sys.stdout.flush()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (docker stop, ECS, a scheduler's timeout), handled as Ctrl-C is: the units in
+    flight roll back and the ledgers record the run as interrupted."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated("SIGTERM")
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Inside: SIGTERM raises Terminated in the main thread (signals reach only that one)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_task(
     task_name: str,
     body: Callable[..., Result],
@@ -197,7 +223,7 @@ def run_task(
     setup_logging()
     dbt_lines = DbtLines(console, verbose=bool(flags.pop("verbose", False)))
     try:
-        with dbt_output(dbt_lines):
+        with sigterm_as_interrupt(), dbt_output(dbt_lines):
             result = body(**flags)
     except NbaEltError as exc:
         result = TaskResult(
@@ -205,8 +231,11 @@ def run_task(
             message=f"{type(exc).__name__}: {exc}",
             summary={"error_type": type(exc).__name__, "error": str(exc)},
         )
-    except KeyboardInterrupt:
-        result = TaskResult(exit_code=130, message="interrupted", summary={"interrupted": True})
+    except KeyboardInterrupt as exc:
+        term = isinstance(exc, Terminated)
+        code = 143 if term else 130  # 128 + the signal's number (SIGTERM 15, SIGINT 2)
+        message = "interrupted" + (" (SIGTERM)" if term else "")
+        result = TaskResult(exit_code=code, message=message, summary={"interrupted": True})
     finally:
         dbt_lines.close()
     emit(task_name, result, as_json)

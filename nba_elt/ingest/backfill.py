@@ -30,7 +30,7 @@ from nba_elt.ingest.plan import (
     enabled_sources,
     unit_sort_key,
 )
-from nba_elt.ingest.request import BackfillRequest, parse_request, with_original_flags
+from nba_elt.ingest.request import BackfillRequest, with_original_flags
 from nba_elt.ingest.runner import BackfillRunner, Progress, RunReport, UnitOutcome
 from nba_elt.results import Result
 
@@ -197,36 +197,16 @@ def _resolve_games(ctx: Any, request: BackfillRequest) -> BackfillRequest:
     return replace(request, game_ids=tuple(resolved), notes=tuple(notes))
 
 
-def _as_flag(value: Any) -> str | None:
-    """A list of names or ids (Python callers) as the comma-separated flag value."""
-    if value is None or isinstance(value, str):
-        return value
-    return ",".join(str(v) for v in value)
-
-
 def run_backfill(
-    date: str | dt.date | None = None,
-    start: str | dt.date | None = None,
-    end: str | dt.date | None = None,
-    games: str | list[str] | None = None,
-    sources: str | list[str] | None = None,
-    dry_run: bool = False,
-    resume: Any = None,
-    offline: bool = False,
-    force: bool = False,
-    refresh: bool = False,
-    predict: bool = False,
-    yes: bool = False,
-    provider: str | None = None,
+    request: BackfillRequest | None = None,
     *,
     settings: Settings | None = None,
     progress: Progress | None = None,
+    **flags: Any,
 ) -> BackfillResult:
     """Plan and run (or, with dry_run, only describe) a backfill. See `invoke backfill --help`.
 
-    provider: bbref, nba, or auto (default: basketball-reference, and the NBA for the
-    units left when basketball-reference stops the run; docs/providers.md).
-
+    `request`: a BackfillRequest, or else `flags` (the task's flags, BackfillRequest.from_flags).
     `progress`, when given, follows the units (a context manager is entered around the run).
     Raises BadInput for a bad request; unit failures are outcomes, not exceptions.
     """
@@ -234,23 +214,10 @@ def run_backfill(
     from nba_elt.warehouse.db import get_engine
 
     settings = settings or get_settings()
-    request = parse_request(
-        date=None if date is None else str(date),
-        start=None if start is None else str(start),
-        end=None if end is None else str(end),
-        games=_as_flag(games),
-        sources=_as_flag(sources),
-        dry_run=dry_run,
-        resume=resume,
-        offline=offline,
-        force=force,
-        refresh=refresh,
-        predict=predict,
-        yes=yes,
-        provider=provider,
-        valid_sources=tuple(SOURCES),
-        max_days=settings.max_backfill_days,
-    )
+    if request is None:
+        request = BackfillRequest.from_flags(settings, **flags)
+    elif flags:
+        raise TypeError(f"run_backfill takes a request or flags, not both: {', '.join(flags)}")
     for note in request.notes:
         log.info(note)
     engine = get_engine(settings, migrate=not request.dry_run)
