@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from nba_elt.config import Settings, get_settings
-from nba_elt.dates import resolve_dates, season_of, today_eastern
+from nba_elt.dates import FIRST_SEASON, resolve_dates, season_of, today_eastern
 from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput
 from nba_elt.ingest.runner import RunReport
 from nba_elt.results import Result
@@ -97,8 +97,8 @@ def parse_scope(
         raise BadInput(
             f"--season is the year a season ends (2024-25 -> 2025), got {season!r}"
         ) from None
-    if not 1947 <= value <= season_of(today_eastern()) + 1:
-        raise BadInput(f"--season {value} is not an NBA season (1947 .. next season)")
+    if not FIRST_SEASON <= value <= season_of(today_eastern()) + 1:
+        raise BadInput(f"--season {value} is not an NBA season ({FIRST_SEASON} .. next season)")
     return f"season {value}", value, None, None
 
 
