@@ -209,6 +209,18 @@ def _fix(
         return runner.run(plan, args)
 
 
+def _schedule_first(season: int | None, first: dt.date | None, last: dt.date | None) -> str:
+    """The backfill that loads the schedule of the scope (a season: August 1 to July 31, the
+    cut-over of season_of), up to today."""
+    if season:
+        first, last = dt.date(season - 1, 8, 1), dt.date(season, 7, 31)
+    assert first is not None and last is not None
+    last = min(last, today_eastern())
+    if last < first:
+        return "its schedule cannot be loaded before it starts"
+    return f"backfill the schedule first: invoke backfill --sources schedule --start {first} --end {last} --yes"
+
+
 @dataclass
 class GapsResult(Result):
     """The gaps found (`report`); with fix, the backfill run that filled them (`fix`)."""
@@ -253,7 +265,7 @@ def gaps(
         return GapsResult(
             EXIT_OK,
             f"no final games in nba_source.schedule for {scope}: nothing to check "
-            "(backfill the schedule first: invoke backfill --sources schedule ...)",
+            f"({_schedule_first(season_value, first, last)})",
             summary,
             report=report,
         )
