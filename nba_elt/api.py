@@ -380,8 +380,8 @@ def verify(
     run_date: str | dt.date | None = None,
     settings: Settings | None = None,
 ) -> VerifyReport:
-    """Is the day complete and consistent, and are the games of `run_date` (default: the day
-    after) all predicted? A VerifyReport (`.passed`, `.checks`, `.failed`)."""
+    """Is the day complete and consistent, and are the games of `run_date` (default: today,
+    US Eastern) all predicted? A VerifyReport (`.passed`, `.checks`, `.failed`)."""
     from nba_elt.checks.verify import verify as run
 
     return run(date=date, start=start, end=end, run_date=run_date, settings=settings)
