@@ -387,8 +387,8 @@ def verify(
     cross_provider: bool = False,
     settings: Settings | None = None,
 ) -> VerifyReport | CrossProviderReport:
-    """Is the day complete and consistent, and are the games of `run_date` (default: the day
-    after) all predicted? A VerifyReport (`.passed`, `.checks`, `.failed`).
+    """Is the day complete and consistent, and are the games of `run_date` (default: today,
+    US Eastern) all predicted? A VerifyReport (`.passed`, `.checks`, `.failed`).
 
     `cross_provider`: instead, basketball-reference's and the NBA's final scores and team
     points for the games of `date`, every disagreement listed (a CrossProviderReport)."""

@@ -241,6 +241,8 @@ def run_backfill(
         request.provider,
         force=request.force and not request.dry_run,
     )
+    if request.dry_run and not request.offline:
+        ctx.client.offline_hint = "a dry run reads only the archive; the run fetches it"
     if not request.resume:
         given = len(request.notes)
         request = _resolve_games(ctx, request)

@@ -118,5 +118,8 @@ def test_offline_backfill_and_verify_inside_compose(compose):
             "update nba_source.feature_flags set is_enabled = false where flag = 'pbp'",
         )
     )  # fmt: skip
-    verify = _ok(compose("run", "--rm", "-T", "app", "verify", "--date", "2018-01-01", "--json"))
+    verify = _ok(
+        compose("run", "--rm", "-T", "app", "verify", "--date", "2018-01-01", "--run-date",
+                "2018-01-01", "--json")
+    )  # fmt: skip
     assert json.loads(verify.stdout.strip().splitlines()[-1])["failed"] == []
