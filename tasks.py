@@ -7,8 +7,6 @@ on as typed keywords (and, with --docker, onto the command line in the container
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from invoke import Collection
 
 from nba_elt.cli import run_task, task_flags
@@ -355,46 +353,6 @@ def db_migrate(c, json=False, docker=False):
 
 
 db = Collection("db", db_up, db_down, db_status, db_migrate)
-
-
-@task(name="up")
-def docker_up(c):
-    """Build the app image and start this checkout's Postgres container (docs/docker.md)."""
-    from nba_elt.cli.docker import compose_command, run_compose
-
-    for args in (("build", "app"), ("up", "-d", "postgres")):
-        code = run_compose(compose_command(*args))
-        if code:
-            raise SystemExit(code)
-
-
-@task(name="down", help={"volumes": "also delete this checkout's database and archive volumes"})
-def docker_down(c, volumes=False):
-    """Remove this checkout's containers and network (docker/compose.yaml's project)."""
-    from nba_elt.cli.docker import compose_command, run_compose
-
-    args = ("down", "--remove-orphans", *(("--volumes",) if volumes else ()))
-    code = run_compose(compose_command(*args))
-    if code:
-        raise SystemExit(code)
-
-
-docker_tasks = Collection("docker", docker_up, docker_down)
-
-
-@task(help={"upgrade": "move every pin to the newest version pyproject.toml allows"})
-def lock(c, upgrade=False):
-    """Re-lock after editing pyproject.toml: uv.lock, and requirements/<extra>.txt from it."""
-    import tomllib
-
-    extras = tomllib.loads(Path("pyproject.toml").read_text())["project"]["optional-dependencies"]
-    c.run("uv lock --upgrade" if upgrade else "uv lock")
-    for extra in ("", *extras):
-        flag = f"--extra {extra} " if extra else ""
-        out = f"requirements/{extra or 'base'}.txt"
-        c.run(f"uv export --quiet --frozen --no-emit-project {flag}-o {out}")
-
-
 ns = Collection(
     backfill,
     refresh,
@@ -409,7 +367,26 @@ ns = Collection(
     demo,
     test,
     bench,
-    lock,
     db,
-    docker_tasks,
 )
+
+
+@task(help={"upgrade": "move every pin to the newest version pyproject.toml allows"})
+def lock(c, upgrade=False):
+    """Re-lock after editing pyproject.toml: uv.lock, and requirements/<extra>.txt from it."""
+    import tomllib
+
+    with open("pyproject.toml", "rb") as f:
+        extras = tomllib.load(f)["project"]["optional-dependencies"]
+    c.run("uv lock --upgrade" if upgrade else "uv lock")
+    for extra in ("", *extras):
+        flag = f"--extra {extra} " if extra else ""
+        c.run(
+            f"uv export --quiet --frozen --no-emit-project {flag}-o requirements/{extra or 'base'}.txt"
+        )
+
+
+from nba_elt.cli.docker import docker_tasks  # noqa: E402  (docker.up, docker.down)
+
+ns.add_task(lock)
+ns.add_collection(docker_tasks)

@@ -7,7 +7,7 @@
   compose reads the value from its own environment, so no value is on a command line),
   except those compose.yaml's app service sets for the container itself (paths, the
   database URL as a Docker secret).
-- The database password lives only in files under `secrets_dir()`, mounted as Docker secrets.
+- The database password lives only in a file under `secrets_dir()`, a Docker secret.
 - SIGTERM or Ctrl-C here stops the container within STOP_GRACE seconds and removes it:
   Compose v1 neither forwards signals to a `run` container nor removes it when killed.
 """
@@ -27,38 +27,28 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from invoke import Collection
+
 from nba_elt import config
+from nba_elt.cli.invoke_task import task
 from nba_elt.config import PROJECT_ROOT
 
 COMPOSE_FILE = Path("docker") / "compose.yaml"
 COMPOSE_SERVICE = "app"
 # seconds the task in the container gets to roll back after SIGTERM/SIGINT before it is killed
 STOP_GRACE = 8
-# the boto3 credential chain's variables: passed like the settings when set
-AWS_NAMES = (
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-)
 
 
 def setting_env_names() -> tuple[str, ...]:
     """Every variable a setting is read from: config.py's one list."""
-    declared = getattr(config, "env_names", None)
-    if declared is not None:
-        return tuple(declared())
-    # until config.env_names() lands: the names config.py reads
-    import inspect
-    import re
-
-    found = re.findall(r'"(NBA_ELT_[A-Z0-9_]+|AWS_[A-Z_]+)"', inspect.getsource(config))
-    return tuple(dict.fromkeys(found))
+    return config.env_names()
 
 
 def project_name(root: Path = PROJECT_ROOT) -> str:
-    """`nba-elt-<10 hex digits of the checkout's path>`: one Compose project per clone."""
+    """`nba-elt-<10 hex digits of the checkout's path>`: one Compose project per clone
+    (COMPOSE_PROJECT_NAME, when set, wins, as it does for compose itself)."""
+    if os.environ.get("COMPOSE_PROJECT_NAME") and root == PROJECT_ROOT:
+        return os.environ["COMPOSE_PROJECT_NAME"]
     digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:10]
     return f"nba-elt-{digest}"
 
@@ -68,21 +58,19 @@ def secrets_dir(root: Path = PROJECT_ROOT) -> Path:
 
 
 def ensure_secrets(folder: Path | None = None) -> Path:
-    """The database password and URL as files (made once, random), for compose's `secrets:`.
+    """The database password as a file (made once, random), for compose's `secrets:`: the
+    postgres container's POSTGRES_PASSWORD_FILE and the app's NBA_ELT_DATABASE_PASSWORD_FILE.
 
-    The folder is private to this user; the files are readable so that the containers' own
+    The folder is private to this user; the file is readable so that the containers' own
     users (postgres, nba) can read their bind-mounted copies.
     """
     folder = folder or secrets_dir()
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
-    password_file, url_file = folder / "postgres_password", folder / "database_url"
+    password_file = folder / "postgres_password"
     if not password_file.exists():
         password_file.write_text(secrets.token_urlsafe(24) + "\n")
-    password = password_file.read_text().strip()
-    url_file.write_text(f"postgresql://nba_elt:{password}@postgres:5432/nba_elt\n")
-    for path in (password_file, url_file):
-        path.chmod(0o644)
+    password_file.chmod(0o644)
     return folder
 
 
@@ -104,14 +92,13 @@ def container_own_settings(compose_file: Path = PROJECT_ROOT / COMPOSE_FILE) -> 
 
 
 def passed_settings(environ: dict[str, str] | None = None) -> list[str]:
-    """The names `--docker` passes on: every declared setting set here (and the AWS
-    credential chain's), but those the container sets for itself."""
+    """The names `--docker` passes on: every declared setting set here, but those the
+    container sets for itself (NAME or NAME_FILE)."""
     environ = os.environ if environ is None else environ
     own = container_own_settings()
-    names = dict.fromkeys([*setting_env_names(), *AWS_NAMES])
     return [
         name
-        for name in names
+        for name in setting_env_names()
         if name.removesuffix("_FILE") not in own and environ.get(name, "").strip()
     ]
 
@@ -241,3 +228,28 @@ def run_in_docker(task_name: str, options: dict[str, Any], say: Any = None) -> i
     if stopped:
         return 128 + stopped[0]
     return proc.returncode
+
+
+# ------------------------------------------------------------------ invoke docker.up / down
+
+
+def _compose_or_exit(*args: str) -> None:
+    code = run_compose(compose_command(*args))
+    if code:
+        raise SystemExit(code)
+
+
+@task(name="up")
+def docker_up(c):
+    """Build the app image and start this checkout's Postgres container (docs/docker.md)."""
+    _compose_or_exit("build", "app")
+    _compose_or_exit("up", "-d", "postgres")
+
+
+@task(name="down", help={"volumes": "also delete this checkout's database and archive volumes"})
+def docker_down(c, volumes=False):
+    """Remove this checkout's containers and network (docker/compose.yaml's project)."""
+    _compose_or_exit("down", "--remove-orphans", *(("--volumes",) if volumes else ()))
+
+
+docker_tasks = Collection("docker", docker_up, docker_down)

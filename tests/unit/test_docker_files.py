@@ -48,14 +48,16 @@ def test_app_service_builds_the_dockerfile_and_waits_for_healthy_postgres():
     assert "ports" not in app
 
 
-def test_app_gets_the_database_url_as_a_file_and_no_secret_in_its_environment():
+def test_app_gets_the_database_password_as_a_file_and_no_secret_in_its_environment():
     compose = _compose()
     app = compose["services"]["app"]
-    assert app["environment"]["NBA_ELT_DATABASE_URL_FILE"] == "/run/secrets/database_url"
-    assert app["secrets"] == ["database_url"]
-    for name, value in app["environment"].items():
+    env = app["environment"]
+    assert env["NBA_ELT_DATABASE_URL"] == "postgresql://nba_elt@postgres:5432/nba_elt"
+    assert env["NBA_ELT_DATABASE_PASSWORD_FILE"] == "/run/secrets/postgres_password"
+    assert app["secrets"] == ["postgres_password"]
+    for name, value in env.items():
         assert name.startswith("NBA_ELT_"), name
-        assert "postgresql://" not in str(value) and "${" not in str(value), name
+        assert "${" not in str(value), name  # nothing from the caller's environment
     for secret in compose["secrets"].values():
         assert set(secret) == {"file"}  # file-based: Compose v1 and v2 alike, no swarm
 
@@ -65,7 +67,8 @@ def test_compose_keeps_no_list_of_settings_to_pass_through():
     passes the rest, from config.py's list (nba_elt/cli/docker.py)."""
     env = _compose()["services"]["app"]["environment"]
     assert set(env) == {
-        "NBA_ELT_DATABASE_URL_FILE",
+        "NBA_ELT_DATABASE_URL",
+        "NBA_ELT_DATABASE_PASSWORD_FILE",
         "NBA_ELT_ARCHIVE_DIR",
         "NBA_ELT_MODEL_DIR",
         "NBA_ELT_STATE_DIR",
