@@ -54,7 +54,8 @@ def project_name(root: Path = PROJECT_ROOT) -> str:
 
 
 def secrets_dir(root: Path = PROJECT_ROOT) -> Path:
-    return root / ".nba_elt" / "docker-secrets"
+    """NBA_ELT_SECRETS_DIR (compose.yaml reads it too), else .nba_elt/docker-secrets."""
+    return Path(os.environ.get("NBA_ELT_SECRETS_DIR") or root / ".nba_elt" / "docker-secrets")
 
 
 def ensure_secrets(folder: Path | None = None) -> Path:
