@@ -1,16 +1,22 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.ecs_fixtures are used as parameters)
 """Static checks of docker/ and the lock: they say what docs/docker.md promises, and the lock
 is the one pyproject.toml asks for."""
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
 
+import boto3
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+
+from nba_elt.config import split_userinfo
+from tests.ecs_fixtures import moto_endpoint  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
@@ -156,3 +162,30 @@ def test_each_requirements_file_pins_its_set_as_uv_lock_does():
 def test_dbt_core_stays_below_1_12():
     for version in _locked_versions()["dbt-core"]:
         assert SpecifierSet("<1.12").contains(version), version
+
+
+# ------------------------------------------------------------- docs/production.md's ECS task
+
+
+def _task_definition() -> dict:
+    text = (ROOT / "docs" / "production.md").read_text()
+    section = text.split("## The image on ECS", 1)[1]
+    return json.loads(re.search(r"```json\n(.*?)\n```", section, re.DOTALL)[1])
+
+
+def test_the_documented_task_definition_is_valid_for_ecs(moto_endpoint):
+    """botocore checks every parameter against ECS's API model; moto registers it."""
+    ecs = boto3.client(
+        "ecs", region_name="us-east-1", endpoint_url=moto_endpoint,
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )  # fmt: skip
+    registered = ecs.register_task_definition(**_task_definition())["taskDefinition"]
+    (app,) = registered["containerDefinitions"]
+    assert app["name"] == "app" and app["command"][0] in {"daily", "backfill", "refresh"}
+    assert app["logConfiguration"]["logDriver"] == "awslogs"
+    assert 30 <= app["stopTimeout"] <= 120
+    assert {s["name"] for s in app["secrets"]} >= {"NBA_ELT_DATABASE_PASSWORD"}
+    assert all(s["valueFrom"].startswith("arn:aws:secretsmanager:") for s in app["secrets"])
+    for variable in app["environment"]:  # no secret in plain sight
+        assert "PASSWORD" not in variable["name"] and "SECRET" not in variable["name"]
+        assert split_userinfo(variable["value"])[2] is None, variable["name"]  # no password
