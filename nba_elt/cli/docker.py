@@ -6,7 +6,7 @@
 - Every setting config.py declares reaches the container when it is set here (`-e NAME`:
   compose reads the value from its own environment, so no value is on a command line),
   except those compose.yaml's app service sets for the container itself (paths, the
-  database URL as a Docker secret).
+  database URL and its password file).
 - The database password lives only in a file under `secrets_dir()`, a Docker secret.
 - SIGTERM or Ctrl-C here stops the container within STOP_GRACE seconds and removes it:
   Compose v1 neither forwards signals to a `run` container nor removes it when killed.
@@ -187,6 +187,7 @@ def run_in_docker(task_name: str, options: dict[str, Any], say: Any = None) -> i
     when it was stopped, whatever compose itself returned.
     """
     container = f"{project_name()}-{task_name.replace('.', '-')}-{uuid.uuid4().hex[:8]}"
+    config._load_dotenv()  # the settings of `.env` are passed on too
     env = compose_env()
     argv = _compose_v1_instead(docker_command(task_name, options, container=container, environ=env))
     say = say or _say

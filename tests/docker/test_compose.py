@@ -85,8 +85,8 @@ def env(tmp_path_factory):
         "NBA_ELT_APP_IMAGE": "nba-elt-app:test",
     }
     up = invoke(env, "docker.up", timeout=1800)
-    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
     try:
+        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
         yield env
     finally:
         invoke(env, "docker.down", "--volumes", timeout=180)
