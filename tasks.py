@@ -1,11 +1,12 @@
 """`invoke <task>` in the repository: the tasks of `nba-elt` (nba_elt/cli/tasks.py) and the
-developer tasks that need this checkout (test, bench)."""
+tasks that need this checkout (test, bench, lock, docker.*)."""
 
 from __future__ import annotations
 
 from invoke import Collection, Program
 
 from nba_elt.cli import run_task, task_flags
+from nba_elt.cli.docker import docker_tasks
 from nba_elt.cli.invoke_task import task
 from nba_elt.cli.program import keep_the_contract
 from nba_elt.cli.tasks import DOCKER_HELP, JSON_HELP, TASKS, db
@@ -59,4 +60,19 @@ def bench(c, only=None, quick=False):
         c.run(f"{sys.executable} -m benchmarks.{name} {extra}".rstrip(), pty=False)
 
 
-ns = Collection(*TASKS, test, bench, db)
+@task(help={"upgrade": "move every pin to the newest version pyproject.toml allows"})
+def lock(c, upgrade=False):
+    """Re-lock after editing pyproject.toml: uv.lock, and requirements/<extra>.txt from it."""
+    import tomllib
+
+    with open("pyproject.toml", "rb") as f:
+        extras = tomllib.load(f)["project"]["optional-dependencies"]
+    c.run("uv lock --upgrade" if upgrade else "uv lock")
+    for extra in ("", *extras):
+        flag = f"--extra {extra} " if extra else ""
+        c.run(
+            f"uv export --quiet --frozen --no-emit-project {flag}-o requirements/{extra or 'base'}.txt"
+        )
+
+
+ns = Collection(*TASKS, test, bench, lock, db, docker_tasks)

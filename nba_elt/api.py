@@ -333,7 +333,6 @@ def backfill(
     Returns a BackfillResult: `.units` (source, unit_key, status, rows, error per unit),
     `.exit_code` (0 / 1 / 75), `.run_id`, `.message`, `.summary`; `.plan` for a dry run.
     """
-    from nba_elt.ingest.backfill import run_backfill
     from nba_elt.ingest.request import BackfillRequest
 
     if not isinstance(request, BackfillRequest):
@@ -342,7 +341,9 @@ def backfill(
         request = BackfillRequest.from_flags(settings, **flags)
     elif flags:
         raise TypeError(f"backfill takes a request or flags, not both: {', '.join(flags)}")
-    return run_backfill(request, settings=settings, progress=progress)
+    from nba_elt.pipelines.steps import backfill as run
+
+    return run(request, settings=settings, progress=progress)
 
 
 def refresh(
@@ -371,9 +372,9 @@ def predict(
     the predictions (game_id, home_team, away_team, home_win_prob, ...), empty without games.
     `as_result`: the PredictResult instead (`.predictions`, `.exit_code`, `.message`, and
     `.features_built` when predict built missing or stale features first)."""
-    from ml.app import run_predict
+    from nba_elt.pipelines.steps import predict as run
 
-    result = run_predict(date=date, model_path=model_path, settings=settings)
+    result = run(date, settings, model_path)
     return result if as_result else result.predictions
 
 
@@ -386,8 +387,8 @@ def verify(
     cross_provider: bool = False,
     settings: Settings | None = None,
 ) -> VerifyReport | CrossProviderReport:
-    """Is the day complete and consistent, and are the games of `run_date` (default: the day
-    after) all predicted? A VerifyReport (`.passed`, `.checks`, `.failed`).
+    """Is the day complete and consistent, and are the games of `run_date` (default: today,
+    US Eastern) all predicted? A VerifyReport (`.passed`, `.checks`, `.failed`).
 
     `cross_provider`: instead, basketball-reference's and the NBA's final scores and team
     points for the games of `date`, every disagreement listed (a CrossProviderReport)."""

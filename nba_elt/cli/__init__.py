@@ -12,26 +12,21 @@ from __future__ import annotations
 
 import json
 import logging
-import shlex
 import signal
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from nba_elt.cli.docker import docker_command, run_in_docker  # noqa: F401  (tests, tasks)
 from nba_elt.cli.output import logging_handler, make_console
-from nba_elt.config import PROJECT_ROOT, scrub
-from nba_elt.errors import EXIT_FAILED, NbaEltError
+from nba_elt.config import scrub
+from nba_elt.errors import NbaEltError
 from nba_elt.results import Result, status_of
 
 log = logging.getLogger(__name__)
-
-COMPOSE_FILE = Path("docker") / "compose.yaml"
-COMPOSE_SERVICE = "app"
 
 # Human output goes to stderr so that stdout carries only what a machine reads (--json).
 # On a terminal: colours and fitted tables; otherwise plain, unwrapped lines (cli/output.py).
@@ -89,50 +84,6 @@ def setup_logging(verbose: bool = False) -> None:
     )
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-def docker_command(task_name: str, options: dict[str, Any]) -> list[str]:
-    """The `docker compose run` command that runs the same invoke task in the app service.
-
-    `options` are the task's flags as Python names; False/None/empty values are left out,
-    True becomes a bare flag, everything else `--flag value`.
-    """
-    argv = ["docker", "compose", "-f", str(COMPOSE_FILE), "run", "--rm", COMPOSE_SERVICE]
-    argv.append(task_name)
-    for name, value in options.items():
-        if value is None or value is False or value == "":
-            continue
-        flag = "--" + name.replace("_", "-")
-        if value is True:
-            argv.append(flag)
-        else:
-            argv += [flag, str(value)]
-    return argv
-
-
-def _compose_v1_instead(argv: list[str]) -> list[str]:
-    """`docker-compose` (Compose v1, what Debian 12 packages) when `docker compose` is absent."""
-    import shutil
-
-    if shutil.which("docker-compose") is None:
-        return argv
-    try:
-        plugin = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        plugin = None
-    if plugin is not None and plugin.returncode == 0:
-        return argv
-    return ["docker-compose", *argv[2:]]
-
-
-def run_in_docker(task_name: str, options: dict[str, Any]) -> int:
-    argv = _compose_v1_instead(docker_command(task_name, options))
-    console.print(f"[bold]docker:[/] {shlex.join(argv)}")
-    try:
-        return subprocess.run(argv, cwd=PROJECT_ROOT).returncode
-    except FileNotFoundError:
-        console.print("[red]error:[/] the docker command is not installed")
-        return EXIT_FAILED
 
 
 def json_line(task_name: str, result: Result) -> dict[str, Any]:
@@ -213,7 +164,7 @@ def run_task(
     from invoke import Exit
 
     from nba_elt.cli.output import DbtLines
-    from nba_elt.transform.dbt import dbt_output
+    from nba_elt.transform.build import dbt_output
 
     if docker:
         code = run_in_docker(task_name, {**flags, "json": as_json})

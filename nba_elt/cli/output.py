@@ -7,7 +7,7 @@ space, a table row shortened: every unit's full outcome is in --json), no colour
 drawing, no progress animation; logs as `HH:MM:SS LEVEL message`.
 
 dbt's own output is hidden unless --verbose: `DbtLines` receives each line of it (through
-nba_elt.transform.dbt.dbt_output) and shows a progress line per model/test on a terminal,
+nba_elt.transform.build.dbt_output) and shows a progress line per model/test on a terminal,
 the warnings, errors and dbt's final count everywhere; the summary table and the path of
 dbt's full log are printed after the build.
 """

@@ -153,7 +153,7 @@ def model(c, activate=None, json=False, docker=False):
         "date": "the date to check (default: yesterday, US Eastern)",
         "start": "first date of a range",
         "end": "last date of a range (inclusive)",
-        "run_date": "the date whose predictions to check (default: the day after the last date)",
+        "run_date": "the date whose predictions to check (default: today, US Eastern)",
         "cross_provider": "compare basketball-reference's and the NBA's final scores and team "
         "points for --date's games, listing every disagreement",
         "json": JSON_HELP,

@@ -300,7 +300,7 @@ def describe_plan(
 def dbt_selection(sources: Iterable[str]) -> tuple[str | None, str]:
     """The dbt selection a --refresh would build, or why it is unknown."""
     try:
-        from nba_elt.transform.dbt import selection_for_sources
+        from nba_elt.transform.selection import selection_for_sources
     except ImportError:
-        return None, "nba_elt.transform.dbt is not installed in this checkout"
+        return None, "nba_elt.transform is not installed in this checkout"
     return selection_for_sources(list(sources)), ""

@@ -55,14 +55,19 @@ def parse_database_url(raw: str) -> URL:
     return url
 
 
+def _first_line(exc: BaseException | None, default: str) -> str:
+    lines = str(exc if exc is not None else "").strip().splitlines()
+    return scrub(lines[0]) if lines else default
+
+
 def database_error(exc: Exception, where: str) -> LoadError:
-    """A database exception as a LoadError; DatabaseLost (terminal) when the connection or
-    the server is gone, not when one statement failed or ran past its timeout."""
+    """A database exception (SQLAlchemy's or the driver's) as a LoadError; DatabaseLost
+    (terminal) when the connection or the server is gone, not when one statement failed
+    or ran past its timeout. The one mapping of database errors: every module uses it."""
     import psycopg2
 
-    orig = getattr(exc, "orig", None)
-    lines = str(orig if orig is not None else exc).strip().splitlines()
-    first = scrub(lines[0]) if lines else type(exc).__name__
+    orig = getattr(exc, "orig", None) or (exc if isinstance(exc, psycopg2.Error) else None)
+    first = _first_line(orig if orig is not None else exc, type(exc).__name__)
 
     timed_out = isinstance(orig, psycopg2.errors.QueryCanceled)
     lost = getattr(exc, "connection_invalidated", False) or (
@@ -77,6 +82,12 @@ def database_error(exc: Exception, where: str) -> LoadError:
             f"{where}: a statement ran past NBA_ELT_DB_STATEMENT_TIMEOUT and was cancelled"
         )
     return LoadError(f"{where}: database error: {first}")
+
+
+def cannot_connect(exc: OperationalError, shown: str) -> LoadError:
+    """The warehouse at ``shown`` (its URL, password hidden) did not accept a connection."""
+    reason = _first_line(exc.orig, "no answer")
+    return LoadError(f"cannot connect to the warehouse at {shown}: {reason}")
 
 
 def resolve_url(settings: Settings) -> str:
@@ -120,10 +131,8 @@ def get_engine(settings: Settings | None = None, *, migrate: bool = True) -> Eng
         with engine.connect() as conn:
             conn.exec_driver_sql("select 1")
     except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
-        reason = scrub(reason)
         raise LoadError(
-            f"cannot connect to the warehouse at {display_url(url)}: {reason}. "
+            f"{cannot_connect(exc, display_url(url))}. "
             "Check NBA_ELT_DATABASE_URL, or unset it to use the embedded local Postgres."
         ) from None
     if migrate:

@@ -21,7 +21,6 @@ import pytest
 from sqlalchemy import create_engine, text
 from werkzeug.wrappers import Request, Response
 
-from tests.conftest import NO_DBT_SERVER
 from tests.integration.test_backfill_run import _table_rows
 from tests.recorded_site import RecordedSite
 
@@ -63,7 +62,7 @@ def secret_db_url(db_url, pg_cluster):
 
 
 def _env(site, db_url: str, archive: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")} | NO_DBT_SERVER
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
     env.update(
         NBA_ELT_DATABASE_URL=db_url,
         NBA_ELT_BBREF_URL=site.url,
