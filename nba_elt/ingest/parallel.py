@@ -23,8 +23,7 @@ from nba_elt.errors import SourceError
 if TYPE_CHECKING:  # the workers import only what they run
     from nba_elt.config import Settings
     from nba_elt.extract.http import HttpClient
-    from nba_elt.sources.base import Unit
-    from nba_elt.sources.pbp import ParsedPage
+    from nba_elt.sources.base import ParsedPage, Unit
 
 log = logging.getLogger(__name__)
 

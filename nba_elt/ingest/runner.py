@@ -267,7 +267,7 @@ class BackfillRunner:
     def _database_lost(self, run_id: int, exc: BaseException) -> DatabaseLost:
         """One line for the operator; the run is marked interrupted if the database is
         back, else by the next backfill (its process is gone by then)."""
-        from nba_elt.warehouse.db import database_error
+        from nba_elt.warehouse.db_errors import database_error
 
         lost = exc if isinstance(exc, DatabaseLost) else database_error(exc, "backfill")
         where = self.current or "the ledger"
@@ -482,7 +482,7 @@ class BackfillRunner:
             if exc.terminal:
                 self._stop_on(exc, f"{unit.source} {unit.unit_key}")
         except SQLAlchemyError as exc:
-            from nba_elt.warehouse.db import database_error
+            from nba_elt.warehouse.db_errors import database_error
 
             error = database_error(exc, f"{unit.source} {unit.unit_key}")
             if isinstance(error, DatabaseLost):

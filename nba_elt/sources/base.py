@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 from sqlalchemy import text as sql
@@ -24,9 +24,6 @@ from nba_elt.extract.html import GAME_ID, date_of_game
 from nba_elt.extract.http import HttpClient
 from nba_elt.sources.crosscheck import FinalGame, final_games
 
-if TYPE_CHECKING:
-    from nba_elt.sources.pbp import ParsedPage
-
 FINAL_AFTER_DAYS = 2  # a page of a day this many days ago is final: never fetched twice
 PROVIDERS = ("bbref", "nba")  # basketball-reference; the NBA's own JSON (docs/providers.md)
 DEFAULT_PROVIDER = "bbref"
@@ -38,6 +35,14 @@ class Unit:
     unit_key: str  # "YYYY-MM-DD" (schedule, boxscores) or a game id (pbp; NBA boxscores)
     game_date: dt.date
     provider: str = DEFAULT_PROVIDER  # who serves the unit: its rows come from it alone
+
+
+@dataclass(frozen=True)
+class ParsedPage:
+    """What a parsing worker hands back: the rows, and the same rows as COPY's CSV."""
+
+    frame: pd.DataFrame
+    rows_csv: bytes
 
 
 @dataclass(frozen=True)
