@@ -1,5 +1,5 @@
 """`invoke <task>` in the repository: the tasks of `nba-elt` (nba_elt/cli/tasks.py) and the
-tasks that need this checkout (test, bench, lock, docker.*)."""
+tasks that need this checkout (test, bench, lock, dagster, docker.*)."""
 
 from __future__ import annotations
 
@@ -75,4 +75,16 @@ def lock(c, upgrade=False):
         )
 
 
-ns = Collection(*TASKS, test, bench, lock, db, docker_tasks)
+@task(help={"port": "the web UI's port (default 3000)", "host": "the address it listens on"})
+def dagster(c, port=3000, host="127.0.0.1"):
+    """Serve Dagster's UI and daemon on nba-elt's assets (dagster dev).
+
+    Needs the `dagster` extra. The warehouse is the embedded Postgres unless
+    NBA_ELT_DATABASE_URL is set; Dagster's own storage is .nba_elt/dagster (docs/orchestration.md).
+    """
+    from nba_elt.orchestration.dev import serve
+
+    raise SystemExit(serve(port=int(port), host=host))
+
+
+ns = Collection(*TASKS, test, bench, lock, dagster, db, docker_tasks)

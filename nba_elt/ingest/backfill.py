@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import text
@@ -33,6 +33,7 @@ from nba_elt.ingest.plan import (
 from nba_elt.ingest.request import BackfillRequest, with_original_flags
 from nba_elt.ingest.runner import BackfillRunner, Progress, RunReport, UnitOutcome
 from nba_elt.results import Result
+from nba_elt.sources.base import SourceContext
 
 log = logging.getLogger(__name__)
 
@@ -143,21 +144,22 @@ class BackfillResult(Result):
 
 
 def _plan_with_fallback(
-    request: BackfillRequest, sources: tuple[str, ...], ctx: Any, schema_ready: bool
-) -> Plan:
-    """The plan; with --provider auto, planned from the NBA when the site stops planning
-    (a terminal error: blocked, unreachable, a refused Retry-After)."""
+    request: BackfillRequest, sources: tuple[str, ...], ctx: SourceContext, schema_ready: bool
+) -> tuple[Plan, SourceContext]:
+    """The plan and the context it was made with; with --provider auto, planned from the
+    NBA when the site stops planning (a terminal error: blocked, unreachable, a refused
+    Retry-After)."""
     try:
-        return build_plan(request, sources, ctx, schema_ready=schema_ready)
+        return build_plan(request, sources, ctx, schema_ready=schema_ready), ctx
     except NbaEltError as exc:
         site_stopped = exc.terminal and isinstance(exc, SourceError)
         if not site_stopped or request.provider != "auto" or ctx.provider != "bbref":
             raise
         log.warning("basketball-reference stopped planning (%s); planning from the NBA", exc)
-        ctx.provider = "nba"
+        ctx = replace(ctx, provider="nba")
         plan = build_plan(request, sources, ctx, schema_ready=schema_ready)
         plan.notes.append(f"basketball-reference stopped planning ({exc}): planned from the NBA")
-        return plan
+        return plan, ctx
 
 
 def _context(
@@ -265,7 +267,7 @@ def run_backfill(
                 "no source is enabled in nba_source.feature_flags; pass --sources "
                 f"({', '.join(SOURCES)})"
             )
-        plan = _plan_with_fallback(request, chosen, ctx, schema_ready)
+        plan, ctx = _plan_with_fallback(request, chosen, ctx, schema_ready)
         args = request.args() | {"sources": list(chosen)}
 
     if request.dry_run:

@@ -44,13 +44,11 @@ def build_defs(first_day: dt.date | None = None, provider: str | None = None) ->
     game_day_data = dg.define_asset_job(
         "game_day_data",
         selection=dg.AssetSelection.assets(*sources, dbt_core),
-        partitions_def=partitions,
         description="A game day's sources, checked, then the dbt models up to the features.",
     )
     game_day_serving = dg.define_asset_job(
         "game_day_serving",
         selection=dg.AssetSelection.assets(predictions, dbt_after_predictions, dashboard),
-        partitions_def=partitions,
         description="A day's predictions, the models that show them, the dashboard restart.",
     )
 

@@ -31,17 +31,13 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from nba_elt.config import PROJECT_ROOT, Settings, get_settings
+from nba_elt.orchestration.dev import dagster_home
 
 DBT_DIR = PROJECT_ROOT / "dbt"
 PREDICTIONS_SOURCE = ("ml_models", "ml_game_predictions")
 AFTER_PREDICTIONS = "stg_ml__game_predictions+"
 # dbt builds of one warehouse one at a time (delete+insert on the same facts)
 DBT_POOL = "dbt"
-
-
-def dagster_home() -> Path:
-    """DAGSTER_HOME, or the project's state folder (.nba_elt/dagster) when unset."""
-    return Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".nba_elt" / "dagster")
 
 
 @contextlib.contextmanager
@@ -122,10 +118,15 @@ def dbt_resource(project: DbtProject) -> DbtCliResource:
     return DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
 
 
+def target_dir() -> Path:
+    """dbt's target folder for Dagster: the manifest, and a folder per build (its logs too)."""
+    return dagster_home() / "dbt-target"
+
+
 def prepared_project(settings: Settings | None = None) -> DbtProject:
     """The dbt project with a manifest no older than its files (`dbt parse` when needed;
     one process parses at a time, the others wait and reuse its manifest)."""
-    project = DbtProject(project_dir=DBT_DIR, target_path=dagster_home() / "dbt-target")
+    project = DbtProject(project_dir=DBT_DIR, target_path=target_dir())
     manifest = project.manifest_path
     manifest.parent.mkdir(parents=True, exist_ok=True)
     with open(manifest.parent / ".parse.lock", "w") as lock:
@@ -185,7 +186,8 @@ def _build(
 ) -> Iterator[Any]:
     dbt_vars = window_vars(context, run_date_is_end=run_date_is_end)
     context.log.info(f"dbt build for game days {dbt_vars}")
-    with environ(profile_env(get_settings())):
+    # DBT_TARGET_PATH: dagster-dbt makes each build's folder in it (else in dbt/target)
+    with environ(profile_env(get_settings()) | {"DBT_TARGET_PATH": str(target_dir())}):
         invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context)
     yield from invocation.stream()
 

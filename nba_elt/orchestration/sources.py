@@ -15,10 +15,10 @@ from typing import Any
 
 import dagster as dg
 
+from nba_elt.errors import EXIT_NOT_AVAILABLE, EXIT_OK
 from nba_elt.orchestration.partitions import POOL_OF_PROVIDER, day_of
 
 SOURCES = ("schedule", "boxscores", "pbp")
-EXIT_OK, EXIT_NOT_AVAILABLE = 0, 75
 # basketball-reference publishes a night a few hours after its last game: try every hour
 NOT_PUBLISHED_RETRY = dg.RetryPolicy(max_retries=6, delay=3600)
 

@@ -29,6 +29,7 @@ from nba_elt.extract.html import (
 )
 from nba_elt.extract.http import HttpClient
 from nba_elt.sources.base import (
+    ParsedPage,
     SourceContext,
     Unit,
     check_game_id,
@@ -368,14 +369,6 @@ class PbpSource:
                 )
             written = replace_game_events(conn, game_id, frame, rows_csv)
             return record_written(ctx, conn, written)
-
-
-@dataclass(frozen=True)
-class ParsedPage:
-    """What a parsing worker hands back: the rows, and the same rows as COPY's CSV."""
-
-    frame: pd.DataFrame
-    rows_csv: bytes
 
 
 def parse_for_copy(unit: Unit, client: HttpClient) -> ParsedPage:

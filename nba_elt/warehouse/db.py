@@ -10,9 +10,10 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from nba_elt.config import Settings, get_settings, mask_url, scrub, split_userinfo
-from nba_elt.errors import ConfigError, DatabaseLost, LoadError
+from nba_elt.config import Settings, get_settings, mask_url, split_userinfo
+from nba_elt.errors import ConfigError, LoadError
 from nba_elt.warehouse import localdb
+from nba_elt.warehouse.db_errors import cannot_connect
 
 log = logging.getLogger(__name__)
 
@@ -53,41 +54,6 @@ def parse_database_url(raw: str) -> URL:
             f"NBA_ELT_DATABASE_URL has a port that is not a number ({mask_url(raw)})"
         ) from None
     return url
-
-
-def _first_line(exc: BaseException | None, default: str) -> str:
-    lines = str(exc if exc is not None else "").strip().splitlines()
-    return scrub(lines[0]) if lines else default
-
-
-def database_error(exc: Exception, where: str) -> LoadError:
-    """A database exception (SQLAlchemy's or the driver's) as a LoadError; DatabaseLost
-    (terminal) when the connection or the server is gone, not when one statement failed
-    or ran past its timeout. The one mapping of database errors: every module uses it."""
-    import psycopg2
-
-    orig = getattr(exc, "orig", None) or (exc if isinstance(exc, psycopg2.Error) else None)
-    first = _first_line(orig if orig is not None else exc, type(exc).__name__)
-
-    timed_out = isinstance(orig, psycopg2.errors.QueryCanceled)
-    lost = getattr(exc, "connection_invalidated", False) or (
-        isinstance(orig, psycopg2.OperationalError) and not timed_out
-    )
-    if isinstance(exc, OperationalError) and orig is None:
-        lost = True
-    if lost:
-        return DatabaseLost(f"{where}: the warehouse connection was lost ({first})")
-    if timed_out:
-        return LoadError(
-            f"{where}: a statement ran past NBA_ELT_DB_STATEMENT_TIMEOUT and was cancelled"
-        )
-    return LoadError(f"{where}: database error: {first}")
-
-
-def cannot_connect(exc: OperationalError, shown: str) -> LoadError:
-    """The warehouse at ``shown`` (its URL, password hidden) did not accept a connection."""
-    reason = _first_line(exc.orig, "no answer")
-    return LoadError(f"cannot connect to the warehouse at {shown}: {reason}")
 
 
 def resolve_url(settings: Settings) -> str:

@@ -15,7 +15,7 @@ import pyarrow.csv as pa_csv
 from sqlalchemy.engine import Connection
 
 from nba_elt.errors import BadInput, LoadError
-from nba_elt.warehouse.db import database_error
+from nba_elt.warehouse.db_errors import database_error
 
 log = logging.getLogger(__name__)
 

@@ -77,6 +77,12 @@ def _scalar(engine, sql: str):
         return conn.execute(text(sql)).scalar_one()
 
 
+def _built_sql(target: Path, run_id: str, model: str) -> str:
+    """The SQL dbt ran for a model in the dbt build of a Dagster run (its folder in target)."""
+    (build,) = target.glob(f"dbt_core-{run_id[:7]}-*")
+    return "\n".join(p.read_text() for p in build.glob(f"run/**/{model}.sql"))
+
+
 def _files_holding(folder: Path, secret: str) -> list[str]:
     return [
         str(p.relative_to(folder))
@@ -171,3 +177,72 @@ def test_dagster_definitions_validate_accepts_the_module(dagster_home, db_url):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Validation successful" in done.stderr
+
+
+@needs_dagster
+@pytest.mark.slow
+def test_a_game_day_through_dbt_the_predictions_and_the_dashboard(
+    bbref_site, secret_db_url, engine, instance, dagster_home
+):
+    import dagster as dg
+
+    from nba_elt.orchestration.dagster import build_defs
+
+    defs = build_defs()  # parses the dbt project into DAGSTER_HOME/dbt-target
+    everything = defs.resolve_implicit_global_asset_job_def()
+    graph = defs.resolve_asset_graph()
+    dbt_core = {k for k in graph.get_all_asset_keys() if k.path[0] in ("staging", "facts")}
+    dbt_core |= {k for k in graph.get_all_asset_keys() if k.path[0] in ("marts", "ml_models")}
+    dbt_core -= {
+        dg.AssetKey(["marts", "upcoming_games"]),
+        dg.AssetKey(["staging", "stg_ml__game_predictions"]),
+        dg.AssetKey(["ml_models", "ml_game_predictions"]),
+    }
+    sources = {dg.AssetKey(["nba_source", "schedule"]), dg.AssetKey(["nba_source", "boxscores"])}
+
+    # yesterday's sources and dbt models (the morning job, without pbp: not recorded that day)
+    data = everything.execute_in_process(
+        partition_key="2018-01-01", asset_selection=list(sources | dbt_core), instance=instance
+    )
+    assert data.success
+    box = "select count(*) from facts.fact_boxscores where game_date = '2018-01-01'"
+    assert _scalar(engine, box) == 82
+    pts = "select pts from facts.fact_boxscores where player_id = 'derozde01'"
+    assert _scalar(engine, pts) == 52
+    checks = {e.check_name: e.passed for e in data.get_asset_check_evaluations() if e.asset_key}
+    assert checks["column_rules_fact_boxscores"] and checks["consistency"]
+    assert all(checks.values()), checks
+    # the tonight models were built for the day after the partition (its run date)
+    target = dagster_home / "dbt-target"
+    assert "game_date = date '2018-01-02'" in _built_sql(target, data.run_id, "ml_tonights_games")
+
+    # the day's predictions, the models that show them, the dashboard (not configured: skipped)
+    serving = defs.resolve_job_def("game_day_serving").execute_in_process(
+        partition_key="2018-01-01", instance=instance
+    )
+    assert serving.success
+    predicted = "select count(*) from ml_models.ml_game_predictions where game_date = '2018-01-01'"
+    assert _scalar(engine, predicted) == 4
+    staged = "select count(*) from staging.stg_ml__game_predictions where game_date = '2018-01-01'"
+    assert _scalar(engine, staged) == 4
+    shown = {e.asset_key.to_user_string() for e in serving.get_asset_materialization_events()}
+    assert {"ml_models/ml_game_predictions", "marts/upcoming_games", "dashboard"} <= shown
+    dashboard = serving.asset_materializations_for_node("dashboard")[0].metadata
+    assert dashboard["rebooted"].value is False
+
+    # a two-day range in one run: one dbt build, the facts rebuilt for exactly those days
+    ranged = everything.execute_in_process(
+        asset_selection=[dg.AssetKey(["facts", "fact_boxscores"])],
+        tags={
+            "dagster/asset_partition_range_start": "2018-01-01",
+            "dagster/asset_partition_range_end": "2018-01-02",
+        },
+        instance=instance,
+    )
+    assert ranged.success
+    assert len(list(target.glob(f"dbt_core-{ranged.run_id[:7]}-*"))) == 1
+    window = "game_date >= date '2018-01-01' and game_date < date '2018-01-03'"
+    assert window in _built_sql(target, ranged.run_id, "fact_boxscores")
+    assert _scalar(engine, box) == 82
+
+    assert _files_holding(dagster_home, DB_PASSWORD) == []
