@@ -1,8 +1,7 @@
-"""`invoke predict` (also `python -m nba_elt.cli.predict [--date D] [--json]`)."""
+"""`nba-elt predict` (also `python -m nba_elt.cli.predict [--date D] [--json]`)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -19,24 +18,12 @@ def predict_task(date: str | None = None, model_path: str | Path | None = None) 
     return TaskResult.of(result)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m nba_elt.cli.predict",
-        description="Predict a date's games into ml_models.ml_game_predictions.",
-    )
-    parser.add_argument("--date", help="the game date (default: today, US Eastern)")
-    parser.add_argument("--json", action="store_true", help="print one JSON summary line last")
-    args = parser.parse_args(argv)
-    from invoke import Exit
+def main() -> None:
+    """`python -m nba_elt.cli.predict [flags]`: the same as `nba-elt predict [flags]`."""
+    from nba_elt.cli.program import main as nba_elt
 
-    from nba_elt.cli import run_task
-
-    try:
-        run_task("predict", predict_task, as_json=args.json, date=args.date)
-    except Exit as exc:
-        return exc.code
-    return 0
+    nba_elt(["predict", *sys.argv[1:]])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -9,6 +9,7 @@ bad input, exit 2, and with --json anywhere on the command line the `bad_input` 
 from __future__ import annotations
 
 import re
+import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from invoke import Exit, ParseError, Program
@@ -76,7 +77,9 @@ def _version() -> str:
         return "unknown"
 
 
-def main() -> None:
+def main(args: list[str] | None = None) -> None:
+    """`nba-elt [args]` (default: the command line's); exits with the task's code."""
     from nba_elt.cli.tasks import ns
 
-    NbaEltProgram(namespace=ns, name="nba-elt", binary="nba-elt", version=_version()).run()
+    argv = ["nba-elt", *(sys.argv[1:] if args is None else args)]  # python -m: nba-elt too
+    NbaEltProgram(namespace=ns, name="nba-elt", binary="nba-elt", version=_version()).run(argv)

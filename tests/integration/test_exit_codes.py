@@ -185,6 +185,13 @@ def test_the_installed_binary_works_from_any_folder(tmp_path):
         cwd=tmp_path, capture_output=True, text=True,
     )  # fmt: skip
     assert bad.returncode == 2 and json.loads(bad.stdout)["status"] == "bad_input"
+    module = subprocess.run(
+        [sys.executable, "-m", "nba_elt", "db.up", "--dat"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )  # python -m nba_elt: the same program, for a PATH without the venv's scripts
+    assert module.returncode == 2 and "`nba-elt db.up --help`" in module.stderr
 
 
 def test_invoke_in_the_repository_keeps_the_contract():
