@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import text
@@ -30,9 +30,10 @@ from nba_elt.ingest.plan import (
     enabled_sources,
     unit_sort_key,
 )
-from nba_elt.ingest.request import BackfillRequest, parse_request, with_original_flags
+from nba_elt.ingest.request import BackfillRequest, with_original_flags
 from nba_elt.ingest.runner import BackfillRunner, Progress, RunReport, UnitOutcome
 from nba_elt.results import Result
+from nba_elt.sources.base import SourceContext
 
 log = logging.getLogger(__name__)
 
@@ -143,21 +144,22 @@ class BackfillResult(Result):
 
 
 def _plan_with_fallback(
-    request: BackfillRequest, sources: tuple[str, ...], ctx: Any, schema_ready: bool
-) -> Plan:
-    """The plan; with --provider auto, planned from the NBA when the site stops planning
-    (a terminal error: blocked, unreachable, a refused Retry-After)."""
+    request: BackfillRequest, sources: tuple[str, ...], ctx: SourceContext, schema_ready: bool
+) -> tuple[Plan, SourceContext]:
+    """The plan and the context it was made with; with --provider auto, planned from the
+    NBA when the site stops planning (a terminal error: blocked, unreachable, a refused
+    Retry-After)."""
     try:
-        return build_plan(request, sources, ctx, schema_ready=schema_ready)
+        return build_plan(request, sources, ctx, schema_ready=schema_ready), ctx
     except NbaEltError as exc:
         site_stopped = exc.terminal and isinstance(exc, SourceError)
         if not site_stopped or request.provider != "auto" or ctx.provider != "bbref":
             raise
         log.warning("basketball-reference stopped planning (%s); planning from the NBA", exc)
-        ctx.provider = "nba"
+        ctx = replace(ctx, provider="nba")
         plan = build_plan(request, sources, ctx, schema_ready=schema_ready)
         plan.notes.append(f"basketball-reference stopped planning ({exc}): planned from the NBA")
-        return plan
+        return plan, ctx
 
 
 def _context(
@@ -197,36 +199,16 @@ def _resolve_games(ctx: Any, request: BackfillRequest) -> BackfillRequest:
     return replace(request, game_ids=tuple(resolved), notes=tuple(notes))
 
 
-def _as_flag(value: Any) -> str | None:
-    """A list of names or ids (Python callers) as the comma-separated flag value."""
-    if value is None or isinstance(value, str):
-        return value
-    return ",".join(str(v) for v in value)
-
-
 def run_backfill(
-    date: str | dt.date | None = None,
-    start: str | dt.date | None = None,
-    end: str | dt.date | None = None,
-    games: str | list[str] | None = None,
-    sources: str | list[str] | None = None,
-    dry_run: bool = False,
-    resume: Any = None,
-    offline: bool = False,
-    force: bool = False,
-    refresh: bool = False,
-    predict: bool = False,
-    yes: bool = False,
-    provider: str | None = None,
+    request: BackfillRequest | None = None,
     *,
     settings: Settings | None = None,
     progress: Progress | None = None,
+    **flags: Any,
 ) -> BackfillResult:
     """Plan and run (or, with dry_run, only describe) a backfill. See `invoke backfill --help`.
 
-    provider: bbref, nba, or auto (default: basketball-reference, and the NBA for the
-    units left when basketball-reference stops the run; docs/providers.md).
-
+    `request`: a BackfillRequest, or else `flags` (the task's flags, BackfillRequest.from_flags).
     `progress`, when given, follows the units (a context manager is entered around the run).
     Raises BadInput for a bad request; unit failures are outcomes, not exceptions.
     """
@@ -234,23 +216,10 @@ def run_backfill(
     from nba_elt.warehouse.db import get_engine
 
     settings = settings or get_settings()
-    request = parse_request(
-        date=None if date is None else str(date),
-        start=None if start is None else str(start),
-        end=None if end is None else str(end),
-        games=_as_flag(games),
-        sources=_as_flag(sources),
-        dry_run=dry_run,
-        resume=resume,
-        offline=offline,
-        force=force,
-        refresh=refresh,
-        predict=predict,
-        yes=yes,
-        provider=provider,
-        valid_sources=tuple(SOURCES),
-        max_days=settings.max_backfill_days,
-    )
+    if request is None:
+        request = BackfillRequest.from_flags(settings, **flags)
+    elif flags:
+        raise TypeError(f"run_backfill takes a request or flags, not both: {', '.join(flags)}")
     for note in request.notes:
         log.info(note)
     engine = get_engine(settings, migrate=not request.dry_run)
@@ -274,6 +243,8 @@ def run_backfill(
         request.provider,
         force=request.force and not request.dry_run,
     )
+    if request.dry_run and not request.offline:
+        ctx.client.offline_hint = "a dry run reads only the archive; the run fetches it"
     if not request.resume:
         given = len(request.notes)
         request = _resolve_games(ctx, request)
@@ -296,7 +267,7 @@ def run_backfill(
                 "no source is enabled in nba_source.feature_flags; pass --sources "
                 f"({', '.join(SOURCES)})"
             )
-        plan = _plan_with_fallback(request, chosen, ctx, schema_ready)
+        plan, ctx = _plan_with_fallback(request, chosen, ctx, schema_ready)
         args = request.args() | {"sources": list(chosen)}
 
     if request.dry_run:

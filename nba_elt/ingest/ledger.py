@@ -155,8 +155,8 @@ class RunGuard:
                 if getattr(exc.orig, "pgcode", None) == "55P03":
                     raise UnitBusy(
                         f"{source} {unit_key} is being written by {who} and was not released "
-                        f"within {wait_seconds:.0f} s; run this backfill again when it ends "
-                        "(invoke backfill --resume <this run id>)"
+                        f"within {wait_seconds:.0f} s; when it ends: invoke backfill --resume "
+                        f"{self.run_id}"
                     ) from None
                 raise
             finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sys
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
@@ -118,8 +119,11 @@ def start(
 
 
 def finish(engine: Engine, run_id: int, summary: DbtSummary | None) -> None:
-    """Record how a refresh ended (failed when there is no summary: dbt did not run)."""
+    """Record how a refresh ended (failed when there is no summary: dbt did not run;
+    interrupted when called from a `finally:` that a Ctrl-C or SIGTERM is passing through)."""
     status = "succeeded" if summary is not None and summary.ok else "failed"
+    if isinstance(sys.exc_info()[1], KeyboardInterrupt):
+        status = "interrupted"
     with engine.begin() as conn:
         conn.execute(
             text(

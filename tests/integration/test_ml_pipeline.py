@@ -265,18 +265,24 @@ def test_train_writes_a_candidate_and_only_activate_makes_predict_use_it(
     assert candidate.summary["model_path"] == str(models / "candidate.json")
     assert not (models / "current.json").exists()
     assert candidate.summary["activated"] is False
-    # its metrics beside the active (here: shipped) model's, on the same 205 games
+    # the shipped model learnt 2023 and 2024, the only seasons here: no fair race, and it says so
     compared = candidate.summary["compared_with_active"]
     assert compared["active"] == compared["active"] | {
         "version": shipped.version,
         "role": "shipped",
+        "train_seasons": [2023, 2024],
     }
-    assert compared["candidate"]["n"] == compared["active"]["n"] == 205
+    assert compared["seasons"] == [] and "n" not in compared["candidate"]
+    assert "not compared with the active model: no season of" in candidate.message
     assert "invoke model --activate" in candidate.message
     assert predict_task(date=str(TONIGHT)).summary["model_version"] == shipped.version
 
     activated = train_task(train_seasons="2023", activate=True)
     trained = load_model(models / "current.json")
+    # active and candidate both learnt 2023 alone: compared on 2024, unseen by both
+    fair = train_task(train_seasons="2023", test_season="2024").summary["compared_with_active"]
+    assert fair["seasons"] == [2024] and fair["games"] == "unseen by both models"
+    assert fair["candidate"]["n"] == fair["active"]["n"] == 103
     assert activated.summary["activated"] is True
     assert DEFAULT_MODEL_PATH.read_bytes() == shipped_before  # the package is never edited
     assert (
