@@ -352,13 +352,18 @@ def refresh(
     select: str | None = None,
     full: bool = False,
     run_date: str | dt.date | None = None,
+    in_process: bool = False,
     settings: Settings | None = None,
 ) -> RefreshResult:
     """dbt build of what changed since the last refresh (`invoke refresh`): a RefreshResult
-    (`.ok`, `.dbt` with the models and tests, `.selection`, `.run_date`)."""
+    (`.ok`, `.dbt` with the models and tests, `.selection`, `.run_date`). dbt runs in a new
+    process; `in_process=True` runs it in this interpreter, one build at a time."""
     from nba_elt.transform.dbt import refresh as run
 
-    return run(sources=sources, select=select, full=full, run_date=run_date, settings=settings)
+    return run(
+        sources=sources, select=select, full=full, run_date=run_date, in_process=in_process,
+        settings=settings,
+    )  # fmt: skip
 
 
 def predict(

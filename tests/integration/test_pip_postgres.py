@@ -91,7 +91,6 @@ def test_the_demo_runs_on_the_wheel_s_postgres(pip_cluster, monkeypatch):
             monkeypatch.delenv(key)
     monkeypatch.setenv("NBA_ELT_LOCALDB_DIR", str(pip_cluster.base_dir))
     monkeypatch.setenv("NBA_ELT_LOCALDB_PORT", str(pip_cluster.port))
-    monkeypatch.setenv("NBA_ELT_DBT_SERVER_IDLE", "0")
     monkeypatch.setattr("nba_elt.config._load_dotenv", lambda: None)
     result = demo_task()
     assert result.exit_code == 0, result.message
