@@ -1,7 +1,8 @@
 {#
     What the data tests of the facts look at. A full refresh, or dbt run by hand: every row.
     An incremental `invoke refresh` by source: only the games touched since its rows were last
-    tested. The refresh sets NBA_ELT_DBT_TESTS_SINCE to the start of the last successful
+    tested. A build of a window of game days (Dagster, macros/game_window.sql): those days.
+    The refresh sets NBA_ELT_DBT_TESTS_SINCE to the start of the last successful
     refresh that covered the sources (nba_elt/transform/ledger.py); a game is in scope when a
     row of it in nba_source (schedule, boxscores or pbp) was loaded after that, less
     var('incremental_lookback_minutes'), the same margin the facts re-read with. A failed
@@ -36,7 +37,10 @@
 {%- endmacro %}
 
 {% macro tested_rows(relation, alias='tested_rows') -%}
-    {%- if tests_since() and relation.identifier in ['fact_schedule_data', 'fact_boxscores', 'fact_pbp_data'] -%}
+    {%- if game_window() and relation.identifier in ['fact_schedule_data', 'fact_boxscores', 'fact_pbp_data'] -%}
+        {#- a Dagster build of some game days tests those days (macros/game_window.sql) -#}
+        (select * from {{ relation }} where {{ in_game_window('game_date') }}) as {{ alias }}
+    {%- elif tests_since() and relation.identifier in ['fact_schedule_data', 'fact_boxscores', 'fact_pbp_data'] -%}
         {#- an array, computed once: Postgres then reads the relation's game_id index -#}
         (select * from {{ relation }} where game_id = any(array({{ tested_games() }}))) as {{ alias }}
     {%- else -%}

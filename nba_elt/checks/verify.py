@@ -52,6 +52,7 @@ from nba_elt.dates import (
 )
 from nba_elt.errors import BadInput
 from nba_elt.results import Result
+from nba_elt.sources.crosscheck import FinalGame, score_disagreements, score_text
 
 log = logging.getLogger(__name__)
 
@@ -256,38 +257,39 @@ def check_consistency(conn: Connection, dates: list[dt.date]) -> Check:
         ),
         {"dates": dates},
     ).all()
-    mismatches: list[str] = []
-    compared_box = compared_pbp = 0
-    for row in rows:
-        final = (row.away_pts, row.home_pts)
-        if row.home_box is not None or row.away_box is not None:
-            compared_box += 1
-            box = (row.away_box, row.home_box)
-            if box != final:
-                mismatches.append(
-                    f"{row.game_id}: schedule {row.away_team} {row.away_pts}-{row.home_pts} "
-                    f"{row.home_team}, players' points {box[0]}-{box[1]}"
-                )
-        if row.pbp_home is not None:
-            compared_pbp += 1
-            last = (row.pbp_away, row.pbp_home)
-            if last != final:
-                mismatches.append(
-                    f"{row.game_id}: schedule {row.away_team} {row.away_pts}-{row.home_pts} "
-                    f"{row.home_team}, last play-by-play score {last[0]}-{last[1]}"
-                )
+    games = [FinalGame(r.game_id, r.away_team, r.home_team, (r.away_pts, r.home_pts)) for r in rows]
+    players = {
+        r.game_id: (r.away_box, r.home_box)
+        for r in rows
+        if r.home_box is not None or r.away_box is not None
+    }
+    last_events = {r.game_id: (r.pbp_away, r.pbp_home) for r in rows if r.pbp_home is not None}
+    figures = {"players' points": players, "last play-by-play score": last_events}
+    found = sorted(  # by game, the players' points first
+        (
+            (d, what)
+            for what, by_game in figures.items()
+            for d in score_disagreements(games, by_game)
+        ),
+        key=lambda pair: pair[0].game.game_id,
+    )
+    mismatches = [
+        f"{d.game.game_id}: schedule {d.game.away} {score_text(d.game.score)} {d.game.home}, "
+        f"{what} {score_text(d.found)}"
+        for d, what in found
+    ]
     numbers = {
         "final_games": len(rows),
-        "compared_with_boxscores": compared_box,
-        "compared_with_pbp": compared_pbp,
+        "compared_with_boxscores": len(players),
+        "compared_with_pbp": len(last_events),
         "mismatches": len(mismatches),
     }
     if mismatches:
         return _fail(name, "; ".join(mismatches[:5]), **numbers)
     return _pass(
         name,
-        f"final score = players' points ({compared_box} games) = last pbp score "
-        f"({compared_pbp} games)",
+        f"final score = players' points ({len(players)} games) = last pbp score "
+        f"({len(last_events)} games)",
         **numbers,
     )
 

@@ -12,9 +12,9 @@ from nba_elt.cli.render import print_predictions
 
 def predict_task(date: str | None = None, model_path: str | Path | None = None) -> TaskResult:
     """`invoke predict`: predict the date's games (default today, US Eastern)."""
-    from ml.app import run_predict
+    import nba_elt
 
-    result = run_predict(date=date, model_path=model_path)
+    result = nba_elt.predict(date, model_path=model_path, as_result=True)
     print_predictions(result)
     return TaskResult.of(result)
 

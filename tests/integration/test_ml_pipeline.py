@@ -27,7 +27,7 @@ from ml.history import load_schedule, read_team_games
 from ml.model import DEFAULT_MODEL_PATH, ModelMismatch, load_model
 from nba_elt.cli.predict import predict_task
 from nba_elt.cli.train import train_task
-from tests.conftest import NO_DBT_SERVER, TEMPLATE_DB, _admin_sql
+from tests.conftest import TEMPLATE_DB, _admin_sql
 
 pytestmark = pytest.mark.slow
 
@@ -39,12 +39,11 @@ TONIGHT = dt.date(2022, 11, 15)
 
 def _dbt_build(url: str, run_date: dt.date) -> None:
     """`dbt build --full-refresh` (what `invoke refresh --full` runs) for run_date, against url."""
-    from nba_elt.transform.dbt import run_build
+    from nba_elt.transform.build import run_build
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBA_ELT_DATABASE_URL", url)
         mp.setenv("NBA_ELT_DBT_TARGET_PATH", tempfile.mkdtemp(prefix="ml_dbt_") + "/target")
-        mp.setenv("NBA_ELT_DBT_SERVER_IDLE", "0")
         summary = run_build(full_refresh=True, vars={"run_date": str(run_date)})
     assert summary.ok, [(n.name, n.status, n.message) for n in summary.failed]
 
@@ -357,7 +356,7 @@ def test_past_game_features_do_not_change_when_later_games_are_added(warehouse, 
 
 
 def _cli(url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")} | NO_DBT_SERVER
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
     env["NBA_ELT_DATABASE_URL"] = url
     return subprocess.run(
         [sys.executable, "-m", "nba_elt.cli.predict", *args, "--json"],

@@ -35,7 +35,7 @@ changed_games as (
     -- whole by Postgres, while this way the source's _loaded_at index is used
     select distinct game_id
     from {{ ref('stg_nba__pbp') }}
-    where _loaded_at > {{ incremental_cutoff(this) }}
+    where {{ incremental_rows(this) }}
 
 ),
 {% endif %}

@@ -15,7 +15,7 @@ schedule as (
     select * from {{ ref('stg_nba__schedule') }}
     {% if is_incremental() %}
     -- rows loaded since the last run, whatever their game date: a backfilled old date comes in
-    where _loaded_at > {{ incremental_cutoff(this) }}
+    where {{ incremental_rows(this) }}
     {% endif %}
 
 ),
