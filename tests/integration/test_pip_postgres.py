@@ -8,6 +8,7 @@ no Debian layout (SYSTEM_PG_ROOT), no initdb on PATH.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 
 import pytest
@@ -80,6 +81,7 @@ def test_a_root_whose_venv_the_server_user_cannot_enter_gets_a_reachable_copy(
     assert (copied.parents[2] / "pgserver.libs").exists() or not (
         pip_pg_bin().parents[2] / "pgserver.libs"
     ).exists()
+    shutil.rmtree(copied.parents[2])
 
 
 @pytest.mark.slow
