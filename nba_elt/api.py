@@ -93,11 +93,13 @@ def get_schedule(
     `month` is a name ("january") or a number (1); without it every month page of the
     season is read. Columns are those of nba_source.schedule.
     """
-    from nba_elt.dates import season_of, today_eastern
+    from nba_elt.dates import FIRST_SEASON, season_of, today_eastern
 
     season = int(season) if season is not None else season_of(today_eastern())
-    if not 1947 <= season <= season_of(today_eastern()) + 1:
-        raise BadInput(f"season {season} is not an NBA season (the year it ends, 1947 ..)")
+    if not FIRST_SEASON <= season <= season_of(today_eastern()) + 1:
+        raise BadInput(
+            f"season {season} is not an NBA season (the year it ends, {FIRST_SEASON} ..)"
+        )
     client = _client(settings, offline)
     with _proving(client):
         return _read_schedule(client, season, month)
