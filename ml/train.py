@@ -38,6 +38,7 @@ from ml.metrics import score
 from ml.model import ModelArtifact, ModelMismatch, build_pipeline
 from ml.registry import active_model, save_trained
 from nba_elt.config import Settings
+from nba_elt.dates import FIRST_SEASON
 from nba_elt.errors import BadInput
 from nba_elt.results import Result
 
@@ -54,7 +55,7 @@ def parse_seasons(value: str | int | None, *, flag: str) -> list[int]:
     seasons = []
     for part in str(value).split(","):
         part = part.strip()
-        if not part.isdigit() or not 1947 <= int(part) <= 2100:
+        if not part.isdigit() or not FIRST_SEASON <= int(part) <= 2100:
             raise BadInput(f"{flag}: {part!r} is not a season (the year it ends, e.g. 2024)")
         seasons.append(int(part))
     return sorted(set(seasons))

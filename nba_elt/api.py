@@ -93,11 +93,13 @@ def get_schedule(
     `month` is a name ("january") or a number (1); without it every month page of the
     season is read. Columns are those of nba_source.schedule.
     """
-    from nba_elt.dates import season_of, today_eastern
+    from nba_elt.dates import FIRST_SEASON, season_of, today_eastern
 
     season = int(season) if season is not None else season_of(today_eastern())
-    if not 1947 <= season <= season_of(today_eastern()) + 1:
-        raise BadInput(f"season {season} is not an NBA season (the year it ends, 1947 ..)")
+    if not FIRST_SEASON <= season <= season_of(today_eastern()) + 1:
+        raise BadInput(
+            f"season {season} is not an NBA season (the year it ends, {FIRST_SEASON} ..)"
+        )
     client = _client(settings, offline)
     with _proving(client):
         return _read_schedule(client, season, month)
@@ -352,13 +354,18 @@ def refresh(
     select: str | None = None,
     full: bool = False,
     run_date: str | dt.date | None = None,
+    in_process: bool = False,
     settings: Settings | None = None,
 ) -> RefreshResult:
     """dbt build of what changed since the last refresh (`invoke refresh`): a RefreshResult
-    (`.ok`, `.dbt` with the models and tests, `.selection`, `.run_date`)."""
+    (`.ok`, `.dbt` with the models and tests, `.selection`, `.run_date`). dbt runs in a new
+    process; `in_process=True` runs it in this interpreter, one build at a time."""
     from nba_elt.transform.dbt import refresh as run
 
-    return run(sources=sources, select=select, full=full, run_date=run_date, settings=settings)
+    return run(
+        sources=sources, select=select, full=full, run_date=run_date, in_process=in_process,
+        settings=settings,
+    )  # fmt: skip
 
 
 def predict(

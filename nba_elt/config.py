@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import Field, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -44,10 +44,7 @@ def _load_dotenv() -> None:
 
 
 def _env(name: str) -> str | None:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return None
-    return value.strip()
+    return os.environ.get(name, "").strip() or None
 
 
 def _read(name: str, secret: bool) -> str | None:
@@ -69,10 +66,6 @@ def _read(name: str, secret: bool) -> str | None:
 
 
 # ---------------------------------------------------------------- parsers: (name, raw) -> value
-
-
-def _text(name: str, raw: str) -> str:
-    return raw
 
 
 def _number(kind: type = float, *, zero_ok: bool = False) -> Callable[[str, str], Any]:
@@ -169,20 +162,17 @@ def _database_url(name: str, url: str) -> str:
     return url
 
 
-def _hidden(value: str | None) -> str | None:
-    return None if value is None else "***"
-
-
 def setting(
     env: str,
     default: Any = None,
-    parse: Callable[[str, str], Any] = _text,
+    parse: Callable[[str, str], Any] | None = None,
     *,
     secret: bool = False,
     also: tuple[str, ...] = (),
 ) -> Any:
-    """A field of Settings read from the variable ``env`` (else the first of ``also`` set).
-    A secret is masked in the repr and may come from ``<env>_FILE``."""
+    """A field of Settings read from the variable ``env`` (else the first of ``also`` set),
+    checked by ``parse(env, raw)``. A secret is masked in the repr and may come from
+    ``<env>_FILE``."""
     metadata = {"env": env, "parse": parse, "secret": secret, "also": also}
     return field(default=default, metadata=metadata)
 
@@ -232,7 +222,7 @@ class Settings:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.metadata["secret"]:
-                value = mask_url(value) if f.name == "database_url" else _hidden(value)
+                value = mask_url(value) if f.name == "database_url" else value and "***"
             parts.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(parts)})"
 
@@ -248,7 +238,7 @@ class Settings:
         return {name: getattr(self, name) for name in names if getattr(self, name)}
 
 
-SETTINGS: tuple[Field, ...] = fields(Settings)
+SETTINGS = fields(Settings)
 SECRET_ENV_NAMES = tuple(f.metadata["env"] for f in SETTINGS if f.metadata["secret"])
 
 
@@ -291,7 +281,7 @@ def get_settings() -> Settings:
             if raw is None:
                 raw, name = _env(other), other
         if raw is not None:
-            values[f.name] = meta["parse"](name, raw)
+            values[f.name] = meta["parse"](name, raw) if meta["parse"] else raw
     password = values.get("database_password")
     if password is not None:
         if "database_url" not in values:
@@ -300,13 +290,12 @@ def get_settings() -> Settings:
     return Settings(**values)
 
 
-def _secret_settings(settings: Settings | None) -> dict[str, str]:
-    """{field name: value} of the secrets set; without settings, read from the environment
-    and the files, quietly (scrub must work whatever the configuration)."""
-    found = {}
-    for f in SETTINGS:
-        if not f.metadata["secret"]:
-            continue
+def secret_values(settings: Settings | None = None) -> list[str]:
+    """Every secret string of the configuration (``settings``, else the environment and the
+    files, read quietly: scrub works whatever the configuration), in each spelling it may
+    appear in (raw, percent-decoded, percent-encoded), longest first: what `scrub` removes."""
+    found: set[str] = set()
+    for f in (f for f in SETTINGS if f.metadata["secret"]):
         if settings is not None:
             value = getattr(settings, f.name)
         else:
@@ -314,19 +303,9 @@ def _secret_settings(settings: Settings | None) -> dict[str, str]:
                 value = _read(f.metadata["env"], True)
             except ConfigError:
                 value = _env(f.metadata["env"])
-        if value:
-            found[f.name] = value
-    return found
-
-
-def secret_values(settings: Settings | None = None) -> list[str]:
-    """Every secret string of the configuration, in each spelling it may appear in
-    (raw, percent-decoded, percent-encoded), longest first: what `scrub` removes."""
-    found: set[str] = set()
-    for name, value in _secret_settings(settings).items():
         candidates = [value]
-        if name == "database_url":  # its password and secret query parameters, not the host
-            candidates = [split_userinfo(value)[2] or ""]
+        if f.name == "database_url" and value:  # its password and query secrets, not the host
+            candidates = [split_userinfo(value)[2]]
             candidates += [m.group(2) for m in _SECRET_QUERY.finditer(value)]
         for candidate in filter(None, candidates):
             found |= {candidate, unquote(candidate), quote(unquote(candidate), safe="")}

@@ -475,10 +475,15 @@ def check_predictions(
             **numbers,
         )
     if schedule_unknown:
+        fix_schedule = (
+            _schedule_fix([day])
+            if day <= today_eastern()
+            else "a backfill takes dates up to today: check it on the day"
+        )
         return _fail(
             name,
             f"the schedule of {day} was never loaded, so there is no telling whether it has "
-            f"games: {_schedule_fix([day])}",
+            f"games: {fix_schedule}",
             **numbers,
         )
     if unfeatured:

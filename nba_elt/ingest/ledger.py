@@ -282,10 +282,7 @@ def create_run(
 
 def _unit_params(run_id: int, units: list[tuple]) -> list[dict[str, Any]]:
     """(source, unit_key, game_date[, provider]) rows as statement parameters."""
-    return [
-        {"r": run_id, "s": u[0], "k": u[1], "d": u[2], "p": u[3] if len(u) > 3 else "bbref"}
-        for u in units
-    ]
+    return [{"r": run_id, "s": u[0], "k": u[1], "d": u[2], "p": u[3]} for u in units]
 
 
 def add_units(engine: Engine, run_id: int, units: list[tuple]) -> None:

@@ -15,7 +15,7 @@ import functools
 import logging
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection, Engine
@@ -87,16 +87,8 @@ class UnitOutcome:
         return self.rows_written
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "unit_key": self.unit_key,
-            "game_date": self.game_date.isoformat() if self.game_date else None,
-            "status": self.status,
-            "rows_written": self.rows_written,
-            "seconds": round(self.seconds, 3),
-            "error": self.error,
-            "reason": self.reason,
-        }
+        day = self.game_date.isoformat() if self.game_date else None
+        return asdict(self) | {"game_date": day, "seconds": round(self.seconds, 3)}
 
 
 @dataclass
@@ -296,23 +288,11 @@ class BackfillRunner:
         while pending:
             unit = pending.popleft()
             if report.stopped:
-                outcome = UnitOutcome(
-                    unit.source,
-                    unit.unit_key,
-                    unit.game_date,
-                    "skipped",
-                    error=f"{ledger.NOT_RUN_PREFIX}{report.stopped}",
-                    reason=f"{ledger.NOT_RUN_PREFIX}{report.stopped}; --resume runs it",
-                )
-                ledger.finish_unit(
-                    self.engine,
-                    guard.run_id,
-                    unit.source,
-                    unit.unit_key,
-                    "skipped",
-                    0,
-                    outcome.error,
-                )
+                note = f"{ledger.NOT_RUN_PREFIX}{report.stopped}"
+                key = (unit.source, unit.unit_key)
+                outcome = UnitOutcome(*key, unit.game_date, "skipped", error=note)
+                outcome.reason = f"{note}; --resume runs it"
+                ledger.finish_unit(self.engine, guard.run_id, *key, "skipped", 0, note)
             else:
                 outcome = self._run_one(unit, guard)
                 if self.stop_reason and self._can_fall_back(unit):

@@ -287,9 +287,7 @@ def daily(
 
     alert = send_alert(settings, summary_text(day, steps, exit_code))
     summary = {
-        "status": {EXIT_OK: "succeeded", EXIT_NOT_AVAILABLE: "not_available"}.get(
-            exit_code, "failed"
-        ),
+        "status": status_of(exit_code),
         "date": day.isoformat(),
         "predicted_date": day_after.isoformat(),
         "steps": [s.as_dict() for s in steps],

@@ -22,7 +22,6 @@ from nba_elt.dates import today_eastern
 from nba_elt.errors import BadInput, SchemaDrift
 from nba_elt.extract.html import GAME_ID, date_of_game
 from nba_elt.extract.http import HttpClient
-from nba_elt.sources.crosscheck import FinalGame, final_games
 
 FINAL_AFTER_DAYS = 2  # a page of a day this many days ago is final: never fetched twice
 PROVIDERS = ("bbref", "nba")  # basketball-reference; the NBA's own JSON (docs/providers.md)
@@ -192,13 +191,6 @@ def scheduled_games(conn: Connection, day: dt.date) -> pd.DataFrame:
     return pd.DataFrame(
         rows, columns=["game_id", "away_team", "home_team", "away_pts", "home_pts", "status"]
     )
-
-
-def scheduled_final(conn: Connection, unit: Unit) -> list[FinalGame]:
-    """The unit's game (keyed by game id) as a final game of nba_source.schedule, or []."""
-    return [
-        g for g in final_games(scheduled_games(conn, unit.game_date)) if g.game_id == unit.unit_key
-    ]
 
 
 def playable(games: pd.DataFrame) -> list[str]:

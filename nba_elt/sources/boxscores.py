@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import text as sql
+from sqlalchemy.engine import Connection
 
 from nba_elt import teams
 from nba_elt.dates import today_eastern
@@ -190,6 +191,25 @@ _TEAM_POINTS = sql(
 )
 
 
+def boxscores_agree(conn: Connection, day: dt.date, game_id: str | None = None) -> bool:
+    """Box score rows are loaded for every final game of ``day`` (or for ``game_id``, final)
+    and add up to the final scores. Loaded but inconsistent (rows lost since) is not
+    complete, so a plain backfill repairs it without --force."""
+    finals = final_games(scheduled_games(conn, day))
+    if game_id is not None:
+        finals = [g for g in finals if g.game_id == game_id]
+        if not finals:
+            return False
+    rows = conn.execute(_TEAM_POINTS, {"d": day}).all()
+    players = pd.DataFrame(rows, columns=["game_id", "team", "pts"])
+    loaded = set(players["game_id"])
+    return (
+        bool(loaded)
+        and {g.game_id for g in finals} <= loaded
+        and not score_disagreements(finals, team_points(players, finals))
+    )
+
+
 def check_against_schedule(unit_key: str, frame: pd.DataFrame, known: pd.DataFrame) -> None:
     """Every final game of the schedule is on the page and its players add up to its score."""
     finals = known[known["status"] == "final"]
@@ -268,24 +288,7 @@ class BoxscoresSource(DateKeyedSource):
         if not is_final_day(unit.game_date):
             return False
         with ctx.engine.connect() as conn:
-            games = scheduled_games(conn, unit.game_date)
-            loaded = {
-                r[0]
-                for r in conn.execute(
-                    sql("select distinct game_id from nba_source.boxscores where game_date = :d"),
-                    {"d": unit.game_date},
-                )
-            }
-            finals = final_games(games)
-            if not (loaded and {g.game_id for g in finals} <= loaded):
-                return False
-            # loaded but inconsistent (e.g. rows lost since): not complete, so a plain
-            # backfill repairs it without --force
-            players = pd.DataFrame(
-                conn.execute(_TEAM_POINTS, {"d": unit.game_date}).all(),
-                columns=["game_id", "team", "pts"],
-            )
-        return not score_disagreements(finals, team_points(players, finals))
+            return boxscores_agree(conn, unit.game_date)
 
     def run(self, unit: Unit, ctx: SourceContext) -> int:
         from nba_elt.sources.games import games_from_site

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from lxml import etree
 from sqlalchemy import text as sql
+from sqlalchemy.engine import Connection
 
 from nba_elt import teams
 from nba_elt.errors import ConsistencyError, DataNotAvailable, PageNotFound, SchemaDrift
@@ -36,9 +37,9 @@ from nba_elt.sources.base import (
     final_since,
     is_final_day,
     record_written,
-    scheduled_final,
+    scheduled_games,
 )
-from nba_elt.sources.crosscheck import FinalGame, score_disagreements
+from nba_elt.sources.crosscheck import FinalGame, final_games, score_disagreements
 from nba_elt.warehouse.load import copy_buffer, replace_game_events
 
 log = logging.getLogger(__name__)
@@ -323,6 +324,12 @@ _LAST_PBP_EVENT = sql(
     "select away_score, home_score from nba_source.pbp where game_id = :g "
     "order by event_idx desc limit 1"
 )
+
+
+def scheduled_final(conn: Connection, unit: Unit) -> list[FinalGame]:
+    """The unit's game as a final game of nba_source.schedule, or []."""
+    finals = final_games(scheduled_games(conn, unit.game_date))
+    return [g for g in finals if g.game_id == unit.unit_key]
 
 
 class PbpSource:

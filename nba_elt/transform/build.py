@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Engine, make_url
 
-from nba_elt.config import PROJECT_ROOT, Settings, get_settings, scrub
+from nba_elt.config import PROJECT_ROOT, SECRET_ENV_NAMES, Settings, get_settings, scrub
 from nba_elt.errors import BadInput, DbtError
 from nba_elt.transform import dbt_runner
 from nba_elt.transform.summary import DbtSummary, name_broken_rules, read_run_results
@@ -106,11 +106,12 @@ def profile_env(url: URL, target: str) -> dict[str, str]:
 
 
 def dbt_env(url: URL, target: str) -> dict[str, str]:
-    """The environment dbt runs with: this one, minus the URL and the webhook, plus the
-    profile's variables."""
+    """The environment dbt runs with: this one, minus every secret setting (and its
+    ``_FILE`` form), plus the profile's variables."""
     env = dict(os.environ)
-    for secret in ("NBA_ELT_DATABASE_URL", "NBA_ELT_SLACK_WEBHOOK_URL"):
+    for secret in SECRET_ENV_NAMES:
         env.pop(secret, None)
+        env.pop(f"{secret}_FILE", None)
     env.update(profile_env(url, target))
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env.setdefault("DBT_VERSION_CHECK", "false")

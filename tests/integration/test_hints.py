@@ -9,6 +9,7 @@ that run; "run without --offline" only when --offline was given.
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
@@ -26,8 +27,25 @@ ROOT = Path(__file__).resolve().parents[2]
 HINT = re.compile(r"invoke ([a-z][\w.-]*(?: (?:--?[a-z][\w-]*|(?!-)[\w,:/.-]*\w))*)")
 
 
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
 def hints(done: subprocess.CompletedProcess) -> list[list[str]]:
-    found = {m.group(1) for m in HINT.finditer(done.stdout + done.stderr)}
+    """The commands named in the JSON summary (every message and detail in it, unwrapped),
+    or in the output when there is none."""
+    lines = done.stdout.strip().splitlines()
+    try:
+        texts = _strings(json.loads(lines[-1]))
+    except (IndexError, ValueError):
+        texts = [done.stdout, done.stderr]
+    found = {m.group(1) for text in texts for m in HINT.finditer(text)}
     return [h.split() for h in sorted(found)]
 
 
@@ -89,7 +107,8 @@ def test_no_network_names_no_run_that_was_not_recorded(env, engine):
 
 def test_a_dry_run_without_offline_does_not_hint_at_offline(env):
     done = _invoke(
-        ["backfill", "--date", "2018-01-01", "--sources", "boxscores,pbp", "--dry-run"], env
+        ["backfill", "--date", "2018-01-01", "--sources", "boxscores,pbp", "--dry-run", "--json"],
+        env,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout + done.stderr
@@ -116,7 +135,9 @@ def test_an_offline_run_on_an_empty_archive_hints_resume_and_fetching(env, engin
 
 def test_an_unfinished_unit_hints_the_resume_of_its_run(env, engine, site):
     site.override("/friv/dailyleaders.fcgi?month=1&day=1&year=2018", "<html>not the page</html>")
-    done = _invoke(["backfill", "--date", "2018-01-01", "--sources", "schedule,boxscores"], env)
+    done = _invoke(
+        ["backfill", "--date", "2018-01-01", "--sources", "schedule,boxscores", "--json"], env
+    )
     assert done.returncode == 75, done.stderr[-2000:]  # a page without its table: not yet
     (run_id,) = _runs(engine)
     assert hints(done) == [["backfill", "--resume", str(run_id)]]
@@ -126,10 +147,10 @@ def test_an_unfinished_unit_hints_the_resume_of_its_run(env, engine, site):
 
 
 def test_verify_and_gaps_name_the_schedule_backfill_that_applies(env, engine):
-    verify = _invoke(["verify", "--date", "2018-01-01"], env)
+    verify = _invoke(["verify", "--date", "2018-01-01", "--json"], env)
     assert verify.returncode == 1
     assert ["backfill", "--sources", "schedule", "--date", "2018-01-01"] in hints(verify)
-    gaps = _invoke(["gaps", "--start", "2018-01-01", "--end", "2018-01-02"], env)
+    gaps = _invoke(["gaps", "--start", "2018-01-01", "--end", "2018-01-02", "--json"], env)
     assert gaps.returncode == 0
     schedule = ["backfill", "--sources", "schedule", "--start", "2018-01-01", "--end"]
     assert [*schedule, "2018-01-02", "--yes"] in hints(gaps), hints(gaps)

@@ -8,6 +8,7 @@ no Debian layout (SYSTEM_PG_ROOT), no initdb on PATH.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 
 import pytest
@@ -80,6 +81,7 @@ def test_a_root_whose_venv_the_server_user_cannot_enter_gets_a_reachable_copy(
     assert (copied.parents[2] / "pgserver.libs").exists() or not (
         pip_pg_bin().parents[2] / "pgserver.libs"
     ).exists()
+    shutil.rmtree(copied.parents[2])
 
 
 @pytest.mark.slow
@@ -91,7 +93,6 @@ def test_the_demo_runs_on_the_wheel_s_postgres(pip_cluster, monkeypatch):
             monkeypatch.delenv(key)
     monkeypatch.setenv("NBA_ELT_LOCALDB_DIR", str(pip_cluster.base_dir))
     monkeypatch.setenv("NBA_ELT_LOCALDB_PORT", str(pip_cluster.port))
-    monkeypatch.setenv("NBA_ELT_DBT_SERVER_IDLE", "0")
     monkeypatch.setattr("nba_elt.config._load_dotenv", lambda: None)
     result = demo_task()
     assert result.exit_code == 0, result.message

@@ -12,13 +12,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from nba_elt.config import PROJECT_ROOT
-from tests.conftest import NO_DBT_SERVER
 
 PASSWORD = "F1le$ecret@pw"  # synthetic, with an unescaped '@'
 
 
 def _invoke_with(env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")} | NO_DBT_SERVER
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
     env.update(NBA_ELT_LOCALDB_DIR=os.environ["NBA_ELT_LOCALDB_DIR"], **env_extra)
     return subprocess.run(
         [sys.executable, "-m", "invoke", *args, "--json"],

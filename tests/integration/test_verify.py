@@ -327,3 +327,17 @@ def test_the_run_date_defaults_to_today_not_the_day_after(next_day_scheduled):
     assert result.summary["run_date"] == today_eastern().isoformat()
     explicit = verify_task(date="2018-01-01", run_date="2018-01-02")
     assert explicit.summary["run_date"] == "2018-01-02"
+
+
+def test_a_future_run_date_without_schedule_names_no_backfill_it_would_refuse(loaded):
+    from nba_elt.dates import today_eastern
+
+    future = today_eastern() + dt.timedelta(days=2)
+    with loaded.begin() as conn:
+        conn.execute(
+            text("create table ml_models.ml_tonights_games (game_id text, game_date date)")
+        )
+    check = by_name(run_checks(loaded, [DAY], future))["predictions"]
+    assert not check.passed
+    assert check.detail.endswith("a backfill takes dates up to today: check it on the day")
+    assert "invoke backfill" not in check.detail

@@ -15,7 +15,6 @@ import logging
 from collections.abc import Iterable
 
 import pandas as pd
-from sqlalchemy import text as sql
 
 from nba_elt.dates import season_of
 from nba_elt.errors import (
@@ -33,12 +32,12 @@ from nba_elt.sources.base import (
     final_since,
     is_final_day,
     record_written,
-    scheduled_final,
-    scheduled_games,
 )
+from nba_elt.sources.boxscores import boxscores_agree
 from nba_elt.sources.crosscheck import FinalGame, score_disagreements, team_points
 from nba_elt.sources.nba import games, hosts, parse
 from nba_elt.sources.pbp import PbpSource, final_score
+from nba_elt.sources.schedule import ScheduleSource
 from nba_elt.warehouse.crosswalk import write_boxscores
 from nba_elt.warehouse.load import replace_game_events, upsert
 
@@ -71,11 +70,7 @@ class NbaScheduleSource(DateKeyedSource):
         return [client.url_for(hosts.game_log_path(parse.season_label(season_of(day))))]
 
     def is_complete(self, unit: Unit, ctx: SourceContext) -> bool:
-        if not is_final_day(unit.game_date):
-            return False
-        with ctx.engine.connect() as conn:
-            known = scheduled_games(conn, unit.game_date)
-        return not known.empty and bool(known["status"].isin(["final", "postponed"]).all())
+        return ScheduleSource().is_complete(unit, ctx)
 
     def run(self, unit: Unit, ctx: SourceContext) -> int:
         try:
@@ -160,16 +155,7 @@ class NbaBoxscoresSource(_NbaGameSource):
         if not is_final_day(unit.game_date):
             return False
         with ctx.engine.connect() as conn:
-            final = scheduled_final(conn, unit)
-            players = pd.DataFrame(
-                conn.execute(_TEAM_POINTS, {"g": unit.unit_key}).all(),
-                columns=["game_id", "team", "pts"],
-            )
-        return (
-            bool(final)
-            and not players.empty
-            and not score_disagreements(final, team_points(players, final))
-        )
+            return boxscores_agree(conn, unit.game_date, unit.unit_key)
 
     def run(self, unit: Unit, ctx: SourceContext) -> int:
         game = games.game_of(ctx, unit.unit_key)
@@ -215,12 +201,6 @@ class NbaBoxscoresSource(_NbaGameSource):
                 f"boxscores {unit.unit_key}: {team}'s players score {points} "
                 f"points but the final score is {final_points}"
             )
-
-
-_TEAM_POINTS = sql(
-    "select game_id, team, sum(pts) as pts from nba_source.boxscores where game_id = :g "
-    "group by game_id, team"
-)
 
 
 class NbaPbpSource(_NbaGameSource):
