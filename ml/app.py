@@ -1,6 +1,6 @@
 """Predict a date's games into ml_models.ml_game_predictions.
 
-    nba_elt.predict(date) / `invoke predict` / python -m nba_elt.cli.predict [--date D] [--json]
+    nba_elt.predict(date) / `invoke predict` / python -m nba_elt predict [--date D] [--json]
 
 Reads ml_models.ml_tonights_games for the date (dbt builds it for var('run_date')), adds the
 Elo ratings after every completed game before the date, applies the current model, and

@@ -1,8 +1,7 @@
-"""`nba-elt predict` (also `python -m nba_elt.cli.predict [--date D] [--json]`)."""
+"""`nba-elt predict`: the predictions' table and summary."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from nba_elt.cli import TaskResult
@@ -16,14 +15,3 @@ def predict_task(date: str | None = None, model_path: str | Path | None = None) 
     result = nba_elt.predict(date, model_path=model_path, as_result=True)
     print_predictions(result)
     return TaskResult.of(result)
-
-
-def main() -> None:
-    """`python -m nba_elt.cli.predict [flags]`: the same as `nba-elt predict [flags]`."""
-    from nba_elt.cli.program import main as nba_elt
-
-    nba_elt(["predict", *sys.argv[1:]])
-
-
-if __name__ == "__main__":
-    main()

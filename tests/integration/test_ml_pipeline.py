@@ -359,7 +359,7 @@ def _cli(url: str, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
     env["NBA_ELT_DATABASE_URL"] = url
     return subprocess.run(
-        [sys.executable, "-m", "nba_elt.cli.predict", *args, "--json"],
+        [sys.executable, "-m", "nba_elt", "predict", *args, "--json"],
         env=env,
         capture_output=True,
         text=True,
