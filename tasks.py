@@ -1,274 +1,18 @@
-"""Invoke tasks: thin wrappers, each hands one nba_elt.cli task function to run_task.
-
-A task's signature is the one declaration of its flags: `task_flags(locals())` passes them
-on as typed keywords (and, with --docker, onto the command line in the container).
-`invoke --list` shows them; `invoke <task> --help` documents every flag.
-"""
+"""`invoke <task>` in the repository: the tasks of `nba-elt` (nba_elt/cli/tasks.py) and the
+tasks that need this checkout (test, bench, lock, dagster, docker.*)."""
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Program
 
 from nba_elt.cli import run_task, task_flags
+from nba_elt.cli.docker import docker_tasks
 from nba_elt.cli.invoke_task import task
+from nba_elt.cli.program import keep_the_contract
+from nba_elt.cli.tasks import DOCKER_HELP, JSON_HELP, TASKS, db
 
-JSON_HELP = "print one JSON summary line last, on stdout"
-DOCKER_HELP = "run the same command inside docker/compose.yaml's app service"
-VERBOSE_HELP = "stream dbt's own output (default: a progress line, problems and the summary)"
-PROVIDER_HELP = (
-    "bbref (basketball-reference), nba (the NBA's JSON) or auto (default: bbref, and the "
-    "NBA for what is left when basketball-reference stops the run)"
-)
-
-
-@task(
-    help={
-        "date": "one date, YYYY-MM-DD",
-        "start": "first date of a range, YYYY-MM-DD",
-        "end": "last date of a range (inclusive), YYYY-MM-DD",
-        "games": "comma-separated game ids, e.g. 201901010DEN or the NBA's 0022200552",
-        "sources": "comma-separated sources (default: those enabled in nba_source.feature_flags)",
-        "dry_run": "print the plan and write nothing",
-        "resume": "re-run the units of this run id that did not succeed",
-        "offline": "read pages only from the raw archive; never touch the network",
-        "force": "re-run units that are already complete and final",
-        "refresh": "after a successful backfill, run the dbt refresh for what it touched",
-        "predict": "after --refresh, re-run predictions for the dates touched",
-        "yes": "allow a range longer than NBA_ELT_MAX_BACKFILL_DAYS",
-        "provider": PROVIDER_HELP,
-        "verbose": VERBOSE_HELP,
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
-    }
-)
-def backfill(
-    c,
-    date=None,
-    start=None,
-    end=None,
-    games=None,
-    sources=None,
-    dry_run=False,
-    resume=None,
-    offline=False,
-    force=False,
-    refresh=False,
-    predict=False,
-    yes=False,
-    provider=None,
-    verbose=False,
-    json=False,
-    docker=False,
-):
-    """Re-ingest chosen sources for dates or games, unit by unit, into nba_source."""
-    flags = task_flags(locals())
-    from nba_elt.cli.backfill import backfill_task
-
-    run_task("backfill", backfill_task, **flags)
-
-
-@task(
-    help={
-        "sources": "refresh what these sources feed, e.g. boxscores,pbp",
-        "select": "a dbt selection, e.g. 'fact_schedule_data+'",
-        "full": "dbt build --full-refresh (of everything unless --select/--sources)",
-        "run_date": "the date ml_tonights_games is built for (default: today, US Eastern)",
-        "verbose": VERBOSE_HELP,
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
-    }
-)
-def refresh(
-    c, sources=None, select=None, full=False, run_date=None, verbose=False, json=False, docker=False
-):
-    """dbt build of what the last backfill touched (+ downstream); --full rebuilds all."""
-    flags = task_flags(locals())
-    from nba_elt.cli.refresh import refresh_task
-
-    run_task("refresh", refresh_task, **flags)
-
-
-@task(
-    help={
-        "date": "the game date to predict (default: today, US Eastern)",
-        "verbose": VERBOSE_HELP + "; predict builds missing or stale features with dbt",
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
-    }
-)
-def predict(c, date=None, verbose=False, json=False, docker=False):
-    """Predict the date's games into ml_models.ml_game_predictions."""
-    flags = task_flags(locals())
-    from nba_elt.cli.predict import predict_task
-
-    run_task("predict", predict_task, **flags)
-
-
-@task(
-    help={
-        "train_seasons": "comma-separated seasons to fit on (season = year it ends), e.g. 2023",
-        "test_season": "season to evaluate on, e.g. 2024",
-        "activate": "make the new model the one predict uses (default: keep it as a candidate)",
-        "min_games": "fit even on fewer games than the safe minimum of 200 (give the count)",
-        "output": "write the model to exactly this file instead (e.g. ml/models/current.json)",
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
-    }
-)
-def train(
-    c,
-    train_seasons=None,
-    test_season=None,
-    activate=False,
-    min_games=None,
-    output=None,
-    json=False,
-    docker=False,
-):
-    """Fit the game-winner model on ml_models.ml_past_games; compare it with the active one."""
-    flags = task_flags(locals())
-    from nba_elt.cli.train import train_task
-
-    run_task("train", train_task, **flags)
-
-
-@task(
-    help={
-        "activate": "the model predict should use: shipped, candidate or a version (prefix)",
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
-    }
-)
-def model(c, activate=None, json=False, docker=False):
-    """List the models (shipped, active, candidate, trained before); --activate switches."""
-    flags = task_flags(locals())
-    from nba_elt.cli.model import model_task
-
-    run_task("model", model_task, **flags)
-
-
-@task(
-    help={
-        "date": "the date to check (default: yesterday, US Eastern)",
-        "start": "first date of a range",
-        "end": "last date of a range (inclusive)",
-        "run_date": "the date whose predictions to check (default: the day after the last date)",
-        "cross_provider": "compare basketball-reference's and the NBA's final scores and team "
-        "points for --date's games, listing every disagreement",
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
-    }
-)
-def verify(
-    c, date=None, start=None, end=None, run_date=None, cross_provider=False, json=False,
-    docker=False,
-):  # fmt: skip
-    """Check that the day is complete and consistent, from nba_source to predictions."""
-    flags = task_flags(locals())
-    from nba_elt.cli.verify import verify_task
-
-    run_task("verify", verify_task, **flags)
-
-
-@task(
-    name="reboot-dashboard",
-    help={
-        "mode": "force-deployment (default) or stop-task (the old runbook's way)",
-        "cluster": "ECS cluster (default: NBA_ELT_ECS_CLUSTER)",
-        "service": "ECS service (default: NBA_ELT_ECS_SERVICE)",
-        "region": "AWS region (default: AWS_REGION)",
-        "dry_run": "print the AWS calls it would make and make none",
-        "timeout": "seconds to wait for the service to become stable",
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
-    },
-)
-def reboot_dashboard(
-    c,
-    mode="force-deployment",
-    cluster=None,
-    service=None,
-    region=None,
-    dry_run=False,
-    timeout=600,
-    json=False,
-    docker=False,
-):
-    """Restart the dashboard's ECS service so it re-reads the marts."""
-    flags = task_flags(locals())
-    from nba_elt.cli.dashboard import reboot_task
-
-    run_task("reboot-dashboard", reboot_task, **flags)
-
-
-@task(
-    help={
-        "season": "season to scan (the year it ends, e.g. 2025)",
-        "start": "first date of a range",
-        "end": "last date of a range (inclusive)",
-        "fix": "run the backfill for exactly the missing units",
-        "offline": "with --fix: read pages only from the raw archive",
-        "provider": "with --fix: " + PROVIDER_HELP,
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
-    }
-)
-def gaps(
-    c, season=None, start=None, end=None, fix=False, offline=False, provider=None, json=False,
-    docker=False,
-):  # fmt: skip
-    """List final games whose box scores or pbp are missing; --fix backfills them."""
-    flags = task_flags(locals())
-    from nba_elt.cli.gaps import gaps_task
-
-    run_task("gaps", gaps_task, **flags)
-
-
-@task(
-    help={
-        "date": "the date to ingest (default: yesterday, US Eastern)",
-        "no_reboot": "do not restart the dashboard at the end",
-        "offline": "read pages only from the raw archive",
-        "provider": PROVIDER_HELP,
-        "verbose": VERBOSE_HELP,
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
-    }
-)
-def daily(
-    c, date=None, no_reboot=False, offline=False, provider=None, verbose=False, json=False,
-    docker=False,
-):  # fmt: skip
-    """The morning pipeline: backfill, refresh, predict, verify, reboot, one alert."""
-    flags = task_flags(locals())
-    from nba_elt.cli.daily import daily_task
-
-    run_task("daily", daily_task, **flags)
-
-
-@task(help={"verbose": VERBOSE_HELP, "json": JSON_HELP, "docker": DOCKER_HELP})
-def demo(c, verbose=False, json=False, docker=False):
-    """Replay recorded real pages through backfill, refresh, predict, verify, offline."""
-    flags = task_flags(locals())
-    from nba_elt.cli.demo import demo_task
-
-    run_task("demo", demo_task, **flags)
-
-
-@task(
-    help={
-        "enable": "comma-separated flags to switch on, e.g. pbp",
-        "disable": "comma-separated flags to switch off, e.g. pbp",
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
-    }
-)
-def flags(c, enable=None, disable=None, json=False, docker=False):
-    """Show nba_source.feature_flags (the sources daily ingests); --enable / --disable set them."""
-    flags = task_flags(locals())
-    from nba_elt.cli.flags import flags_task
-
-    run_task("flags", flags_task, **flags)
+# invoke's own parser: a mistyped flag or a missing value is bad input (exit 2, JSON line)
+keep_the_contract(Program)
 
 
 @task(
@@ -316,6 +60,21 @@ def bench(c, only=None, quick=False):
         c.run(f"{sys.executable} -m benchmarks.{name} {extra}".rstrip(), pty=False)
 
 
+@task(help={"upgrade": "move every pin to the newest version pyproject.toml allows"})
+def lock(c, upgrade=False):
+    """Re-lock after editing pyproject.toml: uv.lock, and requirements/<extra>.txt from it."""
+    import tomllib
+
+    with open("pyproject.toml", "rb") as f:
+        extras = tomllib.load(f)["project"]["optional-dependencies"]
+    c.run("uv lock --upgrade" if upgrade else "uv lock")
+    for extra in ("", *extras):
+        flag = f"--extra {extra} " if extra else ""
+        c.run(
+            f"uv export --quiet --frozen --no-emit-project {flag}-o requirements/{extra or 'base'}.txt"
+        )
+
+
 @task(help={"port": "the web UI's port (default 3000)", "host": "the address it listens on"})
 def dagster(c, port=3000, host="127.0.0.1"):
     """Serve Dagster's UI and daemon on nba-elt's assets (dagster dev).
@@ -328,57 +87,4 @@ def dagster(c, port=3000, host="127.0.0.1"):
     raise SystemExit(serve(port=int(port), host=host))
 
 
-@task(name="up", help={"json": JSON_HELP, "docker": DOCKER_HELP})
-def db_up(c, json=False, docker=False):
-    """Start the embedded local Postgres (harmless when it runs)."""
-    flags = task_flags(locals())
-    from nba_elt.cli.db import up_task
-
-    run_task("db.up", up_task, **flags)
-
-
-@task(name="down", help={"json": JSON_HELP, "docker": DOCKER_HELP})
-def db_down(c, json=False, docker=False):
-    """Stop the embedded local Postgres."""
-    flags = task_flags(locals())
-    from nba_elt.cli.db import down_task
-
-    run_task("db.down", down_task, **flags)
-
-
-@task(name="status", help={"json": JSON_HELP, "docker": DOCKER_HELP})
-def db_status(c, json=False, docker=False):
-    """Connect to the warehouse: server version, migration level, pending migrations."""
-    flags = task_flags(locals())
-    from nba_elt.cli.db import status_task
-
-    run_task("db.status", status_task, **flags)
-
-
-@task(name="migrate", help={"json": JSON_HELP, "docker": DOCKER_HELP})
-def db_migrate(c, json=False, docker=False):
-    """Create or upgrade the nba_source and ops schemas (idempotent)."""
-    flags = task_flags(locals())
-    from nba_elt.cli.db import migrate_task
-
-    run_task("db.migrate", migrate_task, **flags)
-
-
-db = Collection("db", db_up, db_down, db_status, db_migrate)
-ns = Collection(
-    backfill,
-    refresh,
-    predict,
-    train,
-    model,
-    verify,
-    reboot_dashboard,
-    gaps,
-    daily,
-    flags,
-    demo,
-    test,
-    bench,
-    dagster,
-    db,
-)
+ns = Collection(*TASKS, test, bench, lock, dagster, db, docker_tasks)

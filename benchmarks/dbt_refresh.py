@@ -11,6 +11,12 @@ a day back. Each round then times, through `nba_elt.transform.dbt.refresh` (what
   one date     one older date re-loaded (its rows get _loaded_at = now(), as a backfill
                writes them), then refresh(sources=<the three>), what `invoke backfill
                --refresh` runs: the sources' facts+ (incremental) and tonight's models
+  by hand      the same after another re-load, by hand: `dbt build --select <the selection
+               that refresh ran>` from dbt/ with the same profile, flags and environment
+               (run date, tests since), as dbt's own command line; the ratio one date /
+               by hand is the product's overhead over dbt alone
+  in process   the one-date refresh again with refresh(..., in_process=True): dbt's runner
+               in this interpreter (the first round pays dbt's import)
   shell        the same after another re-load, as the operator types it: `invoke refresh
                --sources schedule,boxscores,pbp --run-date D --json` in a new process
                (Python's start-up and the CLI included)
@@ -18,9 +24,9 @@ a day back. Each round then times, through `nba_elt.transform.dbt.refresh` (what
 Each round uses a different run date, as each day's refresh does: the log must not say dbt
 re-parsed the project ("Unable to do partial parsing"). --variants also times the one-date
 refresh with dbt threads 4 / 8 and its file log at debug / info, interleaved.
-Targets: one date <= 6 s, full <= 10 s (wall). dbt runs as `invoke refresh` runs it: in the
-warm dbt server (docs/dbt.md) that the season's first refresh starts, so every timed build
-is a warm one; NBA_ELT_DBT_SERVER_IDLE=0 times a new dbt process per build instead.
+Targets: one date <= 6 s, full <= 10 s (wall), and a refresh as fast as dbt by hand. dbt
+runs as `invoke refresh` runs it: a new dbt process per build (cold: dbt's import and its
+reading of the project each time).
 """
 
 from __future__ import annotations
@@ -49,13 +55,13 @@ SOURCES = "schedule,boxscores,pbp"  # what a backfill of one date touches
 
 
 def _dbt_log():
-    from nba_elt.transform.dbt import target_path
+    from nba_elt.transform.build import target_path
 
     return target_path().parent / "logs" / "dbt.log"
 
 
-def _timed_refresh(**kwargs) -> tuple[float, bool, bool]:
-    """(wall seconds, build ok, dbt re-parsed the whole project)."""
+def _timed_refresh(**kwargs) -> tuple[float, bool, bool, dict]:
+    """(wall seconds, build ok, dbt re-parsed the whole project, the refresh's summary)."""
     from nba_elt.transform.dbt import refresh
 
     log_file = _dbt_log()
@@ -66,7 +72,7 @@ def _timed_refresh(**kwargs) -> tuple[float, bool, bool]:
     with open(log_file, "rb") as handle:
         handle.seek(offset)
         reparsed = REPARSE.encode() in handle.read()
-    return seconds, result.exit_code == 0, reparsed
+    return seconds, result.exit_code == 0, reparsed, result.summary
 
 
 def _timed_invoke_refresh(url: str, run_date: str) -> tuple[float, bool]:
@@ -80,6 +86,30 @@ def _timed_invoke_refresh(url: str, run_date: str) -> tuple[float, bool]:
     return time.monotonic() - started, done.returncode == 0
 
 
+def _timed_dbt_by_hand(url: str, selection: str, run_date: str, tests_since: str | None):
+    """`dbt build --select ...` as typed in dbt/, with the refresh's profile, flags and
+    environment: (wall seconds, exit 0)."""
+    from sqlalchemy.engine import make_url
+
+    from nba_elt.config import get_settings
+    from nba_elt.transform import build
+
+    target_name = get_settings().target
+    env = build.dbt_env(make_url(url), target_name)
+    env[build.RUN_DATE_ENV] = run_date
+    if tests_since:
+        env[build.TESTS_SINCE_ENV] = tests_since
+    target = build.target_path()
+    argv = [build.dbt_executable(), "--no-use-colors", "--log-level-file", build.DBT_FILE_LOG_LEVEL,
+            "build", "--profiles-dir", ".", "--target-path", str(target),
+            "--log-path", str(target.parent / "logs"), "--target", target_name,
+            "--threads", str(build.DBT_THREADS), "--exclude-resource-type", "unit_test",
+            "--select", *selection.split()]  # fmt: skip
+    started = time.monotonic()
+    done = subprocess.run(argv, cwd=build.DBT_DIR, env=env, capture_output=True, timeout=600)
+    return time.monotonic() - started, done.returncode == 0
+
+
 def _backfill_one_date(engine) -> None:
     with engine.begin() as conn:
         for table in ("schedule", "boxscores", "pbp"):
@@ -90,13 +120,13 @@ def _backfill_one_date(engine) -> None:
 
 
 def _variant(threads: int, level: str):
-    from nba_elt.transform import dbt
+    from nba_elt.transform import build
 
-    dbt.DBT_THREADS, dbt.DBT_FILE_LOG_LEVEL = threads, level
+    build.DBT_THREADS, build.DBT_FILE_LOG_LEVEL = threads, level
 
 
 def run(url: str, rounds: int, variants: bool) -> dict:
-    from nba_elt.transform import dbt
+    from nba_elt.transform import build as dbt
     from nba_elt.warehouse.db import get_engine
 
     os.environ["NBA_ELT_DATABASE_URL"] = url
@@ -120,7 +150,8 @@ def run(url: str, rounds: int, variants: bool) -> dict:
     day = FIRST_RUN_DATE
     _timed_refresh(full=True, run_date=day.isoformat())  # warm-up: dbt's first parse
     figures: dict = {
-        "counts": counts, "full": [], "one_date": [], "shell": [], "reparsed": 0, "failed": 0,
+        "counts": counts, "full": [], "one_date": [], "by_hand": [], "in_process": [],
+        "shell": [], "reparsed": 0, "failed": 0,
     }  # fmt: skip
     variant_times: dict[tuple[int, str], list[float]] = {}
     for _ in range(rounds):
@@ -128,10 +159,24 @@ def run(url: str, rounds: int, variants: bool) -> dict:
             day += dt.timedelta(days=1)
             if kind == "one_date":
                 _backfill_one_date(engine)
-            seconds, ok, reparsed = _timed_refresh(run_date=day.isoformat(), **kwargs)
+            seconds, ok, reparsed, summary = _timed_refresh(run_date=day.isoformat(), **kwargs)
             figures[kind].append(seconds)
             figures["reparsed"] += reparsed
             figures["failed"] += not ok
+        day += dt.timedelta(days=1)
+        _backfill_one_date(engine)
+        seconds, ok = _timed_dbt_by_hand(
+            url, summary["selection"], day.isoformat(), summary["tests_since"]
+        )
+        figures["by_hand"].append(seconds)
+        figures["failed"] += not ok
+        day += dt.timedelta(days=1)
+        _backfill_one_date(engine)
+        seconds, ok, _, _ = _timed_refresh(
+            run_date=day.isoformat(), sources=SOURCES, in_process=True
+        )
+        figures["in_process"].append(seconds)
+        figures["failed"] += not ok
         day += dt.timedelta(days=1)
         _backfill_one_date(engine)
         seconds, ok = _timed_invoke_refresh(url, day.isoformat())
@@ -142,13 +187,17 @@ def run(url: str, rounds: int, variants: bool) -> dict:
                 _variant(threads, level)
                 day += dt.timedelta(days=1)
                 _backfill_one_date(engine)
-                seconds, ok, _ = _timed_refresh(run_date=day.isoformat(), sources=SOURCES)
+                seconds, ok, _, _ = _timed_refresh(run_date=day.isoformat(), sources=SOURCES)
                 variant_times.setdefault((threads, level), []).append(seconds)
                 figures["failed"] += not ok
             _variant(*chosen)
     figures["variants"] = variant_times
     figures["chosen"] = chosen
     return figures
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
 
 
 def report(figures: dict) -> str:
@@ -162,8 +211,13 @@ def report(figures: dict) -> str:
         f"{figures['chosen'][0]}, file log {figures['chosen'][1]}",
         f"refresh after one backfilled date, s: {spread(one)} -> {verdict_one} <= "
         f"{TARGET_ONE_DATE}; ratio to target {sorted(one)[len(one) // 2] / TARGET_ONE_DATE:.2f}",
+        f"dbt build by hand, same selection and profile, s: {spread(figures['by_hand'])}; "
+        f"refresh / by hand {_median(one) / _median(figures['by_hand']):.2f}x",
+        f"refresh in process (dbt's runner in this interpreter), s: "
+        f"{spread(figures['in_process'])}",
         f"`invoke refresh` after one backfilled date, from the shell, s: "
-        f"{spread(figures['shell'])}",
+        f"{spread(figures['shell'])}; shell / by hand "
+        f"{_median(figures['shell']) / _median(figures['by_hand']):.2f}x",
         f"full refresh, s: {spread(full)} -> {verdict_full} <= {TARGET_FULL}; ratio to "
         f"target {sorted(full)[len(full) // 2] / TARGET_FULL:.2f}",
         f"builds that re-parsed the whole project: {figures['reparsed']} (a new run date each); "

@@ -1,6 +1,6 @@
 """Predict a date's games into ml_models.ml_game_predictions.
 
-    nba_elt.predict(date) / `invoke predict` / python -m nba_elt.cli.predict [--date D] [--json]
+    nba_elt.predict(date) / `invoke predict` / python -m nba_elt predict [--date D] [--json]
 
 Reads ml_models.ml_tonights_games for the date (dbt builds it for var('run_date')), adds the
 Elo ratings after every completed game before the date, applies the current model, and
@@ -111,10 +111,15 @@ def read_tonight(engine: Engine, day: dt.date, model: ModelArtifact) -> pd.DataF
     with engine.connect() as conn:
         scheduled = scheduled_game_ids(conn, day)
         if not scheduled and not _season_is_scheduled(conn, day):
+            load = (
+                f"load it with `invoke backfill --date {day} --sources schedule`, then predict "
+                "again"
+                if day <= today_eastern()
+                else "a backfill takes dates up to today: predict it on the day"
+            )
             raise ScheduleMissing(
                 f"nba_source.schedule holds no game of the {season_of(day)} season, so there "
-                f"is no telling whether {day} has games: load it with `invoke backfill --date "
-                f"{day} --sources schedule`, then predict again"
+                f"is no telling whether {day} has games: {load}"
             )
         columns = table_columns(conn, TONIGHT_TABLE)
         if not columns:

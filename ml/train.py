@@ -6,7 +6,8 @@
 A model fitted on fewer than MIN_TRAIN_GAMES games is refused unless --min-games says
 otherwise (on a handful of games every probability comes out the same). The new model is a
 candidate (NBA_ELT_MODEL_DIR/candidate.json, ml/registry.py) compared with the active one on
-the same games; only --activate makes predict use it.
+the same games of a season neither was trained on (or not at all, saying why); only
+--activate makes predict use it.
 
 Elo ratings are computed over the WHOLE ordered history in ml_past_games (every game counts
 toward later games' ratings, training seasons or not); rows are then split by season.
@@ -37,6 +38,7 @@ from ml.metrics import score
 from ml.model import ModelArtifact, ModelMismatch, build_pipeline
 from ml.registry import active_model, save_trained
 from nba_elt.config import Settings
+from nba_elt.dates import FIRST_SEASON
 from nba_elt.errors import BadInput
 from nba_elt.results import Result
 
@@ -53,7 +55,7 @@ def parse_seasons(value: str | int | None, *, flag: str) -> list[int]:
     seasons = []
     for part in str(value).split(","):
         part = part.strip()
-        if not part.isdigit() or not 1947 <= int(part) <= 2100:
+        if not part.isdigit() or not FIRST_SEASON <= int(part) <= 2100:
             raise BadInput(f"{flag}: {part!r} is not a season (the year it ends, e.g. 2024)")
         seasons.append(int(part))
     return sorted(set(seasons))
@@ -146,20 +148,32 @@ def compare_with_active(
     test_season: int | None,
     settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """The candidate and the model predict uses now, scored on the same games.
-
-    The games are the test season's when there is one, else the candidate's training games
-    (in-sample for the candidate: say so rather than pretend it is a fair race).
+    """The candidate and the model predict uses now, scored on the same games of a season
+    neither was trained on: the test season when it is one, else every such season of
+    ml_past_games. When there is none, no scores: a model scored on its own training games
+    would win a race it has already seen (the shipped model learnt 2022-23 and 2023-24).
     """
     active, role = active_model(settings)
-    seasons = [test_season] if test_season else candidate.train_seasons
-    games = "test" if test_season else "training (in-sample for the candidate)"
+    seen = set(candidate.train_seasons) | {int(s) for s in active.train_seasons}
+    available = sorted(int(s) for s in past["season"].unique())
+    unseen = [s for s in available if s not in seen]
+    seasons = [test_season] if test_season in unseen else unseen
     comparison: dict[str, Any] = {
-        "games": games,
+        "games": "unseen by both models" if seasons else None,
         "seasons": seasons,
-        "candidate": {"version": candidate.version},
-        "active": {"version": active.version, "role": role},
+        "candidate": {"version": candidate.version, "train_seasons": candidate.train_seasons},
+        "active": {
+            "version": active.version,
+            "role": role,
+            "train_seasons": list(active.train_seasons),
+        },
     }
+    if not seasons:
+        comparison["reason"] = (
+            f"no season of {PAST_TABLE} ({available}) is unseen by both models (candidate "
+            f"trained on {candidate.train_seasons}, active on {list(active.train_seasons)})"
+        )
+        return comparison
     for key, model in (("candidate", candidate), ("active", active)):
         rated = with_pregame_elo(past, model.elo_params)
         rows = rated[rated["season"].isin(seasons)]
@@ -272,7 +286,10 @@ def parse_min_games(value: int | str | None) -> int:
 
 
 def comparison_sentence(comparison: dict[str, Any]) -> str:
-    """'on the same 103 test games: candidate 0.650 / 0.61, active (shipped) 0.640 / 0.62'."""
+    """'on the same 103 games of [2025], unseen by both models: candidate: accuracy 0.650,
+    log loss 0.610 vs active (shipped ...): ...', or why there is no fair comparison."""
+    if not comparison["seasons"]:
+        return f"not compared with the active model: {comparison['reason']}"
     parts = []
     for key in ("candidate", "active"):
         side = comparison[key]
@@ -284,4 +301,7 @@ def comparison_sentence(comparison: dict[str, Any]) -> str:
         else:
             parts.append(f"{label}: not comparable ({side.get('error', 'no games')})")
     n = comparison["candidate"].get("n", 0)
-    return f"on the same {n} {comparison['games']} games, " + " vs ".join(parts)
+    return (
+        f"on the same {n} games of {comparison['seasons']}, {comparison['games']}, "
+        + " vs ".join(parts)
+    )

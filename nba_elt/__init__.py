@@ -9,29 +9,44 @@ what it needs (pandas, SQLAlchemy, dbt's runner ...) when first called.
 """
 
 from nba_elt.api import (
+    activate_model,
     backfill,
     daily,
+    demo,
+    feature_flags,
+    gaps,
     get_boxscores,
     get_pbp,
     get_schedule,
+    models,
     predict,
     reboot_dashboard,
     refresh,
+    train,
     verify,
     write_upsert,
 )
-from nba_elt.config import Settings
+from nba_elt.config import Settings, get_settings
+from nba_elt.ingest.request import BackfillRequest
 
 __all__ = [
+    "BackfillRequest",
     "Settings",
+    "activate_model",
     "backfill",
     "daily",
+    "demo",
+    "feature_flags",
+    "gaps",
     "get_boxscores",
     "get_pbp",
     "get_schedule",
+    "get_settings",
+    "models",
     "predict",
     "reboot_dashboard",
     "refresh",
+    "train",
     "verify",
     "write_upsert",
 ]

@@ -24,12 +24,20 @@ if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy.engine import Connection
 
+    from ml.app import PredictResult
+    from ml.registry import ModelArtifact, ModelInfo
+    from ml.train import TrainResult
+    from nba_elt.checks.cross_provider import CrossProviderReport
+    from nba_elt.checks.gaps import GapsResult
     from nba_elt.checks.verify import VerifyReport
     from nba_elt.extract.http import HttpClient
     from nba_elt.ingest.backfill import BackfillResult
+    from nba_elt.ingest.request import BackfillRequest
     from nba_elt.ops.dashboard import RebootResult
     from nba_elt.pipelines.daily import DailyReport
+    from nba_elt.pipelines.demo import DemoResult
     from nba_elt.transform.dbt import RefreshResult
+    from nba_elt.warehouse.flags import Flag
 
 MONTHS = tuple(name.lower() for name in calendar.month_name[1:])  # january .. december
 _TABLE = re.compile(r"^(?:[a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$")
@@ -85,11 +93,13 @@ def get_schedule(
     `month` is a name ("january") or a number (1); without it every month page of the
     season is read. Columns are those of nba_source.schedule.
     """
-    from nba_elt.dates import season_of, today_eastern
+    from nba_elt.dates import FIRST_SEASON, season_of, today_eastern
 
     season = int(season) if season is not None else season_of(today_eastern())
-    if not 1947 <= season <= season_of(today_eastern()) + 1:
-        raise BadInput(f"season {season} is not an NBA season (the year it ends, 1947 ..)")
+    if not FIRST_SEASON <= season <= season_of(today_eastern()) + 1:
+        raise BadInput(
+            f"season {season} is not an NBA season (the year it ends, {FIRST_SEASON} ..)"
+        )
     client = _client(settings, offline)
     with _proving(client):
         return _read_schedule(client, season, month)
@@ -310,38 +320,32 @@ def write_upsert(
 
 
 def backfill(
-    date: str | dt.date | None = None,
+    request: BackfillRequest | str | dt.date | None = None,
     *,
-    start: str | dt.date | None = None,
-    end: str | dt.date | None = None,
-    games: str | list[str] | None = None,
-    sources: str | list[str] | None = None,
-    dry_run: bool = False,
-    resume: int | None = None,
-    offline: bool = False,
-    force: bool = False,
-    refresh: bool = False,
-    predict: bool = False,
-    yes: bool = False,
-    provider: str | None = None,
     settings: Settings | None = None,
     progress: Any = None,
+    **flags: Any,
 ) -> BackfillResult:
     """Re-ingest sources for a date, a range or games into nba_source (`invoke backfill`).
 
-    provider: "bbref", "nba" or "auto" (default: basketball-reference, then the NBA for
-    what is left when it stops the run; docs/providers.md). games may be NBA game ids.
+    `request`: a BackfillRequest, or the date; `flags` are `invoke backfill`'s flags as
+    keywords (games and sources may be lists; games may be NBA game ids; provider "bbref",
+    "nba" or "auto", docs/providers.md), validated by BackfillRequest.from_flags.
 
     Returns a BackfillResult: `.units` (source, unit_key, status, rows, error per unit),
     `.exit_code` (0 / 1 / 75), `.run_id`, `.message`, `.summary`; `.plan` for a dry run.
     """
-    from nba_elt.ingest.backfill import run_backfill
+    from nba_elt.ingest.request import BackfillRequest
 
-    return run_backfill(
-        date=date, start=start, end=end, games=games, sources=sources, dry_run=dry_run,
-        resume=resume, offline=offline, force=force, refresh=refresh, predict=predict, yes=yes,
-        provider=provider, settings=settings, progress=progress,
-    )  # fmt: skip
+    if not isinstance(request, BackfillRequest):
+        if request is not None:
+            flags["date"] = request
+        request = BackfillRequest.from_flags(settings, **flags)
+    elif flags:
+        raise TypeError(f"backfill takes a request or flags, not both: {', '.join(flags)}")
+    from nba_elt.pipelines.steps import backfill as run
+
+    return run(request, settings=settings, progress=progress)
 
 
 def refresh(
@@ -350,13 +354,18 @@ def refresh(
     select: str | None = None,
     full: bool = False,
     run_date: str | dt.date | None = None,
+    in_process: bool = False,
     settings: Settings | None = None,
 ) -> RefreshResult:
     """dbt build of what changed since the last refresh (`invoke refresh`): a RefreshResult
-    (`.ok`, `.dbt` with the models and tests, `.selection`, `.run_date`)."""
+    (`.ok`, `.dbt` with the models and tests, `.selection`, `.run_date`). dbt runs in a new
+    process; `in_process=True` runs it in this interpreter, one build at a time."""
     from nba_elt.transform.dbt import refresh as run
 
-    return run(sources=sources, select=select, full=full, run_date=run_date, settings=settings)
+    return run(
+        sources=sources, select=select, full=full, run_date=run_date, in_process=in_process,
+        settings=settings,
+    )  # fmt: skip
 
 
 def predict(
@@ -364,12 +373,16 @@ def predict(
     *,
     model_path: str | None = None,
     settings: Settings | None = None,
-) -> pd.DataFrame:
+    as_result: bool = False,
+) -> pd.DataFrame | PredictResult:
     """Predict a date's games (default today, US Eastern) into ml_models.ml_game_predictions;
-    the predictions (game_id, home_team, away_team, home_win_prob, ...), empty without games."""
-    from ml.app import run_predict
+    the predictions (game_id, home_team, away_team, home_win_prob, ...), empty without games.
+    `as_result`: the PredictResult instead (`.predictions`, `.exit_code`, `.message`, and
+    `.features_built` when predict built missing or stale features first)."""
+    from nba_elt.pipelines.steps import predict as run
 
-    return run_predict(date=date, model_path=model_path, settings=settings).predictions
+    result = run(date, settings, model_path)
+    return result if as_result else result.predictions
 
 
 def verify(
@@ -378,10 +391,20 @@ def verify(
     start: str | dt.date | None = None,
     end: str | dt.date | None = None,
     run_date: str | dt.date | None = None,
+    cross_provider: bool = False,
     settings: Settings | None = None,
-) -> VerifyReport:
-    """Is the day complete and consistent, and are the games of `run_date` (default: the day
-    after) all predicted? A VerifyReport (`.passed`, `.checks`, `.failed`)."""
+) -> VerifyReport | CrossProviderReport:
+    """Is the day complete and consistent, and are the games of `run_date` (default: today,
+    US Eastern) all predicted? A VerifyReport (`.passed`, `.checks`, `.failed`).
+
+    `cross_provider`: instead, basketball-reference's and the NBA's final scores and team
+    points for the games of `date`, every disagreement listed (a CrossProviderReport)."""
+    if cross_provider:
+        from nba_elt.checks.cross_provider import verify_cross_provider
+
+        if start or end:
+            raise BadInput("--cross-provider checks one date: give --date YYYY-MM-DD")
+        return verify_cross_provider(date, settings=settings)
     from nba_elt.checks.verify import verify as run
 
     return run(date=date, start=start, end=end, run_date=run_date, settings=settings)
@@ -422,3 +445,78 @@ def daily(
         date=date, no_reboot=no_reboot, offline=offline, provider=provider, settings=settings,
         observer=observer,
     )  # fmt: skip
+
+
+def gaps(
+    season: int | str | None = None,
+    *,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+    fix: bool = False,
+    offline: bool = False,
+    provider: str | None = None,
+    settings: Settings | None = None,
+    progress: Any = None,
+) -> GapsResult:
+    """Final games whose box scores or pbp are missing (`invoke gaps`); `fix` backfills them."""
+    from nba_elt.checks.gaps import gaps as run
+
+    return run(
+        season=season, start=start, end=end, fix=fix, offline=offline, provider=provider,
+        settings=settings, progress=progress,
+    )  # fmt: skip
+
+
+def demo(*, settings: Settings | None = None, observer: Any = None) -> DemoResult:
+    """The whole loop on recorded real pages, offline, in a fresh database (`invoke demo`)."""
+    from nba_elt.pipelines.demo import demo as run
+
+    return run(settings=settings, observer=observer)
+
+
+def train(
+    train_seasons: str | list[int] | None = None,
+    test_season: str | int | None = None,
+    *,
+    output: str | None = None,
+    activate: bool = False,
+    min_games: int | str | None = None,
+    settings: Settings | None = None,
+) -> TrainResult:
+    """Fit the game-winner model and compare it with the active one (`invoke train`)."""
+    from ml.train import train as run
+
+    return run(
+        train_seasons=train_seasons, test_season=test_season, output=output, activate=activate,
+        min_games=min_games, settings=settings,
+    )  # fmt: skip
+
+
+def models() -> list[ModelInfo]:
+    """The models predict can use (shipped, active, candidate, trained before), active first."""
+    from ml.registry import list_models
+
+    return list_models()
+
+
+def activate_model(name: str) -> ModelArtifact:
+    """Make a model the one predict uses: "shipped", "candidate" or a version (prefix)."""
+    from ml.registry import activate
+
+    return activate(name)
+
+
+def feature_flags(
+    *,
+    enable: str | list[str] | None = None,
+    disable: str | list[str] | None = None,
+    settings: Settings | None = None,
+) -> tuple[list[str], list[Flag]]:
+    """nba_source.feature_flags (the sources daily ingests), after switching `enable` on and
+    `disable` off: (the flags whose value changed, every flag)."""
+    from nba_elt.warehouse.db import get_engine
+    from nba_elt.warehouse.flags import read_flags, set_flags
+
+    engine = get_engine(settings)
+    changed = set_flags(engine, enable, disable) if (enable or disable) else []
+    return changed, read_flags(engine)

@@ -1,7 +1,9 @@
 """One settings object, read from the environment and an optional .env file.
 
-The variables are the contract of docs/architecture.md §3. Secrets (the password inside
-the database URL, the Slack webhook URL) never appear in the repr.
+Each setting is declared once, as a field of `Settings`: its variable, default, parser and
+whether it is a secret (docs/architecture.md §3). A secret is never shown (repr, logs,
+errors) and may be given as a file instead: ``<NAME>_FILE`` holds the path of a file with
+the value (the convention of the official postgres image and of Docker / ECS secrets).
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 from nba_elt.errors import ConfigError
@@ -21,6 +25,10 @@ VALID_TARGETS = ("dev", "prod")
 DEFAULT_STATE_DIR = str(Path(tempfile.gettempdir()) / "nba-elt-state")
 PROJECT_URL = "https://github.com/nba-elt/nba-elt"  # keep in step with pyproject
 DEFAULT_USER_AGENT = f"nba-elt/0.1 (+{PROJECT_URL}; NBA data pipeline, at most 20 requests/minute)"
+FILE_SUFFIX = "_FILE"
+# Read outside this object: by dbt's macros (set by a refresh for its dbt process, or by
+# the operator) and by the embedded Postgres' launcher.
+READ_ELSEWHERE = ("NBA_ELT_RUN_DATE", "NBA_ELT_DBT_TESTS_SINCE", "NBA_ELT_PG_BIN")
 
 
 def _load_dotenv() -> None:
@@ -35,57 +43,65 @@ def _load_dotenv() -> None:
             return
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    return value.strip()
+def _env(name: str) -> str | None:
+    return os.environ.get(name, "").strip() or None
 
 
-def _positive_float(name: str, default: float) -> float:
-    raw = _env(name)
-    if raw is None:
-        return default
+def _read(name: str, secret: bool) -> str | None:
+    """The variable's value; for a secret, else the content of the file ``<NAME>_FILE``
+    names (its trailing newline stripped). Both set, or a file that cannot be read:
+    ConfigError naming the variable, never the value."""
+    value = _env(name)
+    path = _env(name + FILE_SUFFIX) if secret else None
+    if path is None:
+        return value
+    if value is not None:
+        raise ConfigError(f"set {name} or {name}{FILE_SUFFIX}, not both")
     try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be greater than 0, got {raw!r}")
-    return value
+        content = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or type(exc).__name__
+        raise ConfigError(f"{name}{FILE_SUFFIX}: cannot read {path!r} ({why})") from None
+    return content.strip() or None
 
 
-def _non_negative_float(name: str, default: float) -> float:
-    raw = _env(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must be 0 or more, got {raw!r}")
-    return value
+# ---------------------------------------------------------------- parsers: (name, raw) -> value
 
 
-def _positive_int(name: str, default: int) -> int:
-    raw = _env(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be greater than 0, got {raw!r}")
-    return value
+def _number(kind: type = float, *, zero_ok: bool = False) -> Callable[[str, str], Any]:
+    """A number of ``kind`` (int or float), greater than 0 (or 0 and more with zero_ok)."""
+
+    def parse(name: str, raw: str) -> Any:
+        try:
+            value = kind(raw)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
+        if value < 0 or (value == 0 and not zero_ok):
+            bound = "0 or more" if zero_ok else "greater than 0"
+            raise ConfigError(f"{name} must be {bound}, got {raw!r}")
+        return value
+
+    return parse
 
 
-def _base_url(name: str, default: str) -> str:
-    url = _env(name, default).rstrip("/")
+def _base_url(name: str, raw: str) -> str:
+    url = raw.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"{name} must start with http:// or https://, got {url!r}")
     return url
+
+
+def _target(name: str, raw: str) -> str:
+    if raw not in VALID_TARGETS:
+        raise ConfigError(f"{name} must be one of {', '.join(VALID_TARGETS)}, got {raw!r}")
+    return raw
+
+
+def _webhook(name: str, raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http(s) URL (value not shown)")
+    return raw
 
 
 _SECRET_QUERY = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|sslpassword)=([^&#\s]*)")
@@ -126,26 +142,173 @@ def mask_url(url: str | None) -> str | None:
     return _SECRET_QUERY.sub(lambda m: f"{m.group(1)}=***", masked)
 
 
-def secret_values(settings: Settings | None = None) -> list[str]:
-    """Every secret string of the configuration, in each spelling it may appear in
-    (raw, percent-decoded, percent-encoded), longest first: what `scrub` removes."""
-    found: set[str] = set()
-    url = settings.database_url if settings is not None else _env("NBA_ELT_DATABASE_URL")
-    webhook = (
-        settings.slack_webhook_url if settings is not None else _env("NBA_ELT_SLACK_WEBHOOK_URL")
+def _database_url(name: str, url: str) -> str:
+    """The parts a URL typo breaks, checked before anything connects (the value not shown
+    beyond its masked form)."""
+    head, _, _, tail = split_userinfo(url)
+    if not head:
+        raise ConfigError(
+            f"{name} must look like postgresql://user:password@host:5432/db, got {mask_url(url)!r}"
+        )
+    hostport = re.split(r"[/?#]", tail, maxsplit=1)[0]
+    if hostport.startswith("["):  # [IPv6]:port
+        port = hostport.rpartition("]")[2].removeprefix(":")
+    else:
+        port = hostport.rpartition(":")[2] if ":" in hostport else ""
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ConfigError(
+            f"{name} has a port that is not a number from 1 to 65535 ({mask_url(url)})"
+        )
+    return url
+
+
+def setting(
+    env: str,
+    default: Any = None,
+    parse: Callable[[str, str], Any] | None = None,
+    *,
+    secret: bool = False,
+    also: tuple[str, ...] = (),
+) -> Any:
+    """A field of Settings read from the variable ``env`` (else the first of ``also`` set),
+    checked by ``parse(env, raw)``. A secret is masked in the repr and may come from
+    ``<env>_FILE``."""
+    metadata = {"env": env, "parse": parse, "secret": secret, "also": also}
+    return field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = setting("NBA_ELT_DATABASE_URL", None, _database_url, secret=True)
+    # the password of database_url's user, apart from the URL (a Docker secret's file)
+    database_password: str | None = setting("NBA_ELT_DATABASE_PASSWORD", secret=True)
+    target: str = setting("NBA_ELT_TARGET", "dev", _target)
+    bbref_url: str = setting("NBA_ELT_BBREF_URL", "https://www.basketball-reference.com", _base_url)
+    nba_cdn_url: str = setting("NBA_ELT_NBA_CDN_URL", "https://cdn.nba.com", _base_url)
+    nba_stats_url: str = setting("NBA_ELT_NBA_STATS_URL", "https://stats.nba.com", _base_url)
+    archive_dir: str = setting("NBA_ELT_ARCHIVE_DIR", str(PROJECT_ROOT / ".nba_elt" / "archive"))
+    requests_per_minute: float = setting("NBA_ELT_REQUESTS_PER_MINUTE", 15.0, _number(float))
+    slack_webhook_url: str | None = setting(
+        "NBA_ELT_SLACK_WEBHOOK_URL", None, _webhook, secret=True
     )
-    if url:
-        _, _, password, _ = split_userinfo(url)
-        candidates = [password or ""]
-        candidates += [m.group(2) for m in _SECRET_QUERY.finditer(url)]
-        for value in candidates:
-            if value:
-                found |= {value, unquote(value), quote(unquote(value), safe="")}
-    if webhook:
-        found.add(webhook)
-    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        if os.environ.get(name):
-            found.add(os.environ[name])
+    ecs_cluster: str = setting("NBA_ELT_ECS_CLUSTER", "jacobs-ecs-ec2-cluster")
+    ecs_service: str = setting("NBA_ELT_ECS_SERVICE", "nba_elt_dashboard")
+    aws_region: str = setting("AWS_REGION", "us-east-1", also=("AWS_DEFAULT_REGION",))
+    aws_endpoint_url: str | None = setting("NBA_ELT_AWS_ENDPOINT_URL")
+    # None: boto3 finds the credentials itself (profile, instance or task role)
+    aws_access_key_id: str | None = setting("AWS_ACCESS_KEY_ID", secret=True)
+    aws_secret_access_key: str | None = setting("AWS_SECRET_ACCESS_KEY", secret=True)
+    aws_session_token: str | None = setting("AWS_SESSION_TOKEN", secret=True)
+    model_dir: str = setting("NBA_ELT_MODEL_DIR", str(PROJECT_ROOT / ".nba_elt" / "models"))
+    localdb_dir: str = setting("NBA_ELT_LOCALDB_DIR", str(PROJECT_ROOT / ".nba_elt" / "localdb"))
+    localdb_port: int = setting("NBA_ELT_LOCALDB_PORT", 54329, _number(int))
+    max_backfill_days: int = setting("NBA_ELT_MAX_BACKFILL_DAYS", 31, _number(int))
+    backfill_lock_wait: float = setting(
+        "NBA_ELT_BACKFILL_LOCK_WAIT", 300.0, _number(float, zero_ok=True)
+    )
+    dbt_target_path: str = setting("NBA_ELT_DBT_TARGET_PATH", str(PROJECT_ROOT / "dbt" / "target"))
+    state_dir: str = setting("NBA_ELT_STATE_DIR", DEFAULT_STATE_DIR)
+    user_agent: str = setting("NBA_ELT_USER_AGENT", DEFAULT_USER_AGENT)
+    request_deadline: float = setting("NBA_ELT_REQUEST_DEADLINE", 120.0, _number(float))
+    max_page_mb: float = setting("NBA_ELT_MAX_PAGE_MB", 20.0, _number(float))
+    retry_after_cap: float = setting("NBA_ELT_RETRY_AFTER_CAP", 300.0, _number(float, zero_ok=True))
+    db_connect_timeout: int = setting("NBA_ELT_DB_CONNECT_TIMEOUT", 10, _number(int))
+    db_statement_timeout: float = setting(
+        "NBA_ELT_DB_STATEMENT_TIMEOUT", 300.0, _number(float, zero_ok=True)
+    )
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata["secret"]:
+                value = mask_url(value) if f.name == "database_url" else value and "***"
+            parts.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(parts)})"
+
+    __str__ = __repr__
+
+    @property
+    def uses_local_db(self) -> bool:
+        return self.database_url is None
+
+    def aws_credentials(self) -> dict[str, str]:
+        """The AWS keys configured here, as boto3 takes them ({}: boto3 looks them up)."""
+        names = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+        return {name: getattr(self, name) for name in names if getattr(self, name)}
+
+
+SETTINGS = fields(Settings)
+SECRET_ENV_NAMES = tuple(f.metadata["env"] for f in SETTINGS if f.metadata["secret"])
+
+
+def env_names() -> tuple[str, ...]:
+    """Every variable a setting is read from (``<NAME>_FILE`` of each secret included, and
+    those read by dbt and the local database): what reaches a container."""
+    names: list[str] = []
+    for f in SETTINGS:
+        names += [f.metadata["env"], *f.metadata["also"]]
+        if f.metadata["secret"]:
+            names.append(f.metadata["env"] + FILE_SUFFIX)
+    return (*names, *READ_ELSEWHERE)
+
+
+def _with_password(url: str, password: str) -> str:
+    """database_url with NBA_ELT_DATABASE_PASSWORD as its user's password."""
+    head, user, already, tail = split_userinfo(url)
+    if not user:
+        raise ConfigError(
+            "NBA_ELT_DATABASE_PASSWORD needs a user in NBA_ELT_DATABASE_URL "
+            "(postgresql://user@host:5432/db)"
+        )
+    if already is not None:
+        raise ConfigError(
+            "the database password is set twice: in NBA_ELT_DATABASE_URL and in "
+            "NBA_ELT_DATABASE_PASSWORD; keep one"
+        )
+    return f"{head}{user}:{quote(password, safe='')}@{tail}"
+
+
+def get_settings() -> Settings:
+    """Build the settings from the environment (and `.env`). Raises ConfigError."""
+    _load_dotenv()
+    values: dict[str, Any] = {}
+    for f in SETTINGS:
+        meta = f.metadata
+        raw = _read(meta["env"], meta["secret"])
+        name = meta["env"]
+        for other in meta["also"]:
+            if raw is None:
+                raw, name = _env(other), other
+        if raw is not None:
+            values[f.name] = meta["parse"](name, raw) if meta["parse"] else raw
+    password = values.get("database_password")
+    if password is not None:
+        if "database_url" not in values:
+            raise ConfigError("NBA_ELT_DATABASE_PASSWORD is set but NBA_ELT_DATABASE_URL is not")
+        values["database_url"] = _with_password(values["database_url"], password)
+    return Settings(**values)
+
+
+def secret_values(settings: Settings | None = None) -> list[str]:
+    """Every secret string of the configuration (``settings``, else the environment and the
+    files, read quietly: scrub works whatever the configuration), in each spelling it may
+    appear in (raw, percent-decoded, percent-encoded), longest first: what `scrub` removes."""
+    found: set[str] = set()
+    for f in (f for f in SETTINGS if f.metadata["secret"]):
+        if settings is not None:
+            value = getattr(settings, f.name)
+        else:
+            try:
+                value = _read(f.metadata["env"], True)
+            except ConfigError:
+                value = _env(f.metadata["env"])
+        candidates = [value]
+        if f.name == "database_url" and value:  # its password and query secrets, not the host
+            candidates = [split_userinfo(value)[2]]
+            candidates += [m.group(2) for m in _SECRET_QUERY.finditer(value)]
+        for candidate in filter(None, candidates):
+            found |= {candidate, unquote(candidate), quote(unquote(candidate), safe="")}
     return sorted((v for v in found if len(v) >= 3), key=len, reverse=True)
 
 
@@ -159,128 +322,9 @@ def scrub(text: str, secrets: list[str] | None = None) -> str:
     return text
 
 
-def _secret(value: str | None) -> str | None:
-    return None if value is None else "***"
-
-
-@dataclass(frozen=True)
-class Settings:
-    database_url: str | None = field(default=None, metadata={"mask": mask_url})
-    target: str = "dev"
-    bbref_url: str = "https://www.basketball-reference.com"
-    nba_cdn_url: str = "https://cdn.nba.com"
-    nba_stats_url: str = "https://stats.nba.com"
-    archive_dir: str = str(PROJECT_ROOT / ".nba_elt" / "archive")
-    requests_per_minute: float = 15.0
-    slack_webhook_url: str | None = field(default=None, metadata={"mask": _secret})
-    ecs_cluster: str = "jacobs-ecs-ec2-cluster"
-    ecs_service: str = "nba_elt_dashboard"
-    aws_region: str = "us-east-1"
-    aws_endpoint_url: str | None = None
-    model_dir: str = str(PROJECT_ROOT / ".nba_elt" / "models")
-    localdb_dir: str = str(PROJECT_ROOT / ".nba_elt" / "localdb")
-    localdb_port: int = 54329
-    max_backfill_days: int = 31
-    backfill_lock_wait: float = 300.0
-    dbt_target_path: str = str(PROJECT_ROOT / "dbt" / "target")
-    dbt_server_idle: float = 600.0
-    state_dir: str = DEFAULT_STATE_DIR
-    user_agent: str = DEFAULT_USER_AGENT
-    request_deadline: float = 120.0
-    max_page_mb: float = 20.0
-    retry_after_cap: float = 300.0
-    db_connect_timeout: int = 10
-    db_statement_timeout: float = 300.0
-
-    def __repr__(self) -> str:
-        parts = []
-        for f in fields(self):
-            value = getattr(self, f.name)
-            masker = f.metadata.get("mask")
-            if masker is not None:
-                value = masker(value)
-            parts.append(f"{f.name}={value!r}")
-        return f"Settings({', '.join(parts)})"
-
-    __str__ = __repr__
-
-    @property
-    def uses_local_db(self) -> bool:
-        return self.database_url is None
-
-
-def _check_database_url(url: str) -> None:
-    """The parts a URL typo breaks, checked before anything connects (the value not shown
-    beyond its masked form)."""
-    head, _, _, tail = split_userinfo(url)
-    if not head:
-        raise ConfigError(
-            f"NBA_ELT_DATABASE_URL must look like postgresql://user:password@host:5432/db, "
-            f"got {mask_url(url)!r}"
-        )
-    hostport = re.split(r"[/?#]", tail, maxsplit=1)[0]
-    if hostport.startswith("["):  # [IPv6]:port
-        port = hostport.rpartition("]")[2].removeprefix(":")
-    else:
-        port = hostport.rpartition(":")[2] if ":" in hostport else ""
-    if port and not (port.isdigit() and 0 < int(port) < 65536):
-        raise ConfigError(
-            f"NBA_ELT_DATABASE_URL has a port that is not a number from 1 to 65535 "
-            f"({mask_url(url)})"
-        )
-
-
-def get_settings() -> Settings:
-    """Build the settings from the environment (and `.env`). Raises ConfigError."""
-    _load_dotenv()
-    target = _env("NBA_ELT_TARGET", "dev")
-    if target not in VALID_TARGETS:
-        raise ConfigError(
-            f"NBA_ELT_TARGET must be one of {', '.join(VALID_TARGETS)}, got {target!r}"
-        )
-    bbref_url = _base_url("NBA_ELT_BBREF_URL", Settings.bbref_url)
-    nba_cdn_url = _base_url("NBA_ELT_NBA_CDN_URL", Settings.nba_cdn_url)
-    nba_stats_url = _base_url("NBA_ELT_NBA_STATS_URL", Settings.nba_stats_url)
-    webhook = _env("NBA_ELT_SLACK_WEBHOOK_URL")
-    if webhook is not None and not webhook.startswith(("http://", "https://")):
-        raise ConfigError("NBA_ELT_SLACK_WEBHOOK_URL must be an http(s) URL (value not shown)")
-    database_url = _env("NBA_ELT_DATABASE_URL")
-    if database_url is not None:
-        _check_database_url(database_url)
-    return Settings(
-        database_url=database_url,
-        target=target,
-        bbref_url=bbref_url,
-        nba_cdn_url=nba_cdn_url,
-        nba_stats_url=nba_stats_url,
-        archive_dir=_env("NBA_ELT_ARCHIVE_DIR", Settings.archive_dir),
-        requests_per_minute=_positive_float("NBA_ELT_REQUESTS_PER_MINUTE", 15.0),
-        slack_webhook_url=webhook,
-        ecs_cluster=_env("NBA_ELT_ECS_CLUSTER", Settings.ecs_cluster),
-        ecs_service=_env("NBA_ELT_ECS_SERVICE", Settings.ecs_service),
-        aws_region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", "us-east-1")),
-        aws_endpoint_url=_env("NBA_ELT_AWS_ENDPOINT_URL"),
-        model_dir=_env("NBA_ELT_MODEL_DIR", Settings.model_dir),
-        localdb_dir=_env("NBA_ELT_LOCALDB_DIR", Settings.localdb_dir),
-        localdb_port=_positive_int("NBA_ELT_LOCALDB_PORT", 54329),
-        max_backfill_days=_positive_int("NBA_ELT_MAX_BACKFILL_DAYS", 31),
-        backfill_lock_wait=_non_negative_float("NBA_ELT_BACKFILL_LOCK_WAIT", 300.0),
-        dbt_target_path=_env("NBA_ELT_DBT_TARGET_PATH", Settings.dbt_target_path),
-        dbt_server_idle=_non_negative_float("NBA_ELT_DBT_SERVER_IDLE", 600.0),
-        state_dir=_env("NBA_ELT_STATE_DIR", Settings.state_dir),
-        user_agent=_env("NBA_ELT_USER_AGENT", DEFAULT_USER_AGENT),
-        request_deadline=_positive_float("NBA_ELT_REQUEST_DEADLINE", 120.0),
-        max_page_mb=_positive_float("NBA_ELT_MAX_PAGE_MB", 20.0),
-        retry_after_cap=_non_negative_float("NBA_ELT_RETRY_AFTER_CAP", 300.0),
-        db_connect_timeout=_positive_int("NBA_ELT_DB_CONNECT_TIMEOUT", 10),
-        db_statement_timeout=_non_negative_float("NBA_ELT_DB_STATEMENT_TIMEOUT", 300.0),
-    )
-
-
 def current_user() -> str:
     """Who runs this (recorded in the ledgers): the login name, else the numeric uid."""
     import getpass
-    import os
 
     try:
         return getpass.getuser()

@@ -10,6 +10,11 @@ from nba_elt.errors import BadInput
 
 EASTERN = ZoneInfo("America/New_York")
 
+# The league's first season, 1946-47 (the BAA's), named by the year it ends: no source
+# (basketball-reference, stats.nba.com) has a game before it.
+FIRST_SEASON = 1947
+FIRST_DATE = dt.date(FIRST_SEASON - 1, 8, 1)  # the season cut-over (season_of)
+
 
 def today_eastern() -> dt.date:
     """Today's date in US Eastern time: the NBA's calendar."""
@@ -26,12 +31,22 @@ def parse_date(value: str, *, flag: str = "--date", allow_future: bool = False) 
         day = dt.date.fromisoformat(str(value).strip())
     except ValueError:
         raise BadInput(f"{flag} must be a date as YYYY-MM-DD, got {value!r}") from None
+    check_covered(day, flag=flag)
     if not allow_future and day > today_eastern():
         raise BadInput(
             f"{flag} {day} is in the future (today is {today_eastern()} US Eastern); "
             "there is nothing to ingest yet"
         )
     return day
+
+
+def check_covered(day: dt.date, *, flag: str = "--date") -> None:
+    """BadInput for a date before the first season the sources cover."""
+    if day < FIRST_DATE:
+        raise BadInput(
+            f"{flag} {day} is before the first NBA season ({FIRST_SEASON - 1}-"
+            f"{FIRST_SEASON % 100:02d}, from {FIRST_DATE}): no source has games that early"
+        )
 
 
 def date_range(start: dt.date, end: dt.date) -> Iterator[dt.date]:

@@ -23,10 +23,6 @@ from nba_elt.warehouse.localdb import LocalDb
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TEMPLATE_DB = "nba_elt_template"
-# for the environment of a command a test starts: its dbt builds start no warm dbt server
-NO_DBT_SERVER = {"NBA_ELT_DBT_SERVER_IDLE": "0"}
-# and none for the fixtures set up before _isolated_env (module-scoped ones)
-os.environ.update(NO_DBT_SERVER)
 _counter = itertools.count()
 
 
@@ -102,9 +98,6 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("NBA_ELT_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("NBA_ELT_LOCALDB_DIR", str(tmp_path / "no-localdb"))
     monkeypatch.setenv("NBA_ELT_STATE_DIR", str(tmp_path / "state"))
-    # dbt in a new process per build: no warm dbt server outlives a test, except where a
-    # test asks for one (tests/integration/test_dbt_build.py, test_dbt_server.py)
-    monkeypatch.setenv("NBA_ELT_DBT_SERVER_IDLE", "0")
     monkeypatch.setattr("nba_elt.config._load_dotenv", lambda: None)
 
 

@@ -1,7 +1,11 @@
 #!/bin/sh
 # The official image's contract, in short: initdb on first start with POSTGRES_USER /
-# POSTGRES_PASSWORD / POSTGRES_DB, password auth from other hosts, then run postgres.
+# POSTGRES_PASSWORD (or POSTGRES_PASSWORD_FILE, a Docker secret) / POSTGRES_DB, password
+# auth from other hosts, then run postgres.
 set -eu
+if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+    POSTGRES_PASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"
+fi
 : "${POSTGRES_USER:=postgres}" "${POSTGRES_DB:=$POSTGRES_USER}" "${PGDATA:=/var/lib/postgresql/data}"
 mkdir -p "$PGDATA" /var/run/postgresql
 chown -R postgres:postgres "$PGDATA" /var/run/postgresql

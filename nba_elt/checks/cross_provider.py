@@ -20,10 +20,18 @@ from nba_elt.config import Settings, get_settings
 from nba_elt.dates import resolve_dates, yesterday_eastern
 from nba_elt.errors import NbaEltError, SiteBlocked
 from nba_elt.results import Result
+from nba_elt.sources.base import SourceContext
+from nba_elt.sources.crosscheck import (
+    FinalGame,
+    Score,
+    final_games,
+    score_disagreements,
+    score_text,
+    team_points,
+)
 
 log = logging.getLogger(__name__)
 
-Score = tuple[int, int]  # (away, home)
 CDN_FIRST_SEASON = 2020  # the CDN's liveData box scores start with 2019-20
 
 
@@ -39,11 +47,14 @@ class ProviderView:
 
     def add_finals(self, schedule) -> list:
         """The schedule's final games (rows with game_id, teams and points), recorded."""
-        finals = list(schedule[schedule["status"] == "final"].itertuples())
+        finals = final_games(schedule)
         for game in finals:
-            self.finals[game.game_id] = (int(game.away_pts), int(game.home_pts))
-            self.teams[game.game_id] = (game.away_team, game.home_team)
+            self.finals[game.game_id] = game.score
+            self.teams[game.game_id] = (game.away, game.home)
         return finals
+
+    def final_game(self, game_id: str) -> FinalGame:
+        return FinalGame(game_id, *self.teams.get(game_id, ("", "")), self.finals[game_id])
 
 
 def compare(day: dt.date, bbref: ProviderView, nba: ProviderView) -> list[str]:
@@ -61,31 +72,27 @@ def compare(day: dt.date, bbref: ProviderView, nba: ProviderView) -> list[str]:
             continue
         if bbref.finals[game] != nba.finals[game]:
             found.append(
-                f"{game}: final score {_score(bbref.finals[game])} (basketball-reference) vs "
-                f"{_score(nba.finals[game])} (NBA)"
+                f"{game}: final score {score_text(bbref.finals[game])} (basketball-reference) vs "
+                f"{score_text(nba.finals[game])} (NBA)"
             )
         ours, theirs = bbref.team_points.get(game), nba.team_points.get(game)
         if ours is not None and theirs is not None and ours != theirs:
             found.append(
-                f"{game}: team points {_score(ours)} (basketball-reference players) vs "
-                f"{_score(theirs)} (NBA players)"
+                f"{game}: team points {score_text(ours)} (basketball-reference players) vs "
+                f"{score_text(theirs)} (NBA players)"
             )
-        for view, points in ((bbref, ours), (nba, theirs)):
-            if points is not None and points != view.finals[game]:
+        for view in (bbref, nba):
+            for d in score_disagreements([view.final_game(game)], view.team_points):
                 found.append(
-                    f"{game}: {view.name}'s players add up to {_score(points)} but its final "
-                    f"score is {_score(view.finals[game])}"
+                    f"{game}: {view.name}'s players add up to {score_text(d.found)} but its "
+                    f"final score is {score_text(d.game.score)}"
                 )
     return found
 
 
-def _score(score: Score) -> str:
-    return f"{score[0]}-{score[1]}"
-
-
-def bbref_view(ctx: Any, day: dt.date) -> ProviderView:
+def bbref_view(ctx: SourceContext, day: dt.date) -> ProviderView:
     from nba_elt.sources.base import final_since, month_final_since
-    from nba_elt.sources.boxscores import fetch_daily, parse_boxscores, team_points
+    from nba_elt.sources.boxscores import fetch_daily, parse_boxscores
     from nba_elt.sources.schedule import fetch_schedule_for_date
 
     view = ProviderView("basketball-reference")
@@ -94,22 +101,21 @@ def bbref_view(ctx: Any, day: dt.date) -> ProviderView:
     except NbaEltError as exc:
         view.problems.append(f"could not read the schedule ({exc})")
         return view
-    view.add_finals(schedule)
-    if not view.finals:
+    finals = view.add_finals(schedule)
+    if not finals:
         return view
     try:
         path, html = fetch_daily(ctx.client, day, final=final_since(day))
-        sums = team_points(parse_boxscores(html, day, page=ctx.client.url_for(path)))
+        players = parse_boxscores(html, day, page=ctx.client.url_for(path))
     except NbaEltError as exc:
         view.problems.append(f"could not read the box scores ({exc})")
         return view
-    for game, (away, home) in view.teams.items():
-        if (game, away) in sums and (game, home) in sums:
-            view.team_points[game] = (sums[(game, away)], sums[(game, home)])
+    sums = team_points(players, finals)
+    view.team_points.update({g: pts for g, pts in sums.items() if None not in pts})
     return view
 
 
-def nba_view(ctx: Any, day: dt.date) -> ProviderView:
+def nba_view(ctx: SourceContext, day: dt.date) -> ProviderView:
     from nba_elt.sources.base import final_since
     from nba_elt.sources.nba import games, hosts, parse
 
@@ -119,12 +125,14 @@ def nba_view(ctx: Any, day: dt.date) -> ProviderView:
     except NbaEltError as exc:
         view.problems.append(f"could not read the schedule ({exc})")
         return view
+    by_id = listed.set_index("game_id")
     for game in view.add_finals(listed):
         # one request per game: the CDN where it has the season, else stats V3
-        if int(game.season) >= CDN_FIRST_SEASON:
-            attempts = [(hosts.cdn(ctx), hosts.cdn_boxscore_path(game.nba_game_id))]
+        nba_id, season = by_id.loc[game.game_id, ["nba_game_id", "season"]]
+        if int(season) >= CDN_FIRST_SEASON:
+            attempts = [(hosts.cdn(ctx), hosts.cdn_boxscore_path(nba_id))]
         else:
-            attempts = [(hosts.stats(ctx), hosts.stats_boxscore_path(game.nba_game_id))]
+            attempts = [(hosts.stats(ctx), hosts.stats_boxscore_path(nba_id))]
         try:
             client, path, payload = hosts.first_available(attempts, final=final_since(day))
         except SiteBlocked as exc:
@@ -138,15 +146,12 @@ def nba_view(ctx: Any, day: dt.date) -> ProviderView:
             frame, _, _ = parse.parse_live_boxscore(payload, page=page)
         else:
             frame, _ = parse.parse_boxscore_v3(payload, game.game_id, day, page=page)
-        sums = frame.groupby("team")["pts"].sum()
-        view.team_points[game.game_id] = (
-            int(sums.get(game.away_team, 0)),
-            int(sums.get(game.home_team, 0)),
-        )
+        players = team_points(frame, [game]).get(game.game_id, (None, None))
+        view.team_points[game.game_id] = (players[0] or 0, players[1] or 0)
     return view
 
 
-def cross_provider_report(ctx: Any, day: dt.date) -> dict[str, Any]:
+def cross_provider_report(ctx: SourceContext, day: dt.date) -> dict[str, Any]:
     """Both views of ``day`` and their disagreements (JSON-ready)."""
     bbref, nba = bbref_view(ctx, day), nba_view(ctx, day)
     disagreements = compare(day, bbref, nba)
@@ -165,7 +170,7 @@ def cross_provider_report(ctx: Any, day: dt.date) -> dict[str, Any]:
 
 
 def _maybe(score: Score | None) -> str | None:
-    return _score(score) if score is not None else None
+    return score_text(score) if score is not None else None
 
 
 @dataclass
@@ -183,7 +188,6 @@ def verify_cross_provider(
     """Compare basketball-reference's and the NBA's final scores and team points for the
     games of ``date`` (default: yesterday, US Eastern) and list every disagreement."""
     from nba_elt.extract.http import HttpClient
-    from nba_elt.sources import SourceContext
     from nba_elt.warehouse.db import get_engine
 
     day = resolve_dates(

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from nba_elt.config import Settings, get_settings
-from nba_elt.dates import resolve_dates, season_of, today_eastern
+from nba_elt.dates import FIRST_SEASON, resolve_dates, season_of, today_eastern
 from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput
 from nba_elt.ingest.runner import RunReport
 from nba_elt.results import Result
@@ -97,8 +97,8 @@ def parse_scope(
         raise BadInput(
             f"--season is the year a season ends (2024-25 -> 2025), got {season!r}"
         ) from None
-    if not 1947 <= value <= season_of(today_eastern()) + 1:
-        raise BadInput(f"--season {value} is not an NBA season (1947 .. next season)")
+    if not FIRST_SEASON <= value <= season_of(today_eastern()) + 1:
+        raise BadInput(f"--season {value} is not an NBA season ({FIRST_SEASON} .. next season)")
     return f"season {value}", value, None, None
 
 
@@ -209,6 +209,18 @@ def _fix(
         return runner.run(plan, args)
 
 
+def _schedule_first(season: int | None, first: dt.date | None, last: dt.date | None) -> str:
+    """The backfill that loads the schedule of the scope (a season: August 1 to July 31, the
+    cut-over of season_of), up to today."""
+    if season:
+        first, last = dt.date(season - 1, 8, 1), dt.date(season, 7, 31)
+    assert first is not None and last is not None
+    last = min(last, today_eastern())
+    if last < first:
+        return "its schedule cannot be loaded before it starts"
+    return f"backfill the schedule first: invoke backfill --sources schedule --start {first} --end {last} --yes"
+
+
 @dataclass
 class GapsResult(Result):
     """The gaps found (`report`); with fix, the backfill run that filled them (`fix`)."""
@@ -253,7 +265,7 @@ def gaps(
         return GapsResult(
             EXIT_OK,
             f"no final games in nba_source.schedule for {scope}: nothing to check "
-            "(backfill the schedule first: invoke backfill --sources schedule ...)",
+            f"({_schedule_first(season_value, first, last)})",
             summary,
             report=report,
         )

@@ -5,7 +5,9 @@ Each check has a name, a status (pass / fail) and the numbers behind it:
 - completeness: every final game of the date(s) in nba_source.schedule has box score rows
   for both teams and play-by-play events (for the sources enabled in
   nba_source.feature_flags, which are the ones the daily run ingests); no box score rows
-  for games the schedule does not know; no game of a past date left unplayed;
+  for games the schedule does not know; no game of a past date left unplayed; a date whose
+  schedule was never loaded (no row, no successful schedule unit in ops.backfill_units)
+  fails, naming the backfill that loads it;
 - consistency: for every final game, schedule final score = sum of the players' points
   (per team) = score of the last play-by-play event;
 - freshness: the newest ``_loaded_at`` of each nba_source table, and whether dbt has
@@ -17,11 +19,11 @@ Each check has a name, a status (pass / fail) and the numbers behind it:
   (ops.refresh_runs) must show a successful `invoke refresh` that started after the newest
   load of the date(s) (a dbt build run by hand leaves no row there and is not judged);
 - keys: no duplicate or null keys in nba_source and facts for the date(s);
-- predictions: for the run date (default: the day after the last date checked, the date the
-  morning run predicts), ml_models.ml_tonights_games was built for it and every game
-  nba_source.schedule has that day has a row in ml_models.ml_game_predictions with
-  probabilities in [0, 1] that sum to 1; a run date whose season has no schedule fails
-  (nobody can tell whether it has games);
+- predictions: for the run date (default: today, US Eastern, the date the morning run
+  predicts; a past date checked demands nothing of its next day),
+  ml_models.ml_tonights_games was built for it and every game nba_source.schedule has that
+  day has a row in ml_models.ml_game_predictions with probabilities in [0, 1] that sum to 1;
+  a run date whose schedule was never loaded fails (nobody can tell whether it has games);
 - seed_query: the dashboard's seed query runs.
 
 A dbt table that does not exist yet fails its check with "run invoke refresh"; a check
@@ -45,12 +47,12 @@ from nba_elt.config import Settings
 from nba_elt.dates import (
     parse_date,
     resolve_dates,
-    season_of,
     today_eastern,
     yesterday_eastern,
 )
 from nba_elt.errors import BadInput
 from nba_elt.results import Result
+from nba_elt.sources.crosscheck import FinalGame, score_disagreements, score_text
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,31 @@ def _sample(items: list[str], limit: int = 5) -> str:
     return shown + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
 
 
+def _schedule_never_loaded(conn: Connection, dates: list[dt.date]) -> list[dt.date]:
+    """The dates whose schedule nothing ever loaded: no row in nba_source.schedule and no
+    successful schedule unit in the backfill ledger (a day without games leaves only the
+    ledger's unit, with 0 rows)."""
+    loaded = conn.execute(
+        text(
+            """
+            select game_date from nba_source.schedule where game_date = any(:dates)
+            union
+            select game_date from ops.backfill_units
+            where source = 'schedule' and status in ('succeeded', 'skipped')
+              and game_date = any(:dates)
+            """
+        ),
+        {"dates": dates},
+    ).scalars()
+    return sorted(set(dates) - set(loaded))
+
+
+def _schedule_fix(days: list[dt.date]) -> str:
+    if len(days) == 1:
+        return f"invoke backfill --sources schedule --date {days[0]}"
+    return f"invoke backfill --sources schedule --start {days[0]} --end {days[-1]} --yes"
+
+
 # --- the checks ------------------------------------------------------------------------
 
 
@@ -161,26 +188,23 @@ def check_completeness(conn: Connection, dates: list[dt.date]) -> Check:
         "not_final_past_games": len(unplayed),
         "sources_checked": ",".join(s for s in ("schedule", "boxscores", "pbp") if s in enabled),
     }
+    never_loaded = _schedule_never_loaded(conn, dates)
+    if never_loaded:
+        numbers["dates_schedule_never_loaded"] = len(never_loaded)
+        return _fail(
+            name,
+            f"the schedule of {_sample([d.isoformat() for d in never_loaded])} was never "
+            f"loaded, so its games are unknown: {_schedule_fix(never_loaded)}",
+            **numbers,
+        )
     if not games:
-        seasons = sorted({season_of(d) for d in dates})
-        known = conn.execute(
-            text("select count(*) from nba_source.schedule where season = any(:s)"),
-            {"s": seasons},
-        ).scalar()
-        if not known:
-            return _fail(
-                name,
-                f"nba_source.schedule has no games of season(s) {seasons}: load the schedule "
-                f"(invoke backfill --sources schedule --date {dates[0]})",
-                **numbers,
-            )
         if orphans:
             return _fail(
                 name,
                 f"box scores for games the schedule does not know: {_sample(orphans)}",
                 **numbers,
             )
-        return _pass(name, "no games scheduled on the date(s)", **numbers)
+        return _pass(name, "no games scheduled on the date(s) (schedule loaded)", **numbers)
     problems = []
     if missing_box:
         problems.append(f"box scores missing for a team of {_sample(missing_box)}")
@@ -233,38 +257,39 @@ def check_consistency(conn: Connection, dates: list[dt.date]) -> Check:
         ),
         {"dates": dates},
     ).all()
-    mismatches: list[str] = []
-    compared_box = compared_pbp = 0
-    for row in rows:
-        final = (row.away_pts, row.home_pts)
-        if row.home_box is not None or row.away_box is not None:
-            compared_box += 1
-            box = (row.away_box, row.home_box)
-            if box != final:
-                mismatches.append(
-                    f"{row.game_id}: schedule {row.away_team} {row.away_pts}-{row.home_pts} "
-                    f"{row.home_team}, players' points {box[0]}-{box[1]}"
-                )
-        if row.pbp_home is not None:
-            compared_pbp += 1
-            last = (row.pbp_away, row.pbp_home)
-            if last != final:
-                mismatches.append(
-                    f"{row.game_id}: schedule {row.away_team} {row.away_pts}-{row.home_pts} "
-                    f"{row.home_team}, last play-by-play score {last[0]}-{last[1]}"
-                )
+    games = [FinalGame(r.game_id, r.away_team, r.home_team, (r.away_pts, r.home_pts)) for r in rows]
+    players = {
+        r.game_id: (r.away_box, r.home_box)
+        for r in rows
+        if r.home_box is not None or r.away_box is not None
+    }
+    last_events = {r.game_id: (r.pbp_away, r.pbp_home) for r in rows if r.pbp_home is not None}
+    figures = {"players' points": players, "last play-by-play score": last_events}
+    found = sorted(  # by game, the players' points first
+        (
+            (d, what)
+            for what, by_game in figures.items()
+            for d in score_disagreements(games, by_game)
+        ),
+        key=lambda pair: pair[0].game.game_id,
+    )
+    mismatches = [
+        f"{d.game.game_id}: schedule {d.game.away} {score_text(d.game.score)} {d.game.home}, "
+        f"{what} {score_text(d.found)}"
+        for d, what in found
+    ]
     numbers = {
         "final_games": len(rows),
-        "compared_with_boxscores": compared_box,
-        "compared_with_pbp": compared_pbp,
+        "compared_with_boxscores": len(players),
+        "compared_with_pbp": len(last_events),
         "mismatches": len(mismatches),
     }
     if mismatches:
         return _fail(name, "; ".join(mismatches[:5]), **numbers)
     return _pass(
         name,
-        f"final score = players' points ({compared_box} games) = last pbp score "
-        f"({compared_pbp} games)",
+        f"final score = players' points ({len(players)} games) = last pbp score "
+        f"({len(last_events)} games)",
         **numbers,
     )
 
@@ -379,9 +404,10 @@ def check_keys(conn: Connection, dates: list[dt.date]) -> Check:
     return _pass(name, "no duplicate or null keys", **numbers)
 
 
-def predictions_date(dates: list[dt.date], run_date: dt.date | None = None) -> dt.date:
-    """The date whose predictions verify checks: given, else the day after the last date."""
-    return run_date or max(dates) + dt.timedelta(days=1)
+def predictions_date(run_date: dt.date | None = None) -> dt.date:
+    """The date whose predictions verify checks: given, else today (US Eastern), the date
+    the morning run predicts."""
+    return run_date or today_eastern()
 
 
 def check_predictions(
@@ -390,7 +416,7 @@ def check_predictions(
     """ml_tonights_games was built for the run date and every game nba_source.schedule has
     that day (not postponed) has a valid prediction."""
     name = "predictions"
-    day = predictions_date(dates, run_date)
+    day = predictions_date(run_date)
     for relation in ("ml_models.ml_tonights_games", "ml_models.ml_game_predictions"):
         if not _exists(conn, relation):
             return _fail(
@@ -418,10 +444,7 @@ def check_predictions(
         ),
         {"day": day},
     ).all()
-    season_known = conn.execute(
-        text("select exists (select 1 from nba_source.schedule where season = :s)"),
-        {"s": season_of(day)},
-    ).scalar()
+    schedule_unknown = bool(_schedule_never_loaded(conn, [day]))
     other_dates = [d for d in built_for if d != day.isoformat()]
     unfeatured = [r.game_id for r in scheduled if r.featured is None]
     missing = [r.game_id for r in scheduled if r.predicted is None]
@@ -451,12 +474,16 @@ def check_predictions(
             f"ml_tonights_games was built for {', '.join(other_dates)}, not for {day}: {fix}",
             **numbers,
         )
-    if not season_known:
+    if schedule_unknown:
+        fix_schedule = (
+            _schedule_fix([day])
+            if day <= today_eastern()
+            else "a backfill takes dates up to today: check it on the day"
+        )
         return _fail(
             name,
-            f"nba_source.schedule holds no game of the {season_of(day)} season, so there is "
-            f"no telling whether {day} has games: invoke backfill --date {day} --sources "
-            "schedule",
+            f"the schedule of {day} was never loaded, so there is no telling whether it has "
+            f"games: {fix_schedule}",
             **numbers,
         )
     if unfeatured:
@@ -505,7 +532,7 @@ def run_checks(
 ) -> list[Check]:
     """Every check, each on its own connection; an error fails that check only.
 
-    `run_date`: the date whose predictions are checked (default: the day after the last date).
+    `run_date`: the date whose predictions are checked (default: today, US Eastern).
     """
     results = []
     for name, check in CHECKS:
@@ -554,7 +581,8 @@ def verify(
 ) -> VerifyReport:
     """Run every check for the date(s) (default: yesterday, US Eastern); exit 1 if any fails.
 
-    The predictions checked are those of `run_date` (default: the day after the last date).
+    The predictions checked are those of `run_date` (default: today, US Eastern: the date
+    the morning run predicts, whatever the date(s) checked).
     """
     dates = resolve_dates(
         None if date is None else str(date),
@@ -576,7 +604,7 @@ def verify(
     summary = {
         "status": "failed" if failed else "succeeded",
         "dates": [d.isoformat() for d in dates],
-        "run_date": predictions_date(dates, predicted_day).isoformat(),
+        "run_date": predictions_date(predicted_day).isoformat(),
         "failed": failed,
         "checks": [asdict(c) for c in results],
     }

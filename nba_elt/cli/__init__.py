@@ -3,32 +3,30 @@
 The library (everything outside nba_elt/cli) returns plain results (nba_elt.results.Result
 and its subclasses) and raises named errors; it never prints and never imports this
 package or rich (tests/unit/test_layers.py). The modules here (cli/backfill.py,
-cli/refresh.py ...) each hold one task function: typed keyword arguments in, a TaskResult
-out, the tables printed on the way. tasks.py hands them to `run_task` with the task's own
-flags, which are therefore declared once (the invoke task's signature).
+cli/refresh.py ...) each hold one task function: the task's flags in, a call of the public
+API (`nba_elt.<function>`, which validates them), the result rendered, a TaskResult out.
+cli/tasks.py (the tasks of `nba-elt` and `invoke`) hands them to `run_task`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import shlex
-import subprocess
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from nba_elt.cli.docker import docker_command, run_in_docker  # noqa: F401  (tests, tasks)
 from nba_elt.cli.output import logging_handler, make_console
-from nba_elt.config import PROJECT_ROOT, scrub
-from nba_elt.errors import EXIT_FAILED, NbaEltError
+from nba_elt.config import scrub
+from nba_elt.errors import NbaEltError
 from nba_elt.results import Result, status_of
 
 log = logging.getLogger(__name__)
-
-COMPOSE_FILE = Path("docker") / "compose.yaml"
-COMPOSE_SERVICE = "app"
 
 # Human output goes to stderr so that stdout carries only what a machine reads (--json).
 # On a terminal: colours and fitted tables; otherwise plain, unwrapped lines (cli/output.py).
@@ -53,10 +51,11 @@ class TaskResult(Result):
 def task_flags(scope: dict[str, Any]) -> dict[str, Any]:
     """An invoke task's arguments (its `locals()` on entry) as `run_task` keywords.
 
-    The task's signature is the one declaration of its flags: they go to the task function
-    as typed keywords and, with --docker, onto the command line in the container.
+    A flag not given (None) is left out, so that the public API's default applies. The
+    flags go to the task function as keywords and, with --docker, onto the command line in
+    the container.
     """
-    flags = {name: value for name, value in scope.items() if name != "c"}
+    flags = {name: value for name, value in scope.items() if name != "c" and value is not None}
     flags["as_json"] = flags.pop("json", False)
     flags["docker"] = flags.pop("docker", False)
     return flags
@@ -85,50 +84,6 @@ def setup_logging(verbose: bool = False) -> None:
     )
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-def docker_command(task_name: str, options: dict[str, Any]) -> list[str]:
-    """The `docker compose run` command that runs the same invoke task in the app service.
-
-    `options` are the task's flags as Python names; False/None/empty values are left out,
-    True becomes a bare flag, everything else `--flag value`.
-    """
-    argv = ["docker", "compose", "-f", str(COMPOSE_FILE), "run", "--rm", COMPOSE_SERVICE]
-    argv.append(task_name)
-    for name, value in options.items():
-        if value is None or value is False or value == "":
-            continue
-        flag = "--" + name.replace("_", "-")
-        if value is True:
-            argv.append(flag)
-        else:
-            argv += [flag, str(value)]
-    return argv
-
-
-def _compose_v1_instead(argv: list[str]) -> list[str]:
-    """`docker-compose` (Compose v1, what Debian 12 packages) when `docker compose` is absent."""
-    import shutil
-
-    if shutil.which("docker-compose") is None:
-        return argv
-    try:
-        plugin = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        plugin = None
-    if plugin is not None and plugin.returncode == 0:
-        return argv
-    return ["docker-compose", *argv[2:]]
-
-
-def run_in_docker(task_name: str, options: dict[str, Any]) -> int:
-    argv = _compose_v1_instead(docker_command(task_name, options))
-    console.print(f"[bold]docker:[/] {shlex.join(argv)}")
-    try:
-        return subprocess.run(argv, cwd=PROJECT_ROOT).returncode
-    except FileNotFoundError:
-        console.print("[red]error:[/] the docker command is not installed")
-        return EXIT_FAILED
 
 
 def json_line(task_name: str, result: Result) -> dict[str, Any]:
@@ -171,6 +126,28 @@ def emit(task_name: str, result: Result, as_json: bool) -> None:
         sys.stdout.flush()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (docker stop, ECS, a scheduler's timeout), handled as Ctrl-C is: the units in
+    flight roll back and the ledgers record the run as interrupted."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated("SIGTERM")
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Inside: SIGTERM raises Terminated in the main thread (signals reach only that one)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_task(
     task_name: str,
     body: Callable[..., Result],
@@ -187,7 +164,7 @@ def run_task(
     from invoke import Exit
 
     from nba_elt.cli.output import DbtLines
-    from nba_elt.transform.dbt import dbt_output
+    from nba_elt.transform.build import dbt_output
 
     if docker:
         code = run_in_docker(task_name, {**flags, "json": as_json})
@@ -197,7 +174,7 @@ def run_task(
     setup_logging()
     dbt_lines = DbtLines(console, verbose=bool(flags.pop("verbose", False)))
     try:
-        with dbt_output(dbt_lines):
+        with sigterm_as_interrupt(), dbt_output(dbt_lines):
             result = body(**flags)
     except NbaEltError as exc:
         result = TaskResult(
@@ -205,8 +182,11 @@ def run_task(
             message=f"{type(exc).__name__}: {exc}",
             summary={"error_type": type(exc).__name__, "error": str(exc)},
         )
-    except KeyboardInterrupt:
-        result = TaskResult(exit_code=130, message="interrupted", summary={"interrupted": True})
+    except KeyboardInterrupt as exc:
+        term = isinstance(exc, Terminated)
+        code = 143 if term else 130  # 128 + the signal's number (SIGTERM 15, SIGINT 2)
+        message = "interrupted" + (" (SIGTERM)" if term else "")
+        result = TaskResult(exit_code=code, message=message, summary={"interrupted": True})
     finally:
         dbt_lines.close()
     emit(task_name, result, as_json)

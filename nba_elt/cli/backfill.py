@@ -15,14 +15,18 @@ from rich.progress import (
 )
 
 from nba_elt.cli import TaskResult, console
+from nba_elt.cli.output import one_line
 from nba_elt.cli.render import print_backfill
 from nba_elt.ingest.runner import UnitOutcome
 
 
 class RichProgress:
-    """A live bar on stderr: the unit in flight and the outcomes so far."""
+    """On a terminal, a live bar on stderr: the unit in flight and the outcomes so far.
+    Without one, a line per finished unit."""
 
     def __init__(self) -> None:
+        self.live = console.is_terminal
+        self.total = 0
         self.counts = {"succeeded": 0, "failed": 0, "not_available": 0, "skipped": 0}
         self.bar = Progress(
             SpinnerColumn(),
@@ -37,11 +41,13 @@ class RichProgress:
         self.task_id = self.bar.add_task("starting", total=0, counts=self._counts_text())
 
     def __enter__(self) -> RichProgress:
-        self.bar.start()
+        if self.live:
+            self.bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
+        if self.live:
+            self.bar.stop()
 
     def _counts_text(self) -> str:
         c = self.counts
@@ -51,8 +57,8 @@ class RichProgress:
         )
 
     def add_total(self, count: int) -> None:
-        total = (self.bar.tasks[0].total or 0) + count
-        self.bar.update(self.task_id, total=total)
+        self.total += count
+        self.bar.update(self.task_id, total=self.total)
 
     def unit_started(self, unit: Any) -> None:
         self.bar.update(self.task_id, description=escape(f"{unit.source} {unit.unit_key}"))
@@ -60,30 +66,21 @@ class RichProgress:
     def unit_finished(self, outcome: UnitOutcome) -> None:
         self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
         self.bar.update(self.task_id, advance=1, counts=self._counts_text())
+        if not self.live:
+            o = outcome
+            why = o.error or o.reason or ""
+            line = (
+                f"unit {sum(self.counts.values())}/{self.total}: {o.source} {o.unit_key} "
+                f"{o.status}, {o.rows_written} rows, {o.seconds:.1f} s"
+                + (f": {why}" if why else "")
+            )
+            console.print(escape(one_line(line)))
 
 
-def backfill_task(
-    date: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    games: str | None = None,
-    sources: str | None = None,
-    dry_run: bool = False,
-    resume: str | int | None = None,
-    offline: bool = False,
-    force: bool = False,
-    refresh: bool = False,
-    predict: bool = False,
-    yes: bool = False,
-    provider: str | None = None,
-) -> TaskResult:
+def backfill_task(**flags: Any) -> TaskResult:
     """`invoke backfill`: plan and run (or, with dry_run, print the plan)."""
-    from nba_elt.ingest.backfill import run_backfill
+    import nba_elt
 
-    result = run_backfill(
-        date=date, start=start, end=end, games=games, sources=sources, dry_run=dry_run,
-        resume=resume, offline=offline, force=force, refresh=refresh, predict=predict, yes=yes,
-        provider=provider, progress=RichProgress(),
-    )  # fmt: skip
+    result = nba_elt.backfill(progress=RichProgress(), **flags)
     print_backfill(result)
     return TaskResult.of(result)

@@ -32,21 +32,8 @@ class RichObserver:
         return RichProgress()
 
 
-def daily_task(
-    date: str | None = None,
-    no_reboot: bool = False,
-    offline: bool = False,
-    provider: str | None = None,
-) -> TaskResult:
+def daily_task(**flags: Any) -> TaskResult:
     """`invoke daily`: backfill D, refresh, predict D + 1, verify D, reboot; one alert."""
-    from nba_elt.pipelines.daily import daily
+    import nba_elt
 
-    return TaskResult.of(
-        daily(
-            date=date,
-            no_reboot=no_reboot,
-            offline=offline,
-            provider=provider,
-            observer=RichObserver(),
-        )  # fmt: skip
-    )
+    return TaskResult.of(nba_elt.daily(observer=RichObserver(), **flags))

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nba_elt.cli import TaskResult
 from nba_elt.cli.render import print_reboot
 
 
-def reboot_task(
-    mode: str = "force-deployment",
-    cluster: str | None = None,
-    service: str | None = None,
-    region: str | None = None,
-    dry_run: bool = False,
-    timeout: float | int | str = 600,
-) -> TaskResult:
+def reboot_task(**flags: Any) -> TaskResult:
     """`invoke reboot-dashboard`: restart the dashboard's ECS service."""
-    from nba_elt.ops.dashboard import reboot_dashboard
+    import nba_elt
 
-    result = reboot_dashboard(
-        mode=mode, cluster=cluster, service=service, region=region, dry_run=dry_run,
-        timeout=timeout,
-    )  # fmt: skip
+    result = nba_elt.reboot_dashboard(**flags)
     print_reboot(result)
     return TaskResult.of(result)

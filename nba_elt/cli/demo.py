@@ -8,6 +8,6 @@ from nba_elt.cli.daily import RichObserver
 
 def demo_task() -> TaskResult:
     """`invoke demo`: backfill -> refresh -> predict -> verify offline on recorded pages."""
-    from nba_elt.pipelines.demo import demo
+    import nba_elt
 
-    return TaskResult.of(demo(observer=RichObserver()))
+    return TaskResult.of(nba_elt.demo(observer=RichObserver()))

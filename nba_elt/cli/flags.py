@@ -8,12 +8,9 @@ from nba_elt.cli import TaskResult, console
 def flags_task(enable: str | None = None, disable: str | None = None) -> TaskResult:
     from rich.table import Table
 
-    from nba_elt.warehouse.db import get_engine
-    from nba_elt.warehouse.flags import read_flags, set_flags
+    import nba_elt
 
-    engine = get_engine()
-    changed = set_flags(engine, enable, disable) if (enable or disable) else []
-    flags = read_flags(engine)
+    changed, flags = nba_elt.feature_flags(enable=enable, disable=disable)
     table = Table(title="nba_source.feature_flags", title_justify="left")
     for column in ("flag", "enabled", "description"):
         table.add_column(column)

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nba_elt.cli import TaskResult
 from nba_elt.cli.render import print_gaps
 
 
-def gaps_task(
-    season: str | int | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    fix: bool = False,
-    offline: bool = False,
-    provider: str | None = None,
-) -> TaskResult:
+def gaps_task(**flags: Any) -> TaskResult:
     """`invoke gaps`: final games missing box scores or pbp; with fix, backfill them."""
-    from nba_elt.checks.gaps import gaps
+    import nba_elt
     from nba_elt.cli.backfill import RichProgress
 
-    result = gaps(
-        season=season, start=start, end=end, fix=fix, offline=offline, provider=provider,
-        progress=RichProgress() if fix else None,
-    )  # fmt: skip
+    progress = RichProgress() if flags.get("fix") else None
+    result = nba_elt.gaps(progress=progress, **flags)
     print_gaps(result)
     return TaskResult.of(result)

@@ -33,15 +33,15 @@ def _print_models(models: list) -> None:
 
 def model_task(activate: str | None = None) -> TaskResult:
     """List the models; with `activate` (shipped, candidate or a version) switch to it."""
-    from ml import registry
+    import nba_elt
 
     message = ""
     if activate:
-        artifact = registry.activate(activate)
+        artifact = nba_elt.activate_model(activate)
         message = f"predict now uses model {artifact.version}" + (
-            " (the shipped model)" if activate.strip() == registry.SHIPPED else ""
+            " (the shipped model)" if activate.strip() == "shipped" else ""
         )
-    models = registry.list_models()
+    models = nba_elt.models()
     _print_models(models)
     active = next((m for m in models if m.active), None)
     if not message:

@@ -1,11 +1,13 @@
 """How the CLI writes to a terminal and to everything else (cron, CI, a pipe, a log file).
 
 On a terminal: colours, rich tables fitted to the window, a live progress line for dbt.
-Without one: plain text, one event per line, never wrapped (a URL or a number is never
-split), no colours, no progress animation; logs as `HH:MM:SS LEVEL message`.
+Without one: plain text, one event per line (a table is one line per row, `title:
+column=value ...`), no line longer than 200 characters (a long sentence is wrapped at a
+space, a table row shortened: every unit's full outcome is in --json), no colours, no box
+drawing, no progress animation; logs as `HH:MM:SS LEVEL message`.
 
 dbt's own output is hidden unless --verbose: `DbtLines` receives each line of it (through
-nba_elt.transform.dbt.dbt_output) and shows a progress line per model/test on a terminal,
+nba_elt.transform.build.dbt_output) and shows a progress line per model/test on a terminal,
 the warnings, errors and dbt's final count everywhere; the summary table and the path of
 dbt's full log are printed after the build.
 """
@@ -13,29 +15,58 @@ dbt's full log are printed after the build.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
+import textwrap
+from collections.abc import Iterator
 from typing import Any
 
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 
-# Wide enough that no line of ours is ever wrapped; tables never expand to it.
-UNWRAPPED_WIDTH = 10_000
+PLAIN_WIDTH = 200
+
+
+def _plain(cell: Any) -> str:
+    text = Text.from_markup(cell).plain if isinstance(cell, str) else getattr(cell, "plain", "")
+    return ", ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def _wrapped(text: str) -> list[str]:
+    """Lines of at most 200 characters, broken at a space; a continuation is indented."""
+    return [
+        part
+        for line in text.splitlines() or [""]
+        for part in textwrap.wrap(line, PLAIN_WIDTH, subsequent_indent="  ", break_on_hyphens=False)
+        or [""]
+    ]
+
+
+def one_line(text: str) -> str:
+    """At most 200 characters: a longer event is shortened (--json holds it whole)."""
+    return text if len(text) <= PLAIN_WIDTH else text[: PLAIN_WIDTH - 3] + "..."
+
+
+def plain_rows(table: Table) -> Iterator[str]:
+    """A table as one line per row: `title: column=value ...` (empty cells left out)."""
+    title = _plain(table.title or "")
+    headers = [_plain(column.header) for column in table.columns]
+    for row in zip(*(column.cells for column in table.columns), strict=True):
+        cells = [(h, _plain(cell)) for h, cell in zip(headers, row, strict=True)]
+        line = " ".join(f"{h}={v}" if h else v for h, v in cells if v)
+        line = f"{title}: {line}" if title else line
+        yield one_line(line)
 
 
 class CliConsole(Console):
-    """A rich Console that, off a terminal, neither wraps nor draws full-width rules."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._plain_width = not self.is_terminal and not os.environ.get("COLUMNS")
+    """A rich Console that, off a terminal, prints plain lines of at most 200 characters."""
 
     @property
     def size(self) -> ConsoleDimensions:  # type: ignore[override]
         size = super().size
-        return ConsoleDimensions(UNWRAPPED_WIDTH, size.height) if self._plain_width else size
+        return size if self.is_terminal else ConsoleDimensions(PLAIN_WIDTH, size.height)
 
     @size.setter
     def size(self, new_size: tuple[int, int]) -> None:
@@ -49,6 +80,14 @@ class CliConsole(Console):
     def width(self, value: int) -> None:
         Console.width.fset(self, value)  # type: ignore[attr-defined]
 
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        if self.is_terminal or not all(isinstance(o, (str, Table)) for o in objects):
+            return super().print(*objects, **kwargs)
+        for o in objects:
+            lines = plain_rows(o) if isinstance(o, Table) else _wrapped(Text.from_markup(o).plain)
+            for line in lines:
+                super().print(escape(line), **kwargs)
+
     def rule(self, title: Any = "", *args: Any, **kwargs: Any) -> None:
         if self.is_terminal:
             super().rule(title, *args, **kwargs)
@@ -57,8 +96,7 @@ class CliConsole(Console):
 
 
 def make_console() -> CliConsole:
-    # soft_wrap: print() never inserts line breaks; tables still lay out their cells
-    return CliConsole(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
+    return CliConsole(stderr=True, highlight=False)
 
 
 class _CurrentStderrHandler(logging.StreamHandler):
@@ -82,8 +120,18 @@ def logging_handler(console: Console) -> logging.Handler:
 
         return RichHandler(console=console, show_path=False, rich_tracebacks=False)
     handler = _CurrentStderrHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    handler.setFormatter(_PlainFormatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     return handler
+
+
+class _PlainFormatter(logging.Formatter):
+    """One line per record, wrapped at a space past 200 characters (continuation indented)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if len(text) <= PLAIN_WIDTH and "\n" not in text:
+            return text
+        return "\n".join(_wrapped(text))
 
 
 # "12:00:01  12 of 137 OK created sql view model staging.stg_nba__schedule .... [CREATE VIEW in 0.06s]"

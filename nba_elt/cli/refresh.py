@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nba_elt.cli import TaskResult
 from nba_elt.cli.render import render
 
 
-def refresh_task(
-    sources: str | None = None,
-    select: str | None = None,
-    full: bool = False,
-    run_date: str | None = None,
-) -> TaskResult:
+def refresh_task(**flags: Any) -> TaskResult:
     """`invoke refresh`: dbt build of what changed (or of --sources / --select / --full)."""
-    from nba_elt.transform.dbt import refresh
+    import nba_elt
 
-    result = refresh(sources=sources, select=select, full=full, run_date=run_date)
+    result = nba_elt.refresh(**flags)
     render(result)
     return TaskResult.of(result)

@@ -226,7 +226,10 @@ class S3Archive:
         if not self.bucket:
             raise BadInput(f"NBA_ELT_ARCHIVE_DIR {location!r} has no bucket (s3://bucket/prefix)")
         self._s3 = boto3.client(
-            "s3", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
+            "s3",
+            region_name=settings.aws_region,
+            endpoint_url=settings.aws_endpoint_url,
+            **settings.aws_credentials(),
         )
 
     def _key(self, path: str) -> str:

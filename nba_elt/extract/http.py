@@ -154,6 +154,9 @@ class HttpClient:
     ) -> None:
         self.settings = settings
         self.offline = offline
+        # what to do about a page the archive lacks; a dry run (offline without --offline)
+        # says its own
+        self.offline_hint = "run without --offline to fetch it"
         self.force = force
         self.base_url = (base_url or settings.bbref_url).rstrip("/")
         self.host = urlsplit(self.base_url).hostname or self.base_url
@@ -217,7 +220,7 @@ class HttpClient:
             if self.offline:
                 raise SourceError(
                     f"offline: {url} is not in the raw archive at {self.archive.location}; "
-                    "run without --offline to fetch it"
+                    f"{self.offline_hint}"
                 )
         return self._fetch_and_keep(path)
 
@@ -226,9 +229,7 @@ class HttpClient:
             page = self.archive.get(path)
         except DamagedEntry as exc:
             if self.offline:
-                raise SourceError(
-                    f"offline: {exc}; run without --offline to fetch the page again"
-                ) from None
+                raise SourceError(f"offline: {exc}; {self.offline_hint}") from None
             log.warning("%s; fetching the page again", exc)
             return None
         if page is None or not 200 <= page.status < 300:
@@ -326,7 +327,7 @@ class HttpClient:
                 if reason is not None:
                     unreachable = SiteUnreachable(
                         f"cannot reach {self.host}: {reason}. Check the network (or "
-                        f"{self._url_setting()}), then resume the run"
+                        f"{self._url_setting()})"
                     )
                     unreachable.stop_summary = f"cannot reach {self.host}: {reason}"
                     raise self._stop(unreachable) from None
@@ -382,7 +383,7 @@ class HttpClient:
             raise self._stop(
                 RateLimited(
                     f"{url} answered 429 twice in a row: the site is rate-limiting this "
-                    "client. The run stops; wait, lower NBA_ELT_REQUESTS_PER_MINUTE and resume"
+                    "client. The run stops; wait and lower NBA_ELT_REQUESTS_PER_MINUTE"
                 )
             )
         asked = retry_after_seconds(retry_after)

@@ -1,4 +1,5 @@
-"""A backfill: plan, run, resume; the alert; --refresh / --predict after it.
+"""A backfill: plan, run, resume. What follows a run (its alert, --refresh, --predict) is
+nba_elt.pipelines.steps.backfill.
 
 The pieces are nba_elt.ingest.request (flags -> a validated request),
 nba_elt.ingest.plan (units in run order; the dry-run description),
@@ -11,16 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import socket
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from nba_elt.config import Settings, get_settings
-from nba_elt.errors import EXIT_FAILED, EXIT_OK, BadInput, NbaEltError, SourceError
+from nba_elt.errors import EXIT_OK, BadInput, NbaEltError, SourceError
 from nba_elt.ingest import ledger
 from nba_elt.ingest.plan import (
     Plan,
@@ -30,14 +30,12 @@ from nba_elt.ingest.plan import (
     enabled_sources,
     unit_sort_key,
 )
-from nba_elt.ingest.request import BackfillRequest, parse_request, with_original_flags
+from nba_elt.ingest.request import BackfillRequest, with_original_flags
 from nba_elt.ingest.runner import BackfillRunner, Progress, RunReport, UnitOutcome
-from nba_elt.results import Result, error_result
+from nba_elt.results import Result
+from nba_elt.sources.base import SourceContext
 
 log = logging.getLogger(__name__)
-
-MAX_UNITS_IN_ALERT = 20
-
 
 # ---------------------------------------------------------------- planning
 
@@ -120,115 +118,6 @@ def _summary_line(report: RunReport) -> str:
     return text_
 
 
-def alert_text(report: RunReport) -> str:
-    """The Slack message for a run with failed or not-available units."""
-    c = report.counts()
-    lines = [
-        f"{':warning:' if report.exit_code != EXIT_OK else ':information_source:'} "
-        f"nba-elt backfill run {report.run_id} on {socket.gethostname()}: "
-        f"{c['failed']} failed, {c['not_available']} not available, "
-        f"{c['succeeded']} succeeded, {c['skipped']} skipped"
-    ]
-    if report.stopped:
-        lines.append(f"Stopped: {report.stopped}")
-    if report.fell_back:
-        lines.append(f"Provider fallback: {report.fell_back}")
-    bad = [o for o in report.outcomes if o.status in ("failed", "not_available") or o.error]
-    for o in bad[:MAX_UNITS_IN_ALERT]:
-        lines.append(
-            f"- {o.source} {o.unit_key}: {o.status}" + (f" ({o.error})" if o.error else "")
-        )
-    if len(bad) > MAX_UNITS_IN_ALERT:
-        lines.append(f"... and {len(bad) - MAX_UNITS_IN_ALERT} more (see ops.backfill_units)")
-    if report.exit_code != EXIT_OK:
-        lines.append(f"Resume: {report.resume_command}")
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- refresh / predict
-
-
-TONIGHT_MODEL = "ml_tonights_games"
-
-
-def _call(step: str, fn: Any, **kwargs: Any) -> Result:
-    """Run another step's function; its named errors become a result, like the CLI does."""
-    try:
-        return fn(**kwargs)
-    except NbaEltError as exc:
-        return error_result(exc, step)
-
-
-def _refresh_and_predict(
-    request: BackfillRequest, report: RunReport, settings: Settings, steps: list[Result]
-) -> tuple[int, list[str], dict[str, Any]]:
-    """dbt refresh of the sources the run wrote; with --predict, predictions per date touched.
-
-    The refresh builds ml_tonights_games for the first date touched; each further date
-    rebuilds only that model (run_date = the date) before its predictions. Each step's
-    result is appended to `steps` (the CLI renders them).
-    """
-    sources, dates = report.touched()
-    notes: list[str] = []
-    summary: dict[str, Any] = {}
-    if not sources:
-        notes.append("refresh: nothing was written, nothing to refresh")
-        return EXIT_OK, notes, summary
-    try:
-        from nba_elt.transform.dbt import refresh
-    except ImportError as exc:
-        return (
-            EXIT_FAILED,
-            [f"refresh: cannot run, nba_elt.transform.dbt is not available ({exc})"],
-            summary,
-        )
-    first = dates[0].isoformat() if request.predict and dates else None
-    refresh_sources = ",".join(sources)
-    log.info("refresh: dbt build for %s", refresh_sources)
-    result = _call(
-        "refresh", refresh, sources=refresh_sources, select=None, full=False, run_date=first,
-        settings=settings,
-    )  # fmt: skip
-    steps.append(result)
-    summary["refresh"] = {"exit_code": result.exit_code, "message": result.message}
-    notes.append(f"refresh ({', '.join(sources)}): {result.message or result.exit_code}")
-    if result.exit_code != EXIT_OK or not request.predict:
-        return result.exit_code, notes, summary
-    try:
-        from ml.app import run_predict
-    except ImportError as exc:
-        return (
-            EXIT_FAILED,
-            [*notes, f"predict: cannot run, ml.app is not available ({exc})"],
-            summary,
-        )
-    worst = EXIT_OK
-    summary["predict"] = []
-    for index, day in enumerate(dates):
-        outcome = None
-        if index:
-            outcome = _call(
-                f"features for {day}",
-                refresh,
-                sources=None,
-                select=TONIGHT_MODEL,
-                full=False,
-                run_date=day.isoformat(),
-                settings=settings,
-            )
-            steps.append(outcome)
-        if outcome is None or outcome.exit_code == EXIT_OK:
-            outcome = _call(f"predict {day}", run_predict, date=day.isoformat(), settings=settings)
-            steps.append(outcome)
-        summary["predict"].append(
-            {"date": day.isoformat(), "exit_code": outcome.exit_code, "message": outcome.message}
-        )
-        notes.append(f"predict {day}: {outcome.message or outcome.exit_code}")
-        if outcome.exit_code == EXIT_FAILED or (outcome.exit_code and worst == EXIT_OK):
-            worst = outcome.exit_code
-    return worst, notes, summary
-
-
 # ---------------------------------------------------------------- the backfill
 
 
@@ -237,7 +126,8 @@ class BackfillResult(Result):
     """What `run_backfill` did. `units` = the per-unit outcomes (empty for a dry run).
 
     `report` is the ledger run (None for a dry run or a resume with nothing left),
-    `plan` the dry-run description, `steps` the refresh / predict results after the run.
+    `plan` the dry-run description, `steps` the refresh / predict results after the run
+    (nba_elt.pipelines.steps.backfill runs them).
     """
 
     report: RunReport | None = None
@@ -254,21 +144,22 @@ class BackfillResult(Result):
 
 
 def _plan_with_fallback(
-    request: BackfillRequest, sources: tuple[str, ...], ctx: Any, schema_ready: bool
-) -> Plan:
-    """The plan; with --provider auto, planned from the NBA when the site stops planning
-    (a terminal error: blocked, unreachable, a refused Retry-After)."""
+    request: BackfillRequest, sources: tuple[str, ...], ctx: SourceContext, schema_ready: bool
+) -> tuple[Plan, SourceContext]:
+    """The plan and the context it was made with; with --provider auto, planned from the
+    NBA when the site stops planning (a terminal error: blocked, unreachable, a refused
+    Retry-After)."""
     try:
-        return build_plan(request, sources, ctx, schema_ready=schema_ready)
+        return build_plan(request, sources, ctx, schema_ready=schema_ready), ctx
     except NbaEltError as exc:
         site_stopped = exc.terminal and isinstance(exc, SourceError)
         if not site_stopped or request.provider != "auto" or ctx.provider != "bbref":
             raise
         log.warning("basketball-reference stopped planning (%s); planning from the NBA", exc)
-        ctx.provider = "nba"
+        ctx = replace(ctx, provider="nba")
         plan = build_plan(request, sources, ctx, schema_ready=schema_ready)
         plan.notes.append(f"basketball-reference stopped planning ({exc}): planned from the NBA")
-        return plan
+        return plan, ctx
 
 
 def _context(
@@ -308,36 +199,16 @@ def _resolve_games(ctx: Any, request: BackfillRequest) -> BackfillRequest:
     return replace(request, game_ids=tuple(resolved), notes=tuple(notes))
 
 
-def _as_flag(value: Any) -> str | None:
-    """A list of names or ids (Python callers) as the comma-separated flag value."""
-    if value is None or isinstance(value, str):
-        return value
-    return ",".join(str(v) for v in value)
-
-
 def run_backfill(
-    date: str | dt.date | None = None,
-    start: str | dt.date | None = None,
-    end: str | dt.date | None = None,
-    games: str | list[str] | None = None,
-    sources: str | list[str] | None = None,
-    dry_run: bool = False,
-    resume: Any = None,
-    offline: bool = False,
-    force: bool = False,
-    refresh: bool = False,
-    predict: bool = False,
-    yes: bool = False,
-    provider: str | None = None,
+    request: BackfillRequest | None = None,
     *,
     settings: Settings | None = None,
     progress: Progress | None = None,
+    **flags: Any,
 ) -> BackfillResult:
     """Plan and run (or, with dry_run, only describe) a backfill. See `invoke backfill --help`.
 
-    provider: bbref, nba, or auto (default: basketball-reference, and the NBA for the
-    units left when basketball-reference stops the run; docs/providers.md).
-
+    `request`: a BackfillRequest, or else `flags` (the task's flags, BackfillRequest.from_flags).
     `progress`, when given, follows the units (a context manager is entered around the run).
     Raises BadInput for a bad request; unit failures are outcomes, not exceptions.
     """
@@ -345,23 +216,10 @@ def run_backfill(
     from nba_elt.warehouse.db import get_engine
 
     settings = settings or get_settings()
-    request = parse_request(
-        date=None if date is None else str(date),
-        start=None if start is None else str(start),
-        end=None if end is None else str(end),
-        games=_as_flag(games),
-        sources=_as_flag(sources),
-        dry_run=dry_run,
-        resume=resume,
-        offline=offline,
-        force=force,
-        refresh=refresh,
-        predict=predict,
-        yes=yes,
-        provider=provider,
-        valid_sources=tuple(SOURCES),
-        max_days=settings.max_backfill_days,
-    )
+    if request is None:
+        request = BackfillRequest.from_flags(settings, **flags)
+    elif flags:
+        raise TypeError(f"run_backfill takes a request or flags, not both: {', '.join(flags)}")
     for note in request.notes:
         log.info(note)
     engine = get_engine(settings, migrate=not request.dry_run)
@@ -385,6 +243,8 @@ def run_backfill(
         request.provider,
         force=request.force and not request.dry_run,
     )
+    if request.dry_run and not request.offline:
+        ctx.client.offline_hint = "a dry run reads only the archive; the run fetches it"
     if not request.resume:
         given = len(request.notes)
         request = _resolve_games(ctx, request)
@@ -407,7 +267,7 @@ def run_backfill(
                 "no source is enabled in nba_source.feature_flags; pass --sources "
                 f"({', '.join(SOURCES)})"
             )
-        plan = _plan_with_fallback(request, chosen, ctx, schema_ready)
+        plan, ctx = _plan_with_fallback(request, chosen, ctx, schema_ready)
         args = request.args() | {"sources": list(chosen)}
 
     if request.dry_run:
@@ -423,11 +283,6 @@ def run_backfill(
             plan=description,
         )
 
-    # the refresh that follows a backfill (--refresh, or the operator's next command) then
-    # finds dbt warm: the server imports dbt while the units run
-    from nba_elt.transform.dbt import prestart_dbt_server
-
-    prestart_dbt_server(settings)
     runner = BackfillRunner(
         engine, ctx, force=request.force, already_done=already_done,
         lock_wait=settings.backfill_lock_wait, fallback=request.provider == "auto",
@@ -448,27 +303,10 @@ def run_backfill(
         "fell_back": report.fell_back,
         "units": [o.as_dict() for o in report.outcomes],
     }
-    exit_code = report.exit_code
     message = _summary_line(report)
     if plan.days_without_games:
         days = ", ".join(map(str, plan.days_without_games))
         message += f"; no pbp games found on {days}"
         summary["days_without_games"] = [str(d) for d in plan.days_without_games]
-
-    if exit_code != EXIT_OK or report.fell_back:
-        from nba_elt.ops.alerts import send_alert
-
-        summary["alert"] = send_alert(settings, alert_text(report)).as_dict()
-
-    steps: list[Result] = []
-    if request.refresh:
-        if report.counts()["failed"] or report.stopped:
-            message += "; refresh not run because units failed"
-        else:
-            code, notes, extra = _refresh_and_predict(request, report, settings, steps)
-            summary.update(extra)
-            message += "; " + "; ".join(notes)
-            if code == EXIT_FAILED or (code and exit_code == EXIT_OK):
-                exit_code = code
-    summary["exit_code"] = exit_code
-    return BackfillResult(exit_code, message, summary, report=report, steps=steps)
+    summary["exit_code"] = report.exit_code
+    return BackfillResult(report.exit_code, message, summary, report=report)

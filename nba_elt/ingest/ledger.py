@@ -155,8 +155,8 @@ class RunGuard:
                 if getattr(exc.orig, "pgcode", None) == "55P03":
                     raise UnitBusy(
                         f"{source} {unit_key} is being written by {who} and was not released "
-                        f"within {wait_seconds:.0f} s; run this backfill again when it ends "
-                        "(invoke backfill --resume <this run id>)"
+                        f"within {wait_seconds:.0f} s; when it ends: invoke backfill --resume "
+                        f"{self.run_id}"
                     ) from None
                 raise
             finally:
@@ -282,10 +282,7 @@ def create_run(
 
 def _unit_params(run_id: int, units: list[tuple]) -> list[dict[str, Any]]:
     """(source, unit_key, game_date[, provider]) rows as statement parameters."""
-    return [
-        {"r": run_id, "s": u[0], "k": u[1], "d": u[2], "p": u[3] if len(u) > 3 else "bbref"}
-        for u in units
-    ]
+    return [{"r": run_id, "s": u[0], "k": u[1], "d": u[2], "p": u[3]} for u in units]
 
 
 def add_units(engine: Engine, run_id: int, units: list[tuple]) -> None:

@@ -16,9 +16,14 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import TYPE_CHECKING
 
 from nba_elt.errors import SourceError
+
+if TYPE_CHECKING:  # the workers import only what they run
+    from nba_elt.config import Settings
+    from nba_elt.extract.http import HttpClient
+    from nba_elt.sources.base import ParsedPage, Unit
 
 log = logging.getLogger(__name__)
 
@@ -26,23 +31,23 @@ MIN_UNITS = 40  # below this, starting the workers costs more than they save
 PARSE_DEADLINE_SECONDS = 120  # one page; a worker stuck longer fails its unit
 PARSERS = {"pbp"}  # sources whose parse can run apart from the database
 
-_client: Any = None  # the worker's own offline HttpClient
+_client: HttpClient | None = None  # the worker's own offline HttpClient
 
 
-def _start_worker(settings: Any) -> None:
+def _start_worker(settings: Settings) -> None:
     global _client
     from nba_elt.extract.http import HttpClient
 
     _client = HttpClient(settings, offline=True)
 
 
-def _parse(unit: Any) -> Any:
+def _parse(unit: Unit) -> ParsedPage:
     from nba_elt.sources.pbp import parse_for_copy
 
     return parse_for_copy(unit, _client)
 
 
-def _key(unit: Any) -> tuple[str, str]:
+def _key(unit: Unit) -> tuple[str, str]:
     return unit.source, unit.unit_key
 
 
@@ -50,21 +55,21 @@ def worker_count() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def wanted(units: Sequence[Any], client: Any) -> list[Any]:
+def wanted(units: Sequence[Unit], client: HttpClient) -> list[Unit]:
     """The units worth parsing ahead: offline, parseable, and enough of them."""
-    if not getattr(client, "offline", False):
+    if not client.offline:
         return []
     # bbref's pages only: a unit served by another provider (--provider nba) runs as usual
-    chosen = [
-        u for u in units if u.source in PARSERS and getattr(u, "provider", "bbref") == "bbref"
-    ]
+    chosen = [u for u in units if u.source in PARSERS and u.provider == "bbref"]
     return chosen if len(chosen) >= MIN_UNITS else []
 
 
 class ParsedAhead:
     """Keeps up to `window` units parsed or parsing ahead of the one the runner is at."""
 
-    def __init__(self, units: Sequence[Any], settings: Any, workers: int | None = None) -> None:
+    def __init__(
+        self, units: Sequence[Unit], settings: Settings, workers: int | None = None
+    ) -> None:
         self.workers = workers or worker_count()
         self.window = 4 * self.workers
         self.order = list(units)
@@ -83,7 +88,7 @@ class ParsedAhead:
             self.futures[self.submitted] = self.pool.submit(_parse, self.order[self.submitted])
             self.submitted += 1
 
-    def __call__(self, unit: Any) -> Any:
+    def __call__(self, unit: Unit) -> ParsedPage | None:
         """The unit's parsed rows (the worker's exception is raised); None if not ours."""
         index = self.position.pop((unit.source, unit.unit_key), None)
         if index is None:

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from nba_elt.ingest.request import BackfillRequest
+from nba_elt.sources.base import SourceContext, Unit
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def source_order() -> tuple[str, ...]:
     return tuple(SOURCES)
 
 
-def unit_sort_key(unit: Any) -> tuple:
+def unit_sort_key(unit: Unit) -> tuple:
     order = source_order()
     rank = order.index(unit.source) if unit.source in order else len(order)
     return (unit.game_date or dt.date.min, rank, unit.unit_key)
@@ -50,7 +51,7 @@ class Plan:
     """The units a backfill will run, plus what is known only later."""
 
     sources: tuple[str, ...]
-    units: list[Any]
+    units: list[Unit]
     dates: tuple[dt.date, ...] = ()
     game_ids: tuple[str, ...] = ()
     # Dates whose pbp games are not known yet (the schedule for that day is not loaded):
@@ -83,7 +84,11 @@ def days_with_schedule(engine: Engine, dates: Iterable[dt.date]) -> set[dt.date]
 
 
 def build_plan(
-    request: BackfillRequest, sources: tuple[str, ...], ctx: Any, *, schema_ready: bool = True
+    request: BackfillRequest,
+    sources: tuple[str, ...],
+    ctx: SourceContext,
+    *,
+    schema_ready: bool = True,
 ) -> Plan:
     """The units for a new (not resumed) backfill, in run order.
 
@@ -95,7 +100,7 @@ def build_plan(
     from nba_elt.errors import NbaEltError
     from nba_elt.sources import units_for_dates, units_for_games
 
-    units: list[Any] = []
+    units: list[Unit] = []
     pending: list[dt.date] = []
     no_games: list[dt.date] = []
     notes: list[str] = []
@@ -160,18 +165,16 @@ def build_plan(
     return plan
 
 
-def listing_unit(day: dt.date) -> Any:
+def listing_unit(day: dt.date) -> Unit:
     """A pbp unit keyed by a date: "list that day's games", then run one unit per game."""
-    from nba_elt.sources import Unit
-
     return Unit("pbp", day.isoformat(), day)
 
 
-def is_listing(unit: Any) -> bool:
+def is_listing(unit: Unit) -> bool:
     return unit.source == "pbp" and bool(DATE_KEY.match(unit.unit_key))
 
 
-def dedupe(units: Iterable[Any]) -> list[Any]:
+def dedupe(units: Iterable[Unit]) -> list[Unit]:
     seen: set[tuple[str, str]] = set()
     out = []
     for unit in units:
@@ -190,7 +193,7 @@ def site_path(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def listing_pages(unit: Any, ctx: Any, sources: Iterable[str]) -> list[str]:
+def listing_pages(unit: Unit, ctx: SourceContext, sources: Iterable[str]) -> list[str]:
     """What listing a day's pbp games may fetch: nothing when the run's own schedule unit
     provides them (nba_source.schedule), else the scoreboard page, then the month page."""
     from nba_elt.dates import season_of
@@ -206,7 +209,7 @@ def listing_pages(unit: Any, ctx: Any, sources: Iterable[str]) -> list[str]:
     ]
 
 
-def games_known_offline(day: dt.date, ctx: Any) -> list[str] | None:
+def games_known_offline(day: dt.date, ctx: SourceContext) -> list[str] | None:
     """The day's game ids from nba_source.schedule or the archived pages; None if unknown."""
     from nba_elt.errors import NbaEltError
     from nba_elt.sources.games import games_on
@@ -218,12 +221,14 @@ def games_known_offline(day: dt.date, ctx: Any) -> list[str] | None:
         return None
 
 
-def _with_listed_games(plan: Plan, ctx: Any, schema_ready: bool) -> tuple[list[Any], list[str]]:
+def _with_listed_games(
+    plan: Plan, ctx: SourceContext, schema_ready: bool
+) -> tuple[list[Unit], list[str]]:
     """The plan's units, each listing unit followed by the pbp units of the games it would
     find (as far as the database and the archive tell without the network)."""
     from nba_elt.sources import Unit
 
-    units: list[Any] = []
+    units: list[Unit] = []
     notes: list[str] = []
     planned = {(u.source, u.unit_key) for u in plan.units}
     for unit in plan.units:
@@ -242,7 +247,7 @@ def _with_listed_games(plan: Plan, ctx: Any, schema_ready: bool) -> tuple[list[A
 
 
 def describe_plan(
-    plan: Plan, ctx: Any, *, force: bool, refresh: bool, schema_ready: bool = True
+    plan: Plan, ctx: SourceContext, *, force: bool, refresh: bool, schema_ready: bool = True
 ) -> dict[str, Any]:
     """What a dry-run prints: every unit (listing units and the games they would find
     included), every page it may fetch and whether the archive holds it, the dbt selection."""
@@ -300,7 +305,7 @@ def describe_plan(
 def dbt_selection(sources: Iterable[str]) -> tuple[str | None, str]:
     """The dbt selection a --refresh would build, or why it is unknown."""
     try:
-        from nba_elt.transform.dbt import selection_for_sources
+        from nba_elt.transform.selection import selection_for_sources
     except ImportError:
-        return None, "nba_elt.transform.dbt is not installed in this checkout"
+        return None, "nba_elt.transform is not installed in this checkout"
     return selection_for_sources(list(sources)), ""

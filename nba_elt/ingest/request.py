@@ -1,7 +1,9 @@
 """What the operator asked a backfill to do, validated before anything is read or written.
 
-`parse_request` is pure: every mistake is a BadInput (exit 2) raised before the
-warehouse is touched, so bad input never writes anything, not even the ledger.
+The flags of `invoke backfill` (tasks.py) and the keywords of `nba_elt.backfill` are
+parsed here and nowhere else: `BackfillRequest.from_flags` (settings: the sources and the
+range limit) or `parse_request` (pure). Every mistake is a BadInput (exit 2) raised before
+the warehouse is touched, so bad input never writes anything, not even the ledger.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nba_elt.dates import parse_date, resolve_dates
 from nba_elt.errors import BadInput
+
+if TYPE_CHECKING:
+    from nba_elt.config import Settings
 
 NBA_GAME_ID_RE = re.compile(r"^00[1-6]\d{7}$")  # 0022200552: resolved before anything runs
 PROVIDERS = ("bbref", "nba", "auto")
@@ -33,6 +38,15 @@ class BackfillRequest:
     predict: bool = False
     provider: str = "auto"  # bbref | nba | auto (bbref, then the NBA for what remains)
     notes: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_flags(cls, settings: Settings | None = None, **flags: Any) -> BackfillRequest:
+        """The request `invoke backfill`'s flags (or nba_elt.backfill's keywords) describe."""
+        from nba_elt.config import get_settings
+        from nba_elt.sources import SOURCES
+
+        max_days = (settings or get_settings()).max_backfill_days
+        return parse_request(valid_sources=tuple(SOURCES), max_days=max_days, **flags)
 
     def args(self) -> dict[str, Any]:
         """The request as recorded in ops.backfill_runs.args (JSON)."""
@@ -142,13 +156,22 @@ def parse_resume(raw: Any) -> int:
     return run_id
 
 
+def _text(value: Any) -> str | None:
+    """A flag's value as text: a date as YYYY-MM-DD, a list (Python callers) comma-separated."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple, set)):
+        return ",".join(str(v) for v in value)
+    return str(value.date() if isinstance(value, dt.datetime) else value)
+
+
 def parse_request(
     *,
-    date: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    games: str | None = None,
-    sources: str | None = None,
+    date: str | dt.date | None = None,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+    games: str | list[str] | None = None,
+    sources: str | list[str] | None = None,
     dry_run: bool = False,
     resume: Any = None,
     offline: bool = False,
@@ -161,6 +184,7 @@ def parse_request(
     max_days: int,
 ) -> BackfillRequest:
     """Validate the task's flags; BadInput (exit 2) on any mistake, before any I/O."""
+    date, start, end, games, sources = map(_text, (date, start, end, games, sources))
     notes: list[str] = []
     if predict and not refresh:
         refresh = True

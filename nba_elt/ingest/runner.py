@@ -14,9 +14,9 @@ import datetime as dt
 import functools
 import logging
 import time
-from collections import Counter
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -41,10 +41,8 @@ from nba_elt.ingest.plan import (
     is_listing,
     unit_sort_key,
 )
-from nba_elt.sources.base import settle_clients
-
-if TYPE_CHECKING:
-    from nba_elt.sources import Unit
+from nba_elt.results import status_of
+from nba_elt.sources.base import SourceContext, Unit, settle_clients
 
 log = logging.getLogger(__name__)
 
@@ -89,16 +87,8 @@ class UnitOutcome:
         return self.rows_written
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "unit_key": self.unit_key,
-            "game_date": self.game_date.isoformat() if self.game_date else None,
-            "status": self.status,
-            "rows_written": self.rows_written,
-            "seconds": round(self.seconds, 3),
-            "error": self.error,
-            "reason": self.reason,
-        }
+        day = self.game_date.isoformat() if self.game_date else None
+        return asdict(self) | {"game_date": day, "seconds": round(self.seconds, 3)}
 
 
 @dataclass
@@ -151,9 +141,7 @@ class RunReport:
 
     @property
     def status(self) -> str:
-        return {EXIT_OK: "succeeded", EXIT_NOT_AVAILABLE: "not_available"}.get(
-            self.exit_code, "failed"
-        )
+        return status_of(self.exit_code)
 
     @property
     def rows_written(self) -> int:
@@ -170,7 +158,7 @@ class RunReport:
 class Progress(Protocol):
     def add_total(self, count: int) -> None: ...
 
-    def unit_started(self, unit: Any) -> None: ...
+    def unit_started(self, unit: Unit) -> None: ...
 
     def unit_finished(self, outcome: UnitOutcome) -> None: ...
 
@@ -179,7 +167,7 @@ class NoProgress:
     def add_total(self, count: int) -> None:
         pass
 
-    def unit_started(self, unit: Any) -> None:
+    def unit_started(self, unit: Unit) -> None:
         pass
 
     def unit_finished(self, outcome: UnitOutcome) -> None:
@@ -191,17 +179,21 @@ def _short(exc: BaseException) -> str:
     return text_ if len(text_) <= MAX_ERROR_CHARS else text_[: MAX_ERROR_CHARS - 3] + "..."
 
 
-def _as_row(unit: Any) -> tuple[str, str, dt.date | None, str]:
-    return (unit.source, unit.unit_key, unit.game_date, getattr(unit, "provider", "bbref"))
+def _as_row(unit: Unit) -> tuple[str, str, dt.date | None, str]:
+    return (unit.source, unit.unit_key, unit.game_date, unit.provider)
 
 
 class BackfillRunner:
-    """Runs a plan's units under one ledger run."""
+    """Runs a plan's units under one ledger run.
+
+    ``ctx`` is never changed: a unit runs with a copy holding its ledger hook, and the
+    switch to the NBA (--provider auto) makes a new context for the units after it.
+    """
 
     def __init__(
         self,
         engine: Engine,
-        ctx: Any,
+        ctx: SourceContext,
         *,
         force: bool = False,
         progress: Progress | None = None,
@@ -219,7 +211,7 @@ class BackfillRunner:
         self.stop_reason: str | None = None
         self.stop_exit_code: int | None = None
         self.stop_error: NbaEltError | None = None
-        self.listed: list[Any] = []  # pbp units found by the last listing unit
+        self.listed: list[Unit] = []  # pbp units found by the last listing unit
         # --provider auto: when basketball-reference stops the run, the NBA finishes it.
         self.fallback = fallback
         self.current: str | None = None  # "source unit_key" of the unit in flight
@@ -253,7 +245,7 @@ class BackfillRunner:
                 raise
             finally:
                 if ahead is not None:
-                    self.ctx.parsed_ahead = None
+                    self.ctx = replace(self.ctx, parsed_ahead=None)
                     ahead.close()
             message = report.stopped or f"{len(report.outcomes)} unit(s): {report.counts_text()}"
             if report.fell_back:
@@ -267,7 +259,7 @@ class BackfillRunner:
     def _database_lost(self, run_id: int, exc: BaseException) -> DatabaseLost:
         """One line for the operator; the run is marked interrupted if the database is
         back, else by the next backfill (its process is gone by then)."""
-        from nba_elt.warehouse.db import database_error
+        from nba_elt.warehouse.db_errors import database_error
 
         lost = exc if isinstance(exc, DatabaseLost) else database_error(exc, "backfill")
         where = self.current or "the ledger"
@@ -281,44 +273,32 @@ class BackfillRunner:
 
     def _parse_ahead(self, plan: Plan) -> ParsedAhead | None:
         """Worker processes parse the pages of a long offline re-ingest (ingest/parallel.py)."""
-        client = getattr(self.ctx, "client", None)
-        units = parallel.wanted(plan.units, client)
+        units = parallel.wanted(plan.units, self.ctx.client)
         if not units:
             return None
-        self.ctx.parsed_ahead = ParsedAhead(units, client.settings)
-        return self.ctx.parsed_ahead
+        ahead = ParsedAhead(units, self.ctx.client.settings)
+        self.ctx = replace(self.ctx, parsed_ahead=ahead)
+        return ahead
 
     def _run_units(self, plan: Plan, guard: ledger.RunGuard, report: RunReport) -> None:
-        queue = list(plan.units)
-        self.progress.add_total(len(queue))
+        pending = deque(plan.units)  # consumed from the left; new units make a new queue
+        queued = {(u.source, u.unit_key) for u in pending} | self.already_done
+        self.progress.add_total(len(pending))
         discovered_days: set[dt.date] = set()
-        index = 0
-        while index < len(queue):
-            unit = queue[index]
-            index += 1
+        while pending:
+            unit = pending.popleft()
             if report.stopped:
-                outcome = UnitOutcome(
-                    unit.source,
-                    unit.unit_key,
-                    unit.game_date,
-                    "skipped",
-                    error=f"{ledger.NOT_RUN_PREFIX}{report.stopped}",
-                    reason=f"{ledger.NOT_RUN_PREFIX}{report.stopped}; --resume runs it",
-                )
-                ledger.finish_unit(
-                    self.engine,
-                    guard.run_id,
-                    unit.source,
-                    unit.unit_key,
-                    "skipped",
-                    0,
-                    outcome.error,
-                )
+                note = f"{ledger.NOT_RUN_PREFIX}{report.stopped}"
+                key = (unit.source, unit.unit_key)
+                outcome = UnitOutcome(*key, unit.game_date, "skipped", error=note)
+                outcome.reason = f"{note}; --resume runs it"
+                ledger.finish_unit(self.engine, guard.run_id, *key, "skipped", 0, note)
             else:
                 outcome = self._run_one(unit, guard)
                 if self.stop_reason and self._can_fall_back(unit):
-                    queue[index:] = self._fall_back(unit, queue[index:], plan, guard, report)
-                    self.progress.add_total(len(queue) - index)
+                    pending = deque(self._fall_back(unit, list(pending), plan, guard, report))
+                    queued |= {(u.source, u.unit_key) for u in pending}
+                    self.progress.add_total(len(pending))
                     continue
             report.outcomes.append(outcome)
             self.progress.unit_finished(outcome)
@@ -336,30 +316,26 @@ class BackfillRunner:
             ):
                 discovered_days.add(unit.game_date)
                 found += self._discover_pbp(unit.game_date)
-            if not found:
-                continue
-            known = {(u.source, u.unit_key) for u in queue} | self.already_done
-            new = [u for u in dedupe(found) if (u.source, u.unit_key) not in known]
+            new = [u for u in dedupe(found) if (u.source, u.unit_key) not in queued]
             if new:
                 log.info("%s: %d pbp game(s) to load", unit.game_date, len(new))
                 ledger.add_units(self.engine, guard.run_id, [_as_row(u) for u in new])
                 self.progress.add_total(len(new))
-                queue[index:] = sorted(queue[index:] + new, key=unit_sort_key)
+                queued |= {(u.source, u.unit_key) for u in new}
+                pending = deque(sorted([*pending, *new], key=unit_sort_key))
 
-    def _can_fall_back(self, unit: Any) -> bool:
+    def _can_fall_back(self, unit: Unit) -> bool:
         """--provider auto, a basketball-reference unit, and the site stopped the run (a
         403, 429s, a refused Retry-After, unreachable): not the archive or the database,
         which would stop the NBA's units just the same."""
         return (
-            self.fallback
-            and getattr(unit, "provider", "bbref") == "bbref"
-            and isinstance(self.stop_error, SourceError)
+            self.fallback and unit.provider == "bbref" and isinstance(self.stop_error, SourceError)
         )
 
     def _fall_back(
-        self, stopped_at: Any, remaining: list[Any], plan: Plan, guard: ledger.RunGuard,
+        self, stopped_at: Unit, remaining: list[Unit], plan: Plan, guard: ledger.RunGuard,
         report: RunReport,
-    ) -> list[Any]:  # fmt: skip
+    ) -> list[Unit]:  # fmt: skip
         """Switch the run to the NBA: the unit that stopped it and every unit left.
 
         Units keyed alike by both providers (schedule and pbp) are re-run under the same
@@ -367,7 +343,7 @@ class BackfillRunner:
         (the requested games only, for --games), its own row marked skipped with where
         its games went. Returns the new remaining queue.
         """
-        from nba_elt.sources import Unit, units_for_dates
+        from nba_elt.sources import units_for_dates
 
         report.fell_back = (
             f"basketball-reference stopped the run at {stopped_at.source} "
@@ -378,11 +354,11 @@ class BackfillRunner:
         self.stop_reason = None
         self.stop_exit_code = None
         self.stop_error = None
-        self.ctx.provider = "nba"
+        self.ctx = replace(self.ctx, provider="nba")
         wanted = set(plan.game_ids)
-        converted: list[Any] = []
+        converted: list[Unit] = []
         for unit in [stopped_at, *remaining]:
-            if getattr(unit, "provider", "bbref") != "bbref":
+            if unit.provider != "bbref":
                 converted.append(unit)
             elif unit.source == "boxscores" and DATE_KEY.match(unit.unit_key):
                 try:
@@ -404,12 +380,12 @@ class BackfillRunner:
                 ledger.add_units(self.engine, guard.run_id, [_as_row(g) for g in games])
                 converted += games
             else:
-                converted.append(Unit(unit.source, unit.unit_key, unit.game_date, "nba"))
+                converted.append(replace(unit, provider="nba"))
         handed = [(u.source, u.unit_key) for u in converted if u.provider == "nba"]
         ledger.set_provider(self.engine, guard.run_id, handed, "nba")
         return sorted(dedupe(converted), key=unit_sort_key)
 
-    def _discover_pbp(self, day: dt.date) -> list[Any]:
+    def _discover_pbp(self, day: dt.date) -> list[Unit]:
         from nba_elt.sources import units_for_dates
 
         if day not in days_with_schedule(self.engine, [day]):
@@ -433,7 +409,7 @@ class BackfillRunner:
             self.stop_exit_code = exc.exit_code
             self.stop_error = exc
 
-    def _list_games(self, unit: Any) -> int:
+    def _list_games(self, unit: Unit) -> int:
         """A listing unit: find the day's games (schedule or scoreboard); 0 rows written."""
         from nba_elt.sources import units_for_dates
 
@@ -445,7 +421,7 @@ class BackfillRunner:
         settle_clients(self.ctx, True)
         return 0
 
-    def _run_one(self, unit: Any, guard: ledger.RunGuard) -> UnitOutcome:
+    def _run_one(self, unit: Unit, guard: ledger.RunGuard) -> UnitOutcome:
         from nba_elt.sources import is_complete, run_unit
 
         run_id = guard.run_id
@@ -469,13 +445,11 @@ class BackfillRunner:
                         ledger.mark_unit_running(
                             guard.conn, run_id, unit.source, unit.unit_key, unit.provider
                         )
-                        self.ctx.on_write = functools.partial(
+                        on_write = functools.partial(
                             _record_written, run_id=run_id, unit=unit, recorded=recorded
                         )
-                        try:
-                            outcome.rows_written = int(run_unit(unit, self.ctx) or 0)
-                        finally:
-                            self.ctx.on_write = None
+                        unit_ctx = replace(self.ctx, on_write=on_write)
+                        outcome.rows_written = int(run_unit(unit, unit_ctx) or 0)
                         outcome.status = "succeeded"
         except DataNotAvailable as exc:
             outcome.status, outcome.error = "not_available", _short(exc)
@@ -488,7 +462,7 @@ class BackfillRunner:
             if exc.terminal:
                 self._stop_on(exc, f"{unit.source} {unit.unit_key}")
         except SQLAlchemyError as exc:
-            from nba_elt.warehouse.db import database_error
+            from nba_elt.warehouse.db_errors import database_error
 
             error = database_error(exc, f"{unit.source} {unit.unit_key}")
             if isinstance(error, DatabaseLost):

@@ -48,11 +48,11 @@ class DashboardError(ExternalError):
     """The ECS service could not be restarted (missing credentials, unknown service ...)."""
 
 
-def _ecs_client(target: Target) -> Any:
+def _ecs_client(target: Target, credentials: dict[str, str]) -> Any:
     import boto3
     from botocore.config import Config
 
-    session = boto3.session.Session(region_name=target.region)
+    session = boto3.session.Session(region_name=target.region, **credentials)
     if session.get_credentials() is None:
         raise DashboardError(
             "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
@@ -301,7 +301,7 @@ def reboot_dashboard(
     )
     if dry_run:
         return _dry_run(mode, target)
-    client = _ecs_client(target)
+    client = _ecs_client(target, settings.aws_credentials())
     log.info("restarting %s (%s)", target.describe(), mode)
     if mode == "force-deployment":
         return _force_deployment(client, target, timeout_s)

@@ -135,7 +135,7 @@ def schedule_step(
     day: dt.date, offline: bool, settings: Settings | None = None, progress: Any = None
 ) -> Result:
     """Load the schedule of `day` (the games daily predicts) before the refresh builds them."""
-    from nba_elt.ingest.backfill import run_backfill
+    from nba_elt.pipelines.steps import backfill
 
     if day > today_eastern():
         # a backfill refuses future dates; the schedule of today (US Eastern) covers most
@@ -145,7 +145,7 @@ def schedule_step(
             f"{day} is after today (US Eastern): its schedule is left as loaded",
             {"skipped": "future date"},
         )
-    return run_backfill(
+    return backfill(
         date=day.isoformat(),
         sources="schedule",
         offline=offline,
@@ -180,9 +180,9 @@ def unpredicted_games(
 
 def predict_step(day: dt.date, settings: Settings | None = None) -> Result:
     """Predict the day; a failure when the schedule lists games on it that were not predicted."""
-    from ml.app import run_predict
+    from nba_elt.pipelines.steps import predict
 
-    result = run_predict(date=day.isoformat(), settings=settings)
+    result = predict(day, settings)
     if result.exit_code != EXIT_OK:
         return result
     scheduled, missing = unpredicted_games(day, settings)
@@ -231,9 +231,8 @@ def daily(
     observer.note(f"daily {day} (predicting {day_after}; offline={offline})")
 
     from nba_elt.checks.verify import verify
-    from nba_elt.ingest.backfill import run_backfill
     from nba_elt.ops.dashboard import reboot_dashboard
-    from nba_elt.transform.dbt import refresh
+    from nba_elt.pipelines.steps import backfill, refresh
 
     quiet = without_alerts(settings)
     steps: list[StepOutcome] = []
@@ -246,9 +245,9 @@ def daily(
         results.append(result)
         return result
 
-    backfill = step(
+    backfilled = step(
         "backfill",
-        lambda: run_backfill(
+        lambda: backfill(
             date=day.isoformat(),
             offline=offline,
             provider=provider,
@@ -256,7 +255,7 @@ def daily(
             progress=observer.backfill_progress(),
         ),
     )
-    exit_code = backfill.exit_code
+    exit_code = backfilled.exit_code
     if exit_code == EXIT_OK:
         # refresh builds what the ledger says changed, and always tonight's features
         plan: list[tuple[str, Callable[[], Result]]] = [
@@ -288,9 +287,7 @@ def daily(
 
     alert = send_alert(settings, summary_text(day, steps, exit_code))
     summary = {
-        "status": {EXIT_OK: "succeeded", EXIT_NOT_AVAILABLE: "not_available"}.get(
-            exit_code, "failed"
-        ),
+        "status": status_of(exit_code),
         "date": day.isoformat(),
         "predicted_date": day_after.isoformat(),
         "steps": [s.as_dict() for s in steps],

@@ -127,10 +127,8 @@ class DemoResult(Result):
 
 def demo(*, settings: Settings | None = None, observer: StepObserver | None = None) -> DemoResult:
     """Replay the recorded pages through backfill -> refresh -> predict -> verify, offline."""
-    from ml.app import run_predict
     from nba_elt.checks.verify import verify
-    from nba_elt.ingest.backfill import run_backfill
-    from nba_elt.transform.dbt import refresh
+    from nba_elt.pipelines.steps import backfill, predict, refresh
 
     settings = settings or get_settings()
     observer = observer or LogObserver()
@@ -151,14 +149,14 @@ def demo(*, settings: Settings | None = None, observer: StepObserver | None = No
     steps: list[tuple[str, Callable[[], Result]]] = [
         (
             f"backfill {DEMO_DATE} (schedule, boxscores)",
-            lambda: run_backfill(
+            lambda: backfill(
                 date=DEMO_DATE, sources="schedule,boxscores", offline=True, settings=demo_env,
                 progress=observer.backfill_progress(),
             ),
         ),
         (
             "backfill pbp of " + ", ".join(DEMO_PBP_GAMES),
-            lambda: run_backfill(
+            lambda: backfill(
                 games=",".join(DEMO_PBP_GAMES), sources="pbp", offline=True, settings=demo_env,
                 progress=observer.backfill_progress(),
             ),
@@ -167,7 +165,7 @@ def demo(*, settings: Settings | None = None, observer: StepObserver | None = No
             "refresh (dbt build)",
             lambda: refresh(full=False, run_date=DEMO_DATE, settings=demo_env),
         ),
-        (f"predict {DEMO_DATE}", lambda: run_predict(date=DEMO_DATE, settings=demo_env)),
+        (f"predict {DEMO_DATE}", lambda: predict(DEMO_DATE, demo_env)),
         ("pbp flag", lambda: _disable_pbp_flag(database_url)),
         (
             f"verify {DEMO_DATE}",

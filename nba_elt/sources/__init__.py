@@ -28,7 +28,7 @@ from nba_elt.sources.base import (
 )
 from nba_elt.sources.games import games_on
 from nba_elt.sources.nba import sources as nba_sources
-from nba_elt.warehouse.db import database_error
+from nba_elt.warehouse.db_errors import database_error
 
 # In load order: a date's schedule first (the others check against it), then its games.
 _BY_PROVIDER = {

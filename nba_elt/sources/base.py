@@ -36,8 +36,20 @@ class Unit:
     provider: str = DEFAULT_PROVIDER  # who serves the unit: its rows come from it alone
 
 
-@dataclass
+@dataclass(frozen=True)
+class ParsedPage:
+    """What a parsing worker hands back: the rows, and the same rows as COPY's CSV."""
+
+    frame: pd.DataFrame
+    rows_csv: bytes
+
+
+@dataclass(frozen=True)
 class SourceContext:
+    """What a unit runs with. Never changed: a different provider or ledger hook is a new
+    context (dataclasses.replace). ``clients`` is the run's shared cache, filled on first
+    use: the other hosts' clients (sources/nba/hosts.py), the NBA's game logs read."""
+
     engine: Engine
     client: HttpClient
     # Called inside a unit's transaction, once its rows are written and before it commits,
@@ -46,12 +58,11 @@ class SourceContext:
     on_write: Callable[[Connection, int], None] | None = None
     # The provider new units are planned with (bbref or nba); a unit runs with its own.
     provider: str = DEFAULT_PROVIDER
-    # Clients of the other hosts (the NBA's CDN and stats), made on first use.
     clients: dict[str, Any] = field(default_factory=dict)
     # Set by the backfill when it parses pages in worker processes: what the source's
     # parse gave for the unit (the worker's exception is raised), None when the unit was
     # not handed to a worker (nba_elt.ingest.parallel).
-    parsed_ahead: Callable[[Unit], Any] | None = None
+    parsed_ahead: Callable[[Unit], ParsedPage | None] | None = None
 
 
 class Source(Protocol):

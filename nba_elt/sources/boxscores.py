@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import text as sql
+from sqlalchemy.engine import Connection
 
 from nba_elt import teams
 from nba_elt.dates import today_eastern
@@ -48,6 +49,7 @@ from nba_elt.sources.base import (
     record_written,
     scheduled_games,
 )
+from nba_elt.sources.crosscheck import final_games, score_disagreements, team_points
 from nba_elt.warehouse.crosswalk import write_boxscores
 
 log = logging.getLogger(__name__)
@@ -183,29 +185,29 @@ def boxscore_frame(records: list[dict]) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def team_points(frame: pd.DataFrame) -> dict[tuple[str, str], int]:
-    """{(game_id, team): sum of player points}."""
-    sums = frame.groupby(["game_id", "team"])["pts"].sum()
-    return {key: int(value) for key, value in sums.items()}
-
-
-# A final game of the date whose players' points per team differ from its final score.
-_BOX_MISMATCHES = sql(
-    """
-    select s.game_id
-    from nba_source.schedule as s
-    where s.game_date = :d and s.status = 'final'
-      and (
-        coalesce((select sum(b.pts) from nba_source.boxscores as b
-                  where b.game_id = s.game_id and b.team = s.home_team), -1)
-            is distinct from s.home_pts
-        or coalesce((select sum(b.pts) from nba_source.boxscores as b
-                     where b.game_id = s.game_id and b.team = s.away_team), -1)
-            is distinct from s.away_pts
-      )
-    limit 1
-    """
+_TEAM_POINTS = sql(
+    "select game_id, team, sum(pts) as pts from nba_source.boxscores where game_date = :d "
+    "group by game_id, team"
 )
+
+
+def boxscores_agree(conn: Connection, day: dt.date, game_id: str | None = None) -> bool:
+    """Box score rows are loaded for every final game of ``day`` (or for ``game_id``, final)
+    and add up to the final scores. Loaded but inconsistent (rows lost since) is not
+    complete, so a plain backfill repairs it without --force."""
+    finals = final_games(scheduled_games(conn, day))
+    if game_id is not None:
+        finals = [g for g in finals if g.game_id == game_id]
+        if not finals:
+            return False
+    rows = conn.execute(_TEAM_POINTS, {"d": day}).all()
+    players = pd.DataFrame(rows, columns=["game_id", "team", "pts"])
+    loaded = set(players["game_id"])
+    return (
+        bool(loaded)
+        and {g.game_id for g in finals} <= loaded
+        and not score_disagreements(finals, team_points(players, finals))
+    )
 
 
 def check_against_schedule(unit_key: str, frame: pd.DataFrame, known: pd.DataFrame) -> None:
@@ -217,15 +219,14 @@ def check_against_schedule(unit_key: str, frame: pd.DataFrame, known: pd.DataFra
             f"boxscores {unit_key}: the daily page lacks final game(s) {', '.join(missing)} "
             "of the schedule; retry later"
         )
-    sums = team_points(frame)
-    for game in finals.itertuples():
-        for team, final_pts in ((game.away_team, game.away_pts), (game.home_team, game.home_pts)):
-            players = sums.get((game.game_id, team))
-            if players is None or int(players) != int(final_pts):
-                raise ConsistencyError(
-                    f"boxscores {unit_key}: {team}'s players score {players} points in "
-                    f"{game.game_id} but the schedule's final score is {final_pts}"
-                )
+    games = final_games(finals)
+    disagreements = score_disagreements(games, team_points(frame, games))
+    if disagreements:
+        team, players, final_pts = disagreements[0].first_team()
+        raise ConsistencyError(
+            f"boxscores {unit_key}: {team}'s players score {players} points in "
+            f"{disagreements[0].game.game_id} but the schedule's final score is {final_pts}"
+        )
 
 
 @dataclass(frozen=True)
@@ -287,20 +288,7 @@ class BoxscoresSource(DateKeyedSource):
         if not is_final_day(unit.game_date):
             return False
         with ctx.engine.connect() as conn:
-            games = scheduled_games(conn, unit.game_date)
-            loaded = {
-                r[0]
-                for r in conn.execute(
-                    sql("select distinct game_id from nba_source.boxscores where game_date = :d"),
-                    {"d": unit.game_date},
-                )
-            }
-            finals = set(games.loc[games["status"] == "final", "game_id"])
-            if not (loaded and finals <= loaded):
-                return False
-            # loaded but inconsistent (e.g. rows lost since): not complete, so a plain
-            # backfill repairs it without --force
-            return not conn.execute(_BOX_MISMATCHES, {"d": unit.game_date}).first()
+            return boxscores_agree(conn, unit.game_date)
 
     def run(self, unit: Unit, ctx: SourceContext) -> int:
         from nba_elt.sources.games import games_from_site

@@ -33,7 +33,13 @@ def games_from_site(day: dt.date, ctx: SourceContext) -> list[str]:
         if exc.terminal:
             raise
         client.settle(False, f"{path}: {exc}", paths=[path])
-        log.warning("%s unusable (%s); listing the games from the schedule page", path, exc)
+        # offline (or a dry run), a page the archive lacks is expected: the plan says so
+        log.log(
+            logging.DEBUG if client.offline else logging.WARNING,
+            "%s unusable (%s); listing the games from the schedule page",
+            path,
+            exc,
+        )
     return playable(fetch_schedule_for_date(client, day, final=month_final_since(day)))
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from lxml import etree
 from sqlalchemy import text as sql
+from sqlalchemy.engine import Connection
 
 from nba_elt import teams
 from nba_elt.errors import ConsistencyError, DataNotAvailable, PageNotFound, SchemaDrift
@@ -29,13 +30,16 @@ from nba_elt.extract.html import (
 )
 from nba_elt.extract.http import HttpClient
 from nba_elt.sources.base import (
+    ParsedPage,
     SourceContext,
     Unit,
     check_game_id,
     final_since,
     is_final_day,
     record_written,
+    scheduled_games,
 )
+from nba_elt.sources.crosscheck import FinalGame, final_games, score_disagreements
 from nba_elt.warehouse.load import copy_buffer, replace_game_events
 
 log = logging.getLogger(__name__)
@@ -298,7 +302,8 @@ def check_unit(frame: pd.DataFrame, facts: PbpPageFacts) -> None:
         )
     if facts.final is None:
         raise ConsistencyError(f"{page}: the scorebox has no final score to check against")
-    if final_score(frame) != facts.final:
+    game = FinalGame(str(frame["game_id"].iloc[0]), facts.away, facts.home, facts.final)
+    if score_disagreements([game], {game.game_id: final_score(frame)}):
         got, want = final_score(frame), facts.final
         raise ConsistencyError(
             f"{page}: the last score is {got[0]}-{got[1]} (away-home) but the scorebox's "
@@ -319,9 +324,12 @@ _LAST_PBP_EVENT = sql(
     "select away_score, home_score from nba_source.pbp where game_id = :g "
     "order by event_idx desc limit 1"
 )
-_FINAL_SCORE = sql(
-    "select away_pts, home_pts from nba_source.schedule where game_id = :g and status = 'final'"
-)
+
+
+def scheduled_final(conn: Connection, unit: Unit) -> list[FinalGame]:
+    """The unit's game as a final game of nba_source.schedule, or []."""
+    finals = final_games(scheduled_games(conn, unit.game_date))
+    return [g for g in finals if g.game_id == unit.unit_key]
 
 
 class PbpSource:
@@ -348,8 +356,8 @@ class PbpSource:
             last = conn.execute(_LAST_PBP_EVENT, {"g": unit.unit_key}).first()
             if last is None:
                 return False
-            final = conn.execute(_FINAL_SCORE, {"g": unit.unit_key}).first()
-        return final is None or (last.away_score, last.home_score) == (final[0], final[1])
+            final = scheduled_final(conn, unit)
+        return not score_disagreements(final, {unit.unit_key: tuple(last)})
 
     def run(self, unit: Unit, ctx: SourceContext) -> int:
         game_id = check_game_id(unit.unit_key)
@@ -359,24 +367,15 @@ class PbpSource:
         frame = ahead.frame if ahead is not None else fetch_and_parse(unit, ctx.client)
         rows_csv = ahead.rows_csv if ahead is not None else None
         with ctx.engine.begin() as conn:
-            row = conn.execute(_FINAL_SCORE, {"g": game_id}).first()
-            if row is not None:
-                last = final_score(frame)
-                if last != (row[0], row[1]):
-                    raise ConsistencyError(
-                        f"pbp {game_id}: the last score is {last[0]}-{last[1]} (away-home) but "
-                        f"the schedule's final score is {row[0]}-{row[1]}"
-                    )
+            found = score_disagreements(scheduled_final(conn, unit), {game_id: final_score(frame)})
+            if found:
+                last, final = found[0].found, found[0].game.score
+                raise ConsistencyError(
+                    f"pbp {game_id}: the last score is {last[0]}-{last[1]} (away-home) but "
+                    f"the schedule's final score is {final[0]}-{final[1]}"
+                )
             written = replace_game_events(conn, game_id, frame, rows_csv)
             return record_written(ctx, conn, written)
-
-
-@dataclass(frozen=True)
-class ParsedPage:
-    """What a parsing worker hands back: the rows, and the same rows as COPY's CSV."""
-
-    frame: pd.DataFrame
-    rows_csv: bytes
 
 
 def parse_for_copy(unit: Unit, client: HttpClient) -> ParsedPage:

@@ -9,15 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sys
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from nba_elt.config import current_user
+from nba_elt.transform.selection import SOURCE_SELECTORS
 
 if TYPE_CHECKING:
-    from nba_elt.transform.dbt import DbtSummary
+    from nba_elt.transform.summary import DbtSummary
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +55,6 @@ def changed_sources(engine: Engine) -> list[str] | None:
 
     None when no refresh ever succeeded on this warehouse (then build everything).
     """
-    from nba_elt.transform.dbt import SOURCE_SELECTORS
-
     if not any_succeeded(engine):
         return None
     with engine.connect() as conn:
@@ -80,8 +80,6 @@ def tested_since(engine: Engine) -> dt.datetime | None:
     A refresh by source tests only the games loaded since then (dbt/macros/tested_rows.sql);
     a failed refresh does not count, so the next one tests its games again.
     """
-    from nba_elt.transform.dbt import SOURCE_SELECTORS
-
     with engine.connect() as conn:
         starts = [
             conn.execute(_LAST_COVERED_SQL, {"source": source}).scalar()
@@ -121,8 +119,11 @@ def start(
 
 
 def finish(engine: Engine, run_id: int, summary: DbtSummary | None) -> None:
-    """Record how a refresh ended (failed when there is no summary: dbt did not run)."""
+    """Record how a refresh ended (failed when there is no summary: dbt did not run;
+    interrupted when called from a `finally:` that a Ctrl-C or SIGTERM is passing through)."""
     status = "succeeded" if summary is not None and summary.ok else "failed"
+    if isinstance(sys.exc_info()[1], KeyboardInterrupt):
+        status = "interrupted"
     with engine.begin() as conn:
         conn.execute(
             text(

@@ -10,9 +10,10 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from nba_elt.config import Settings, get_settings, mask_url, scrub, split_userinfo
-from nba_elt.errors import ConfigError, DatabaseLost, LoadError
+from nba_elt.config import Settings, get_settings, mask_url, split_userinfo
+from nba_elt.errors import ConfigError, LoadError
 from nba_elt.warehouse import localdb
+from nba_elt.warehouse.db_errors import cannot_connect
 
 log = logging.getLogger(__name__)
 
@@ -53,30 +54,6 @@ def parse_database_url(raw: str) -> URL:
             f"NBA_ELT_DATABASE_URL has a port that is not a number ({mask_url(raw)})"
         ) from None
     return url
-
-
-def database_error(exc: Exception, where: str) -> LoadError:
-    """A database exception as a LoadError; DatabaseLost (terminal) when the connection or
-    the server is gone, not when one statement failed or ran past its timeout."""
-    import psycopg2
-
-    orig = getattr(exc, "orig", None)
-    lines = str(orig if orig is not None else exc).strip().splitlines()
-    first = scrub(lines[0]) if lines else type(exc).__name__
-
-    timed_out = isinstance(orig, psycopg2.errors.QueryCanceled)
-    lost = getattr(exc, "connection_invalidated", False) or (
-        isinstance(orig, psycopg2.OperationalError) and not timed_out
-    )
-    if isinstance(exc, OperationalError) and orig is None:
-        lost = True
-    if lost:
-        return DatabaseLost(f"{where}: the warehouse connection was lost ({first})")
-    if timed_out:
-        return LoadError(
-            f"{where}: a statement ran past NBA_ELT_DB_STATEMENT_TIMEOUT and was cancelled"
-        )
-    return LoadError(f"{where}: database error: {first}")
 
 
 def resolve_url(settings: Settings) -> str:
@@ -120,10 +97,8 @@ def get_engine(settings: Settings | None = None, *, migrate: bool = True) -> Eng
         with engine.connect() as conn:
             conn.exec_driver_sql("select 1")
     except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
-        reason = scrub(reason)
         raise LoadError(
-            f"cannot connect to the warehouse at {display_url(url)}: {reason}. "
+            f"{cannot_connect(exc, display_url(url))}. "
             "Check NBA_ELT_DATABASE_URL, or unset it to use the embedded local Postgres."
         ) from None
     if migrate:

@@ -1,4 +1,4 @@
-"""Writing frames into nba_source: upsert by key (delete the keys + COPY, or a merge).
+"""Writing frames into nba_source: upsert by key (COPY, then INSERT ... ON CONFLICT).
 
 Both functions run on a SQLAlchemy Connection the caller opened with ``engine.begin()``:
 one transaction per unit of work, so a failure writes nothing for that unit.
@@ -10,12 +10,12 @@ import io
 import logging
 
 import pandas as pd
-import psycopg2.errors
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 from sqlalchemy.engine import Connection
 
 from nba_elt.errors import BadInput, LoadError
+from nba_elt.warehouse.db_errors import database_error
 
 log = logging.getLogger(__name__)
 
@@ -138,104 +138,61 @@ def _copy_into_stage(cursor, target: str, frame: pd.DataFrame, types: dict[str, 
     return stage
 
 
-def _on_conflict_sql(
-    target: str, stage: str, columns: list[str], pk: list[str], stamp: bool
-) -> str:
-    column_list = ", ".join(_quote(c) for c in columns)
-    updates = [f"{_quote(c)} = excluded.{_quote(c)}" for c in columns if c not in pk]
-    if stamp:
-        updates.append("_loaded_at = now()")
-    action = f"do update set {', '.join(updates)}" if updates else "do nothing"
-    return (
-        f"insert into {target} ({column_list}) select {column_list} from {stage} "
-        f"on conflict ({', '.join(_quote(c) for c in pk)}) {action}"
+def _write_sql(
+    target: str, stage: str, columns: list[str], types: dict[str, str], pk: list[str], unique: bool
+) -> list[str]:
+    """The statement(s) writing the staged rows that are new or changed."""
+    q = _quote
+    column_list = ", ".join(q(c) for c in columns)
+    values = [c for c in columns if c not in pk]
+    comparable = not any(types.get(c) in _NO_EQUALITY for c in values)
+
+    def assignments(staged: str) -> str:
+        sets = [f"{q(c)} = {staged}.{q(c)}" for c in values]
+        return ", ".join(sets + (["_loaded_at = now()"] if "_loaded_at" in types else []))
+
+    def differs(staged: str) -> str:
+        if not comparable:
+            return "true"  # rows that cannot be compared are written again
+        old = ", ".join(f"t.{q(c)}" for c in values)
+        return f"({old}) is distinct from ({', '.join(f'{staged}.{q(c)}' for c in values)})"
+
+    if unique:
+        action = f"do update set {assignments('excluded')} where {differs('excluded')}"
+        return [
+            f"insert into {target} as t ({column_list}) select {column_list} from {stage} "
+            f"on conflict ({', '.join(q(c) for c in pk)}) {action if values else 'do nothing'}"
+        ]
+    key_match = " and ".join(f"t.{q(c)} = s.{q(c)}" for c in pk)
+    insert = (
+        f"insert into {target} ({column_list}) select {column_list} from {stage} s "
+        f"where not exists (select 1 from {target} t where {key_match})"
     )
-
-
-def _merge(cursor, target: str, stage: str, columns: list[str], pk: list[str], stamp: bool) -> int:
-    """Stage -> target with INSERT ... ON CONFLICT DO UPDATE semantics.
-
-    Fast path (measured in benchmarks/upsert.py: ON CONFLICT's speculative insertion about
-    doubles the cost of a bulk insert): UPDATE the rows whose key exists, then a plain
-    INSERT of the others. Should another writer insert one of these keys in between, the
-    unique violation rolls back to a savepoint and the same rows go through
-    ``INSERT ... ON CONFLICT (pk) DO UPDATE``. Either way every row ends up written once,
-    with _loaded_at = now().
-    """
-    column_list = ", ".join(_quote(c) for c in columns)
-    key_match = " and ".join(f"t.{_quote(c)} = s.{_quote(c)}" for c in pk)
-    sets = [f"{_quote(c)} = s.{_quote(c)}" for c in columns if c not in pk]
-    if stamp:
-        sets.append("_loaded_at = now()")
-    cursor.execute("savepoint nba_elt_upsert")
-    try:
-        updated = 0
-        if sets:
-            cursor.execute(
-                f"update {target} t set {', '.join(sets)} from {stage} s where {key_match}"
-            )
-            updated = cursor.rowcount
-        cursor.execute(
-            f"insert into {target} ({column_list}) select {column_list} from {stage} s "
-            f"where not exists (select 1 from {target} t where {key_match})"
-        )
-        inserted = cursor.rowcount
-        cursor.execute("release savepoint nba_elt_upsert")
-        return updated + inserted
-    except psycopg2.errors.UniqueViolation:
-        log.info("%s: a key appeared meanwhile; merging with ON CONFLICT", target)
-        cursor.execute("rollback to savepoint nba_elt_upsert")
-    cursor.execute(_on_conflict_sql(target, stage, columns, pk, stamp))
-    return cursor.rowcount
-
-
-def _replace_rows(cursor, target: str, frame: pd.DataFrame, types, pk: list[str]) -> int | None:
-    """Rows that carry every column: rewrite only the rows that changed, insert the new ones.
-
-    A re-backfill of loaded dates mostly brings the same rows again. COPY them into a temp
-    table (no WAL, no index), delete the target's rows whose key is staged but whose
-    columns differ, then insert every staged row whose key is no longer there. An
-    unchanged row is not written at all: it keeps its _loaded_at, so the incremental dbt
-    facts have nothing to redo for it; a changed or new row takes _loaded_at = now().
-    Measured in benchmarks/upsert.py against a raw COPY (docs/benchmarks.md). Should
-    another writer insert one of these keys meanwhile, the unique violation rolls back to
-    a savepoint and None tells the caller to merge with ON CONFLICT instead.
-    """
-    columns = list(frame.columns)
-    if any(types.get(c) in _NO_EQUALITY for c in columns):
-        return None  # rows cannot be compared: the caller merges with ON CONFLICT
-    column_list = ", ".join(_quote(c) for c in columns)
-    key_match = " and ".join(f"t.{_quote(c)} = s.{_quote(c)}" for c in pk)
-    values = ", ".join(f"t.{_quote(c)}" for c in columns if c not in pk)
-    staged = ", ".join(f"s.{_quote(c)}" for c in columns if c not in pk)
-    changed = f" and ({values}) is distinct from ({staged})" if values else " and false"
-    cursor.execute("savepoint nba_elt_upsert")
-    try:
-        stage = _copy_into_stage(cursor, target, frame, types)
-        cursor.execute(f"analyze {stage}")
-        cursor.execute(f"delete from {target} t using {stage} s where {key_match}{changed}")
-        cursor.execute(
-            f"insert into {target} ({column_list}) select {column_list} from {stage} s "
-            f"where not exists (select 1 from {target} t where {key_match})"
-        )
-        cursor.execute(f"drop table {stage}")
-        cursor.execute("release savepoint nba_elt_upsert")
-        return len(frame)
-    except psycopg2.errors.UniqueViolation:
-        log.info("%s: a key appeared meanwhile; merging with ON CONFLICT", target)
-        cursor.execute("rollback to savepoint nba_elt_upsert")
-        return None
+    if not values:
+        return [insert]
+    update = (
+        f"update {target} t set {assignments('s')} from {stage} s "
+        f"where {key_match} and {differs('s')}"
+    )
+    return [update, insert]
 
 
 def upsert(
     conn: Connection, table: str, frame: pd.DataFrame, *, primary_keys: list[str] | None = None
 ) -> int:
-    """Insert or update ``frame`` into ``table`` (nba_source.<table> by default) by its key.
+    """Insert or update ``frame`` into ``table`` (nba_source.<table> by default) by its key;
+    the rows written.
 
     The key is the table's primary key (``primary_keys`` names it for a table without one).
-    COPY into a temp table, then merge with ``INSERT ... ON CONFLICT (pk) DO UPDATE SET
-    ..., _loaded_at = now()`` semantics (see `_merge` for the faster equivalent it tries
-    first). Returns the number of rows written. Raises LoadError.
+    The rows are COPYed into a temp table (no WAL, no index), then one ``INSERT ... ON
+    CONFLICT (key) DO UPDATE SET <the frame's columns>, _loaded_at = now() WHERE <they
+    differ>``: a new key is inserted, a changed row updated, an unchanged row not written
+    at all, so it keeps its _loaded_at and the incremental dbt facts have nothing to redo
+    for it (a re-backfill of loaded dates mostly brings the same rows). Columns the frame
+    lacks keep their values. A second writer of the same key waits for the first and then
+    updates. A table without a primary key has nothing ON CONFLICT can use: the same rows
+    go through ``UPDATE ... FROM`` and ``INSERT ... WHERE NOT EXISTS``. Measured in
+    benchmarks/upsert.py (docs/benchmarks.md). Raises LoadError.
     """
     if frame.empty:
         return 0
@@ -245,23 +202,19 @@ def upsert(
     try:
         with raw.cursor() as cursor:
             types, pk = _checked_shape(cursor, schema, name, frame, primary_keys)
-            columns = [c for c in frame.columns if c != "_loaded_at"]
-            stamp = "_loaded_at" in types
-            written = None
-            # delete + COPY only where a primary key stops a second writer's duplicates
             has_pk = bool(_cached_shape(cursor, schema, name)[1])
-            if has_pk and set(types) - {"_loaded_at"} <= set(columns):
-                written = _replace_rows(cursor, target, frame[columns], types, pk)
-            if written is None:
-                stage = _copy_into_stage(cursor, target, frame, types)
-                written = _merge(cursor, target, stage, columns, pk, stamp)
-                cursor.execute(f"drop table {stage}")
+            columns = [c for c in frame.columns if c != "_loaded_at"]
+            stage = _copy_into_stage(cursor, target, frame[columns], types)
+            written = 0
+            for statement in _write_sql(target, stage, columns, types, pk, has_pk):
+                cursor.execute(statement)
+                written += cursor.rowcount
+            cursor.execute(f"drop table {stage}")
     except (LoadError, BadInput):
         raise
     except Exception as exc:  # noqa: BLE001 - any driver error becomes a LoadError
-        reason = str(getattr(exc, "pgerror", None) or exc).strip().splitlines()[0]
-        raise LoadError(f"writing {len(frame)} rows to {schema}.{name} failed: {reason}") from exc
-    log.debug("upserted %d rows into %s.%s", written, schema, name)
+        raise database_error(exc, f"writing {len(frame)} rows to {schema}.{name}") from exc
+    log.debug("upserted %d of %d rows into %s.%s", written, len(frame), schema, name)
     return written
 
 
@@ -306,7 +259,6 @@ def replace_game_events(
     except LoadError:
         raise
     except Exception as exc:  # noqa: BLE001 - any driver error becomes a LoadError
-        reason = str(getattr(exc, "pgerror", None) or exc).strip().splitlines()[0]
-        raise LoadError(f"replacing the pbp of {game_id} failed: {reason}") from exc
+        raise database_error(exc, f"replacing the pbp of {game_id}") from exc
     log.debug("replaced the pbp of %s: %d events", game_id, len(frame))
     return len(frame)

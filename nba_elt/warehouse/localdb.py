@@ -1,7 +1,9 @@
 """The embedded local PostgreSQL used when NBA_ELT_DATABASE_URL is unset.
 
-A cluster made with the installed server binaries (initdb + pg_ctl) under a project
-folder, listening on 127.0.0.1 only, on a fixed non-default port, with trust
+A cluster made with the server binaries (initdb + pg_ctl) under a project folder. The
+system's binaries are preferred (NBA_ELT_PG_BIN, /usr/lib/postgresql/*/bin, PATH); without
+them, those of the `pgserver` wheel (PostgreSQL 16, part of the base install where it has
+a wheel: Linux x86-64 and macOS, Python 3.11-3.12). The cluster listens on 127.0.0.1 only, on a fixed non-default port, with trust
 authentication (it is reachable from this machine alone). PostgreSQL refuses to run
 as root, so when the caller is root the server runs as an unprivileged OS user
 (`postgres` if it exists, else `nobody`), and the cluster lives where that user can
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.util
 import logging
 import os
 import pwd
@@ -34,19 +37,33 @@ DATABASE_NAME = "nba_elt"
 SUPERUSER = "postgres"
 UNPRIVILEGED_USERS = ("postgres", "nobody")
 INSTALL_HINT = (
-    "No PostgreSQL server binaries (initdb, pg_ctl) were found. Install them "
-    "(Debian/Ubuntu: `apt-get install postgresql-15`; macOS: `brew install postgresql@15`), "
-    "or point NBA_ELT_PG_BIN at the folder that holds them, or set NBA_ELT_DATABASE_URL "
-    "to an existing database, or use docker/compose.yaml."
+    "No PostgreSQL server binaries (initdb, pg_ctl) were found, and the pgserver wheel that "
+    "`pip install` brings on Linux x86-64 and macOS (Python 3.11-3.12) is not installed. "
+    "Install the server binaries (Debian/Ubuntu: `apt-get install postgresql-15`; macOS: "
+    "`brew install postgresql@15`), or point NBA_ELT_PG_BIN at the folder that holds them, "
+    "or set NBA_ELT_DATABASE_URL to an existing database, or use docker/compose.yaml."
 )
+SYSTEM_PG_ROOT = Path("/usr/lib/postgresql")  # Debian's layout: <root>/<major>/bin
 
 
-def find_pg_bin() -> Path:
-    """The folder holding initdb and pg_ctl: NBA_ELT_PG_BIN, Debian's layout, or PATH."""
+def pip_pg_bin() -> Path | None:
+    """pgserver's bin folder (its wheel ships the PostgreSQL 16 binaries), when installed.
+
+    Found without importing pgserver: only its files are used.
+    """
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def find_pg_bin(user: pwd.struct_passwd | None = None) -> Path:
+    """The folder holding initdb and pg_ctl: NBA_ELT_PG_BIN, Debian's layout, PATH, then
+    pgserver's (copied where `user`, the server's OS user when we are root, can run it)."""
     explicit = os.environ.get("NBA_ELT_PG_BIN")
     candidates: list[Path] = [Path(explicit)] if explicit else []
     debian = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
+        SYSTEM_PG_ROOT.glob("*/bin"),
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
         reverse=True,
     )
@@ -57,7 +74,37 @@ def find_pg_bin() -> Path:
     for folder in candidates:
         if (folder / "initdb").exists() and (folder / "pg_ctl").exists():
             return folder
-    raise LocalDbError(INSTALL_HINT)
+    pip_bin = pip_pg_bin()
+    if pip_bin is None or not (pip_bin / "initdb").exists():
+        raise LocalDbError(INSTALL_HINT)
+    if user is not None and not _traversable_by(pip_bin, user):
+        return _reachable_copy(pip_bin)
+    return pip_bin
+
+
+def _reachable_copy(pip_bin: Path) -> Path:
+    """pgserver's install copied under /var/tmp (e.g. from a venv in /root, which the
+    server's user cannot enter), with the wheel's bundled libraries at the same relative
+    place (the binaries find them through $ORIGIN/../../../pgserver.libs)."""
+    package = pip_bin.parent.parent  # site-packages/pgserver
+    digest = hashlib.sha1(str(package).encode()).hexdigest()[:10]
+    target = Path("/var/tmp") / f"nba_elt-pgserver-{digest}"
+    copied_bin = target / "pgserver" / "pginstall" / "bin"
+    if not (copied_bin / "pg_ctl").exists():
+        log.info("copying pgserver's PostgreSQL binaries to %s", target)
+        staging = target.with_name(target.name + f".{os.getpid()}")
+        shutil.copytree(package / "pginstall", staging / "pgserver" / "pginstall")
+        libs = package.parent / "pgserver.libs"
+        if libs.exists():
+            shutil.copytree(libs, staging / "pgserver.libs")
+        for folder in [staging, *staging.rglob("*")]:
+            if folder.is_dir():
+                os.chmod(folder, 0o755)
+        try:
+            staging.rename(target)
+        except OSError:  # another process copied it first
+            shutil.rmtree(staging, ignore_errors=True)
+    return copied_bin
 
 
 def _run_as_user() -> pwd.struct_passwd | None:
@@ -177,7 +224,7 @@ class LocalDb:
     def is_running(self) -> bool:
         if not self.is_initialized():
             return False
-        bin_dir = find_pg_bin()
+        bin_dir = find_pg_bin(self.user)
         proc = self._run([str(bin_dir / "pg_ctl"), "status", "-D", str(self.data_dir)], check=False)
         return proc.returncode == 0
 
@@ -265,7 +312,7 @@ class LocalDb:
 
     def up(self) -> str:
         """Start the cluster (initialising it on first use); harmless when running."""
-        bin_dir = find_pg_bin()
+        bin_dir = find_pg_bin(self.user)
         with self._lock():
             if not self.is_initialized():
                 self._initdb(bin_dir)
@@ -324,7 +371,7 @@ class LocalDb:
         """Stop the cluster. Returns False when it was not running."""
         if not self.is_initialized():
             return False
-        bin_dir = find_pg_bin()
+        bin_dir = find_pg_bin(self.user)
         with self._lock():
             if not self.is_running():
                 return False

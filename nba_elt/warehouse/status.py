@@ -10,7 +10,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from nba_elt.errors import LoadError
 from nba_elt.warehouse.schema import available_migrations
 
 CONNECT_TIMEOUT_SECONDS = 10
@@ -39,8 +38,8 @@ def probe(url: str) -> WarehouseStatus:
 
     Applies nothing. LoadError, with the password hidden, when the server does not answer.
     """
-    from nba_elt.config import mask_url, scrub
-    from nba_elt.warehouse.db import display_url
+    from nba_elt.config import mask_url
+    from nba_elt.warehouse.db import cannot_connect, display_url
 
     parsed = make_url(url)
     shown = mask_url(display_url(parsed)) or ""  # a password= query parameter too
@@ -59,8 +58,7 @@ def probe(url: str) -> WarehouseStatus:
                 else set()
             )
     except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
-        raise LoadError(f"cannot connect to the warehouse at {shown}: {scrub(reason)}") from None
+        raise cannot_connect(exc, shown) from None
     finally:
         engine.dispose()
     migrations = available_migrations()

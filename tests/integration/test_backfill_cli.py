@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,7 +21,6 @@ import pytest
 from sqlalchemy import create_engine, text
 from werkzeug.wrappers import Request, Response
 
-from tests.conftest import NO_DBT_SERVER
 from tests.integration.test_backfill_run import _table_rows
 from tests.recorded_site import RecordedSite
 
@@ -62,7 +62,7 @@ def secret_db_url(db_url, pg_cluster):
 
 
 def _env(site, db_url: str, archive: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")} | NO_DBT_SERVER
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
     env.update(
         NBA_ELT_DATABASE_URL=db_url,
         NBA_ELT_BBREF_URL=site.url,
@@ -332,27 +332,54 @@ def test_gaps_finds_a_removed_game_and_fix_restores_it(site, db_url, engine, tmp
     assert _table_rows(engine) == before
 
 
-def test_ctrl_c_marks_the_run_interrupted_and_resume_finishes_it(site, db_url, engine, tmp_path):
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_marks_the_run_interrupted_and_resume_finishes_it(
+    site, db_url, engine, tmp_path, signum, code
+):
+    """SIGTERM (docker stop, ECS) is handled as Ctrl-C is, with its own exit code."""
     site.delay = 1.5
     env = _env(site, db_url, tmp_path / "archive")
     proc = _spawn(["backfill", "--games", PBP_GAMES, "--sources", "pbp"], env)
     try:
         _wait_for(lambda: (1, "201810160GSW", "running") in _statuses(engine), what="unit 1")
         time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         _out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
     site.delay = 0.0
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert "invoke backfill --resume 1" in err
     with engine.connect() as conn:
         assert conn.execute(text("select status from ops.backfill_runs where id = 1")).scalar() == (
             "interrupted"
         )
         assert conn.execute(text("select count(*) from nba_source.pbp")).scalar() == 0
-    assert "Ctrl-C" in (_error(engine, 1, "201810160GSW") or "")
+    assert "interrupted" in (_error(engine, 1, "201810160GSW") or "")
     resumed = _invoke(["backfill", "--resume", "1", "--json"], env)
     assert resumed.returncode == 0, resumed.stderr
     assert _last_json(resumed.stdout)["counts"]["succeeded"] == 3
+
+
+def test_piped_output_is_plain_one_event_per_line(site, db_url, tmp_path):
+    """Without a terminal: no box drawing, no line over 200 characters, a line per unit."""
+    env = _env(site, db_url, tmp_path / "archive")
+    env.pop("COLUMNS")
+    args = ["backfill", "--games", PBP_GAMES, "--sources", "pbp"]
+    plan = _invoke([*args, "--dry-run"], env)
+    run = _invoke(args, env)
+    assert plan.returncode == 0 and run.returncode == 0, plan.stderr + run.stderr
+    for out in (plan.stderr, run.stderr):
+        assert not re.search("[\u2500-\u257f]", out), out  # box drawing
+        assert max(len(line) for line in out.splitlines()) <= 200, out
+        assert "\x1b[" not in out
+    # the plan: one line per unit, its pages on that line
+    units = [line for line in plan.stderr.splitlines() if line.startswith("units: source=pbp")]
+    assert len(units) == 3 and all("/boxscores/pbp/" in line for line in units), plan.stderr
+    # the run: a progress line as each unit finishes, then one line per unit in the table
+    progress = [line for line in run.stderr.splitlines() if line.startswith("unit ")]
+    assert [line.split(":")[0] for line in progress] == ["unit 1/3", "unit 2/3", "unit 3/3"]
+    assert all(" succeeded, " in line and " rows, " in line for line in progress), progress
+    rows = [line for line in run.stderr.splitlines() if line.startswith("backfill run 1: ")]
+    assert len(rows) == 3 and all("outcome=succeeded" in line for line in rows), run.stderr

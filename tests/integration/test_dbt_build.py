@@ -10,11 +10,9 @@ or backfill / corrupt rows and build again.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
-import signal
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from nba_elt.cli import TaskResult
-from tests.conftest import NO_DBT_SERVER, TEMPLATE_DB, _admin_sql
+from tests.conftest import TEMPLATE_DB, _admin_sql
 
 pytestmark = pytest.mark.slow
 
@@ -54,20 +52,6 @@ def _read(url: str, sql: str, **params) -> pd.DataFrame:
         engine.dispose()
 
 
-def _dbt_server_pids(server_log: Path) -> list[int]:
-    """The pids of the dbt servers a log says started ("dbt server 1234 starts on ...")."""
-    if not server_log.exists():
-        return []
-    lines = server_log.read_text().splitlines()
-    return [int(line.split()[4]) for line in lines if " starts on " in line]
-
-
-def _stop_dbt_servers(server_log: Path) -> None:
-    for pid in _dbt_server_pids(server_log):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-
-
 def _ok(result: TaskResult) -> TaskResult:
     assert result.exit_code == 0, result.message
     return result
@@ -97,8 +81,6 @@ def warehouse(pg_cluster, tmp_path_factory):
         "NBA_ELT_LOCALDB_DIR": str(work / "no-localdb"),
         # a target dir of its own: other dbt runs in this checkout may run meanwhile
         "NBA_ELT_DBT_TARGET_PATH": str(work / "target"),
-        # every build of this module in one warm dbt server, as an operator's builds run
-        "NBA_ELT_DBT_SERVER_IDLE": "120",
     }
     try:
         with pytest.MonkeyPatch.context() as mp:
@@ -131,7 +113,6 @@ def warehouse(pg_cluster, tmp_path_factory):
             other_day_log, other_tonight,
         )  # fmt: skip
     finally:
-        _stop_dbt_servers(work / "logs" / "dbt_server.log")
         server.stop()
         _engine_for.cache_clear()
         _admin_sql(pg_cluster, f'drop database if exists "{name}" with (force)')
@@ -160,17 +141,27 @@ def test_first_refresh_builds_everything_and_every_test_passes(warehouse):
     )
 
 
-def test_every_build_of_the_module_ran_in_one_warm_dbt_server(warehouse):
+def test_every_refresh_of_the_module_ran_dbt_in_a_new_process(warehouse):
     builds = [warehouse.first, warehouse.second, warehouse.other_day, warehouse.third]
-    assert [b.summary["process"] for b in builds] == ["dbt server"] * 4
-    server_log = Path(warehouse.env["NBA_ELT_DBT_TARGET_PATH"]).parent / "logs" / "dbt_server.log"
-    pids = _dbt_server_pids(server_log)
-    assert len(pids) == 1, server_log.read_text()
-    # started without the build's secrets: they reach it only with each request
-    environ = Path(f"/proc/{pids[0]}/environ").read_bytes().split(b"\0")
-    names = {entry.split(b"=", 1)[0].decode() for entry in environ if entry}
-    assert "NBA_ELT_DATABASE_URL" not in names
-    assert not [n for n in names if n.startswith("DBT_ENV_SECRET")]
+    assert [b.summary["process"] for b in builds] == ["new process"] * 4
+
+
+def test_an_in_process_build_is_the_same_build_in_this_process(use_warehouse):
+    """dbt's own runner in this interpreter (a notebook, an orchestrator): the same nodes,
+    run_results and output lines; the build's password leaves os.environ with it."""
+    from nba_elt.transform.build import dbt_output, run_build
+
+    environ = dict(os.environ)
+    lines: list[str] = []
+    with dbt_output(lines.append):
+        summary = run_build("stg_nba__feature_flags", in_process=True)
+    assert summary.ok and summary.process == "in process"
+    assert [(n.kind, n.name) for n in summary.nodes if n.kind == "model"] == [
+        ("model", "stg_nba__feature_flags")
+    ]
+    assert any("Running with dbt=" in line for line in lines)
+    assert any(" START sql view model staging.stg_nba__feature_flags" in line for line in lines)
+    assert dict(os.environ) == environ
 
 
 def test_facts_hold_the_recorded_games(warehouse):
@@ -285,7 +276,7 @@ def test_backfilled_older_date_reaches_facts_incrementally(use_warehouse):
     """A game of Christmas 2017 loaded after the facts hold April 2018 comes in on an
     incremental build (the filter is on _loaded_at, not on the game date), and a full
     refresh then gives exactly the same fact rows."""
-    from nba_elt.transform.dbt import run_build
+    from nba_elt.transform.build import run_build
     from nba_elt.warehouse.load import upsert
 
     url = use_warehouse.url
@@ -395,7 +386,7 @@ def test_invoke_refresh_never_prints_the_password(warehouse, pg_cluster):
     admin.dispose()
     url = warehouse.url.replace("postgres@", f"dbt_operator:{DB_PASSWORD}@", 1)
     assert DB_PASSWORD in url
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")} | NO_DBT_SERVER
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
     env.update(warehouse.env, NBA_ELT_DATABASE_URL=url)
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
@@ -409,8 +400,7 @@ def test_invoke_refresh_never_prints_the_password(warehouse, pg_cluster):
     assert summary["task"] == "refresh" and summary["exit_code"] == 0
     assert summary["selection"] == "stg_nba__feature_flags" and summary["models"] == 1
     assert "dbt build" in done.stderr  # the summary table went to stderr
-    # the build ran in the warm dbt server, which got the password with the request only
-    assert summary["process"] == "dbt server"
+    assert summary["process"] == "new process"
     logs = Path(warehouse.env["NBA_ELT_DBT_TARGET_PATH"]).parent / "logs"
     for log_file in logs.iterdir():
         assert DB_PASSWORD not in log_file.read_text(errors="replace"), log_file
@@ -421,9 +411,7 @@ def _invoke_refresh(warehouse, *args: str):
     import subprocess
     import sys
 
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_") and k != "COLUMNS"
-    } | NO_DBT_SERVER
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_") and k != "COLUMNS"}
     env.update(warehouse.env)
     root = Path(__file__).resolve().parents[2]
     return subprocess.run(
@@ -462,7 +450,7 @@ def test_refresh_verbose_streams_dbt_s_own_output(warehouse):
 def test_refresh_leaves_dbt_unit_tests_out_and_the_suite_runs_them(use_warehouse):
     """dbt's advice for production builds: unit tests (fixed inputs, they check the SQL, not
     the data) run in CI, here, not in every refresh."""
-    from nba_elt.transform.dbt import run_build
+    from nba_elt.transform.build import run_build
 
     refresh_like = run_build("int_game_features")
     assert refresh_like.ok and not [n for n in refresh_like.nodes if n.kind == "unit_test"]
@@ -476,8 +464,9 @@ def test_refresh_leaves_dbt_unit_tests_out_and_the_suite_runs_them(use_warehouse
     ]
 
 
-def test_a_broken_column_rule_fails_the_build_naming_each_rule(use_warehouse):
-    from nba_elt.transform.dbt import run_build
+@pytest.mark.parametrize("in_process", [False, True], ids=["new process", "in process"])
+def test_a_broken_column_rule_fails_the_build_naming_each_rule(use_warehouse, in_process):
+    from nba_elt.transform.build import run_build
 
     engine = create_engine(use_warehouse.url)
     derozan = "where game_id = '201801010TOR' and player_id = 'derozde01'"
@@ -489,7 +478,10 @@ def test_a_broken_column_rule_fails_the_build_naming_each_rule(use_warehouse):
         conn.execute(text(f"update facts.fact_boxscores set opponent = 'ZZZ' {valanciunas}"))
     try:
         # nothing newer to rebuild: the fact keeps the bad rows, its tests run on them
-        summary = run_build("fact_boxscores", vars={"incremental_lookback_minutes": 0})
+        summary = run_build(
+            "fact_boxscores", vars={"incremental_lookback_minutes": 0}, in_process=in_process
+        )
+        assert summary.return_code == 1  # dbt's exit code for a failing node, either way
         assert [n.name for n in summary.failed] == ["column_rules_fact_boxscores"]
         message = summary.to_dict()["failures"][0]["message"]
         assert message.startswith("broken: "), message

@@ -81,3 +81,21 @@ def test_tested_since_is_the_last_successful_refresh_covering_every_source(engin
     with engine.begin() as conn:
         _refresh(conn, "2026-01-01 13:00+00", ["schedule", "boxscores", "pbp"])
     assert refresh_ledger.tested_since(engine) == at("13:00")
+
+
+def test_a_refresh_stopped_by_ctrl_c_or_sigterm_is_recorded_interrupted(engine):
+    """finish() runs in the refresh's `finally:`; a KeyboardInterrupt (Ctrl-C, or SIGTERM as
+    run_task raises it) passing through makes the run `interrupted`, not `failed`."""
+    import datetime as dt
+
+    import pytest
+
+    run_id = refresh_ledger.start(engine, [], None, True, dt.date(2018, 1, 1), "dev")
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            raise KeyboardInterrupt
+        finally:
+            refresh_ledger.finish(engine, run_id, None)
+    query = text("select status, finished_at is not null from ops.refresh_runs where id = :i")
+    with engine.connect() as conn:
+        assert tuple(conn.execute(query, {"i": run_id}).one()) == ("interrupted", True)

@@ -17,7 +17,6 @@ from sqlalchemy import create_engine, text
 from nba_elt.cli.demo import demo_task
 from nba_elt.config import PROJECT_ROOT
 from nba_elt.pipelines.demo import DEMO_DATABASE
-from tests.conftest import NO_DBT_SERVER
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +29,6 @@ def demo(pg_cluster, tmp_path_factory):
                 mp.delenv(key)
         mp.setenv("NBA_ELT_LOCALDB_DIR", str(pg_cluster.base_dir))
         mp.setenv("NBA_ELT_LOCALDB_PORT", str(pg_cluster.port))
-        mp.setenv("NBA_ELT_DBT_SERVER_IDLE", "0")
         mp.setattr("nba_elt.config._load_dotenv", lambda: None)
         result = demo_task()
         # the demo restores the environment it changed for its steps
@@ -40,7 +38,7 @@ def demo(pg_cluster, tmp_path_factory):
 
 
 def _invoke_verify(url: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")} | NO_DBT_SERVER
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
     env.update(NBA_ELT_DATABASE_URL=url, COLUMNS="250")
     return subprocess.run(
         [

@@ -15,11 +15,11 @@ from nba_elt.cli.flags import flags_task
 from nba_elt.config import PROJECT_ROOT
 from nba_elt.errors import BadInput, LoadError
 from nba_elt.warehouse.schema import available_migrations
-from tests.conftest import NO_DBT_SERVER, _free_port
+from tests.conftest import _free_port
 
 
 def _invoke(*args: str, url: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")} | NO_DBT_SERVER
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
     env.update(NBA_ELT_DATABASE_URL=url, NBA_ELT_LOCALDB_DIR=os.environ["NBA_ELT_LOCALDB_DIR"])
     return subprocess.run(
         [sys.executable, "-m", "invoke", *args, "--json"],

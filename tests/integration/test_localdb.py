@@ -109,8 +109,9 @@ def test_a_cluster_running_on_another_port_is_not_mistaken_for_this_one(cluster)
 
 def test_missing_server_binaries_say_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("NBA_ELT_PG_BIN", str(tmp_path / "nowhere"))
-    monkeypatch.setattr("nba_elt.warehouse.localdb.Path.glob", lambda self, pattern: iter(()))
+    monkeypatch.setattr("nba_elt.warehouse.localdb.SYSTEM_PG_ROOT", tmp_path / "none")
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr("nba_elt.warehouse.localdb.pip_pg_bin", lambda: None)  # no pgserver
     with pytest.raises(LocalDbError) as err:
         find_pg_bin()
     assert "apt-get install postgresql" in str(err.value)

@@ -27,7 +27,7 @@ from ml.history import load_schedule, read_team_games
 from ml.model import DEFAULT_MODEL_PATH, ModelMismatch, load_model
 from nba_elt.cli.predict import predict_task
 from nba_elt.cli.train import train_task
-from tests.conftest import NO_DBT_SERVER, TEMPLATE_DB, _admin_sql
+from tests.conftest import TEMPLATE_DB, _admin_sql
 
 pytestmark = pytest.mark.slow
 
@@ -39,12 +39,11 @@ TONIGHT = dt.date(2022, 11, 15)
 
 def _dbt_build(url: str, run_date: dt.date) -> None:
     """`dbt build --full-refresh` (what `invoke refresh --full` runs) for run_date, against url."""
-    from nba_elt.transform.dbt import run_build
+    from nba_elt.transform.build import run_build
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBA_ELT_DATABASE_URL", url)
         mp.setenv("NBA_ELT_DBT_TARGET_PATH", tempfile.mkdtemp(prefix="ml_dbt_") + "/target")
-        mp.setenv("NBA_ELT_DBT_SERVER_IDLE", "0")
         summary = run_build(full_refresh=True, vars={"run_date": str(run_date)})
     assert summary.ok, [(n.name, n.status, n.message) for n in summary.failed]
 
@@ -266,18 +265,24 @@ def test_train_writes_a_candidate_and_only_activate_makes_predict_use_it(
     assert candidate.summary["model_path"] == str(models / "candidate.json")
     assert not (models / "current.json").exists()
     assert candidate.summary["activated"] is False
-    # its metrics beside the active (here: shipped) model's, on the same 205 games
+    # the shipped model learnt 2023 and 2024, the only seasons here: no fair race, and it says so
     compared = candidate.summary["compared_with_active"]
     assert compared["active"] == compared["active"] | {
         "version": shipped.version,
         "role": "shipped",
+        "train_seasons": [2023, 2024],
     }
-    assert compared["candidate"]["n"] == compared["active"]["n"] == 205
+    assert compared["seasons"] == [] and "n" not in compared["candidate"]
+    assert "not compared with the active model: no season of" in candidate.message
     assert "invoke model --activate" in candidate.message
     assert predict_task(date=str(TONIGHT)).summary["model_version"] == shipped.version
 
     activated = train_task(train_seasons="2023", activate=True)
     trained = load_model(models / "current.json")
+    # active and candidate both learnt 2023 alone: compared on 2024, unseen by both
+    fair = train_task(train_seasons="2023", test_season="2024").summary["compared_with_active"]
+    assert fair["seasons"] == [2024] and fair["games"] == "unseen by both models"
+    assert fair["candidate"]["n"] == fair["active"]["n"] == 103
     assert activated.summary["activated"] is True
     assert DEFAULT_MODEL_PATH.read_bytes() == shipped_before  # the package is never edited
     assert (
@@ -351,10 +356,10 @@ def test_past_game_features_do_not_change_when_later_games_are_added(warehouse, 
 
 
 def _cli(url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")} | NO_DBT_SERVER
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
     env["NBA_ELT_DATABASE_URL"] = url
     return subprocess.run(
-        [sys.executable, "-m", "nba_elt.cli.predict", *args, "--json"],
+        [sys.executable, "-m", "nba_elt", "predict", *args, "--json"],
         env=env,
         capture_output=True,
         text=True,

@@ -126,8 +126,8 @@ def test_write_upsert_is_recorded_so_the_next_refresh_sees_it(bbref_site, engine
         ).one()
         assert tuple(unit) == ("boxscores", "nba_source.boxscores", "succeeded", 82)
         assert conn.execute(text("select count(*) from nba_source.boxscores")).scalar() == 82
-    # again: an update, not duplicates
-    assert nba_elt.write_upsert(frame, "nba_source.boxscores") == 82
+    # again: no duplicates, and no row written (every value is already there)
+    assert nba_elt.write_upsert(frame, "nba_source.boxscores") == 0
     with engine.connect() as conn:
         assert conn.execute(text("select count(*) from nba_source.boxscores")).scalar() == 82
 

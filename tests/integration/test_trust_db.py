@@ -12,7 +12,8 @@ from nba_elt.cli.backfill import backfill_task
 from nba_elt.config import get_settings
 from nba_elt.errors import DatabaseLost, LoadError
 from nba_elt.ingest import ledger
-from nba_elt.warehouse.db import _engine_for, database_error, get_engine
+from nba_elt.warehouse.db import _engine_for, get_engine
+from nba_elt.warehouse.db_errors import database_error
 from tests.faulty_db import DbProxy
 
 DEN = "/boxscores/pbp/201901010DEN.html"

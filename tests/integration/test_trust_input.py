@@ -116,10 +116,10 @@ def test_no_secret_in_the_ledger_or_the_logs_of_a_real_run(
 
 
 def test_dbt_gets_the_password_only_through_its_secret_variable(monkeypatch):
-    from nba_elt.transform.dbt import _base_env
+    from nba_elt.transform.build import dbt_env
 
     monkeypatch.setenv("NBA_ELT_DATABASE_URL", _url("query parameter", 5432))
-    env = _base_env(make_url(_url("query parameter", 5432)), "dev")
+    env = dbt_env(make_url(_url("query parameter", 5432)), "dev")
     assert env["DBT_ENV_SECRET_NBA_ELT_DBT_PASSWORD"] == PASSWORD
     others = {k: v for k, v in env.items() if k != "DBT_ENV_SECRET_NBA_ELT_DBT_PASSWORD"}
     assert _leaks(json.dumps(others)) == []

@@ -170,10 +170,31 @@ def test_empty_schedule_asks_for_a_schedule_load(engine):
     assert "invoke backfill --sources schedule --date 2018-01-01" in completeness.detail
 
 
-def test_a_day_without_games_in_a_loaded_season_passes_completeness(loaded):
-    completeness = by_name(run_checks(loaded, [dt.date(2018, 1, 2)]))["completeness"]
-    assert completeness.passed
+def test_a_date_whose_schedule_was_never_loaded_fails_naming_the_backfill(loaded):
+    """Only 2018-01-01's schedule is loaded: 2018-01-03 (real games that night) is unknown."""
+    completeness = by_name(run_checks(loaded, [dt.date(2018, 1, 3)]))["completeness"]
+    assert not completeness.passed
+    assert completeness.detail == (
+        "the schedule of 2018-01-03 was never loaded, so its games are unknown: "
+        "invoke backfill --sources schedule --date 2018-01-03"
+    )
+    week = by_name(run_checks(loaded, [DAY + dt.timedelta(days=n) for n in range(7)]))
+    assert "invoke backfill --sources schedule --start 2018-01-02 --end 2018-01-07 --yes" in (
+        week["completeness"].detail
+    )
+
+
+def test_a_loaded_day_without_games_passes_completeness(engine, bbref_site):
+    """2018-04-12, between the regular season and the playoffs: the recorded April 2018 page
+    read by a real backfill leaves a successful schedule unit with 0 rows in the ledger."""
+    from nba_elt.cli.backfill import backfill_task
+
+    no_games = dt.date(2018, 4, 12)
+    assert backfill_task(date="2018-04-12", sources="schedule").exit_code == 0
+    completeness = by_name(run_checks(engine, [no_games]))["completeness"]
+    assert completeness.passed, completeness.detail
     assert completeness.numbers["scheduled_games"] == 0
+    assert completeness.detail == "no games scheduled on the date(s) (schedule loaded)"
 
 
 @pytest.mark.parametrize(
@@ -183,6 +204,7 @@ def test_a_day_without_games_in_a_loaded_season_passes_completeness(loaded):
         ({"date": "2018-01-01", "start": "2018-01-01"}, "either --date or --start/--end"),
         ({"start": "2018-01-05", "end": "2018-01-01"}, "is before --start"),
         ({"start": "2016-01-01", "end": "2018-01-01"}, "at most 400 days"),
+        ({"date": "1900-01-01"}, "--date 1900-01-01 is before the first NBA season"),
     ],
 )
 def test_bad_input_is_exit_2(options, message, db_url):
@@ -245,7 +267,7 @@ def _predict(engine, game_ids: list[str], home: float = 0.6) -> None:
 def test_predictions_built_for_another_date_fail_naming_it(next_day_scheduled):
     _tonight(next_day_scheduled, DAY)  # built for 2018-01-01, checked for 2018-01-02
 
-    check = by_name(run_checks(next_day_scheduled, [DAY]))["predictions"]
+    check = by_name(run_checks(next_day_scheduled, [DAY], NEXT_DAY))["predictions"]
 
     assert not check.passed
     assert "built for 2018-01-01, not for 2018-01-02" in check.detail
@@ -258,13 +280,13 @@ def test_every_scheduled_game_of_the_run_date_needs_a_prediction(next_day_schedu
     assert len(games) == 5  # the real slate of 2018-01-02
     _predict(next_day_scheduled, games[:-1])
 
-    missing = by_name(run_checks(next_day_scheduled, [DAY]))["predictions"]
+    missing = by_name(run_checks(next_day_scheduled, [DAY], NEXT_DAY))["predictions"]
     assert not missing.passed
     assert f"no prediction for {games[-1]} on 2018-01-02" in missing.detail
     assert missing.numbers["predicted"] == 4 and missing.numbers["missing"] == 1
 
     _predict(next_day_scheduled, games[-1:])
-    complete = by_name(run_checks(next_day_scheduled, [DAY]))["predictions"]
+    complete = by_name(run_checks(next_day_scheduled, [DAY], NEXT_DAY))["predictions"]
     assert complete.passed, complete.detail
     assert complete.detail == "all 5 games scheduled on 2018-01-02 predicted, probabilities valid"
 
@@ -277,18 +299,45 @@ def test_a_scheduled_game_missing_from_the_features_fails(next_day_scheduled):
             text("delete from ml_models.ml_tonights_games where game_id = :g"), {"g": games[0]}
         )
 
-    check = by_name(run_checks(next_day_scheduled, [DAY]))["predictions"]
+    check = by_name(run_checks(next_day_scheduled, [DAY], NEXT_DAY))["predictions"]
 
     assert not check.passed
     assert f"ml_tonights_games lacks {games[0]} scheduled on 2018-01-02" in check.detail
 
 
-def test_a_run_date_without_games_passes_and_an_unknown_season_fails(next_day_scheduled):
+def test_a_run_date_whose_schedule_was_never_loaded_fails(next_day_scheduled):
     _tonight(next_day_scheduled, dt.date(2018, 1, 3))  # none loaded for that day: empty table
-    no_games = by_name(run_checks(next_day_scheduled, [DAY], dt.date(2018, 1, 3)))["predictions"]
-    assert no_games.passed
-    assert no_games.detail == "no games scheduled on 2018-01-03: nothing to predict"
-
-    unknown = by_name(run_checks(next_day_scheduled, [DAY], dt.date(2019, 1, 3)))["predictions"]
+    unknown = by_name(run_checks(next_day_scheduled, [DAY], dt.date(2018, 1, 3)))["predictions"]
     assert not unknown.passed
-    assert "no game of the 2019 season" in unknown.detail
+    assert unknown.detail == (
+        "the schedule of 2018-01-03 was never loaded, so there is no telling whether it has "
+        "games: invoke backfill --sources schedule --date 2018-01-03"
+    )
+
+
+def test_the_run_date_defaults_to_today_not_the_day_after(next_day_scheduled):
+    """verify --date D checks tonight's predictions (today, US Eastern), not D + 1's: a past D
+    demands nothing of its next day."""
+    from nba_elt.dates import today_eastern
+
+    _tonight(next_day_scheduled, NEXT_DAY)
+    check = by_name(run_checks(next_day_scheduled, [DAY]))["predictions"]
+    assert check.numbers["run_date"] == today_eastern().isoformat()
+    result = verify_task(date="2018-01-01")
+    assert result.summary["run_date"] == today_eastern().isoformat()
+    explicit = verify_task(date="2018-01-01", run_date="2018-01-02")
+    assert explicit.summary["run_date"] == "2018-01-02"
+
+
+def test_a_future_run_date_without_schedule_names_no_backfill_it_would_refuse(loaded):
+    from nba_elt.dates import today_eastern
+
+    future = today_eastern() + dt.timedelta(days=2)
+    with loaded.begin() as conn:
+        conn.execute(
+            text("create table ml_models.ml_tonights_games (game_id text, game_date date)")
+        )
+    check = by_name(run_checks(loaded, [DAY], future))["predictions"]
+    assert not check.passed
+    assert check.detail.endswith("a backfill takes dates up to today: check it on the day")
+    assert "invoke backfill" not in check.detail

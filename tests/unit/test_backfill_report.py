@@ -8,8 +8,8 @@ import pytest
 
 from nba_elt.checks.gaps import DayGaps, GapReport, parse_scope
 from nba_elt.errors import BadInput
-from nba_elt.ingest.backfill import alert_text
 from nba_elt.ingest.runner import RunReport, UnitOutcome
+from nba_elt.pipelines.steps import alert_text
 
 DAY = dt.date(2018, 1, 1)
 

@@ -79,3 +79,17 @@ def test_long_range_with_yes_is_allowed():
 def test_resume_alone():
     req = _parse(resume="12", offline=True)
     assert req.resume == 12 and req.offline and not req.dates
+
+
+def test_from_flags_takes_the_python_forms_and_the_settings_limit(monkeypatch):
+    from nba_elt.config import get_settings
+    from nba_elt.ingest.request import BackfillRequest
+
+    req = BackfillRequest.from_flags(date=dt.date(2018, 1, 1), sources=["pbp", "boxscores"])
+    assert (req.dates, req.sources) == ((dt.date(2018, 1, 1),), ("boxscores", "pbp"))
+    assert BackfillRequest.from_flags(games=["201901010den"]).game_ids == ("201901010DEN",)
+    monkeypatch.setenv("NBA_ELT_MAX_BACKFILL_DAYS", "2")
+    with pytest.raises(BadInput, match="more than the maximum of 2"):
+        BackfillRequest.from_flags(get_settings(), start="2018-01-01", end="2018-01-03")
+    with pytest.raises(TypeError):
+        BackfillRequest.from_flags(dat="2018-01-01")  # a mistyped keyword is not ignored

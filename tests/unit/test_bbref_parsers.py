@@ -9,7 +9,8 @@ import pytest
 
 from nba_elt.errors import SchemaDrift
 from nba_elt.sources import boxscores, pbp, schedule, scoreboard
-from nba_elt.sources.boxscores import parse_boxscores, team_points
+from nba_elt.sources.boxscores import parse_boxscores
+from nba_elt.sources.crosscheck import FinalGame, score_disagreements, team_points
 from nba_elt.sources.pbp import parse_pbp
 from nba_elt.sources.schedule import parse_schedule
 from nba_elt.sources.scoreboard import parse_scoreboard
@@ -57,16 +58,18 @@ def test_derozan_52_points(daily):
 
 
 def test_team_sums_equal_final_scores_and_codes_are_the_nbas(daily):
-    assert team_points(daily) == {
-        ("201801010TOR", "TOR"): 131,
-        ("201801010TOR", "MIL"): 127,
-        ("201801010CHI", "POR"): 124,
-        ("201801010CHI", "CHI"): 120,
-        ("201801010MIN", "MIN"): 114,
-        ("201801010MIN", "LAL"): 96,
-        ("201801010BRK", "BKN"): 98,
-        ("201801010BRK", "ORL"): 95,
-    }
+    finals = [  # the day's final scores, as the recorded month page prints them
+        FinalGame("201801010TOR", "MIL", "TOR", (127, 131)),
+        FinalGame("201801010CHI", "POR", "CHI", (124, 120)),
+        FinalGame("201801010MIN", "LAL", "MIN", (96, 114)),
+        FinalGame("201801010BRK", "ORL", "BKN", (95, 98)),
+    ]
+    sums = team_points(daily, finals)
+    assert sums == {g.game_id: g.score for g in finals}
+    assert score_disagreements(finals, sums) == []
+    wrong = FinalGame("201801010TOR", "MIL", "TOR", (127, 79))
+    (found,) = score_disagreements([wrong], sums)
+    assert found.first_team() == ("TOR", 131, 79)
     assert "BRK" not in set(daily["team"]) | set(daily["opponent"])
     # home side from the game id: Brooklyn hosted Orlando
     nets = daily[daily["team"] == "BKN"]

@@ -1,4 +1,4 @@
-"""nba_elt.transform.dbt's pure parts and the dbt project's conventions (no database, no dbt run)."""
+"""nba_elt.transform's pure parts and the dbt project's conventions (no database, no dbt run)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,9 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from nba_elt.errors import BadInput
-from nba_elt.transform.dbt import (
-    SOURCE_SELECTORS,
-    DbtSummary,
-    profile_env,
-    read_run_results,
-    selection_for_sources,
-)
+from nba_elt.transform.build import profile_env
+from nba_elt.transform.selection import SOURCE_SELECTORS, selection_for_sources
+from nba_elt.transform.summary import DbtSummary, read_run_results
 
 DBT = Path(__file__).resolve().parents[2] / "dbt"
 

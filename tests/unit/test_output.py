@@ -26,20 +26,33 @@ DBT_OUTPUT = """\
 def _console(monkeypatch) -> tuple[CliConsole, io.StringIO]:
     monkeypatch.delenv("COLUMNS", raising=False)
     out = io.StringIO()
-    return CliConsole(file=out, highlight=False, soft_wrap=True), out
+    return CliConsole(file=out, highlight=False), out
 
 
-def test_without_a_terminal_nothing_is_wrapped_coloured_or_ruled(monkeypatch):
+def test_without_a_terminal_lines_are_plain_and_at_most_200_characters(monkeypatch):
+    from rich.markup import escape
+    from rich.table import Table
+
     console, out = _console(monkeypatch)
     url = "https://www.basketball-reference.com/boxscores/pbp/201801010TOR.html"
-    long_line = f"[red]failed:[/] {url} " + "x" * 300 + " 1234567890"
-
-    console.print(long_line)
+    console.print(f"[red]failed:[/] {url} " + "word " * 60 + escape("[x]"))
     console.rule("daily: refresh")
+    table = Table(title="backfill run 3")
+    for column in ("source", "date/game", "error / reason"):
+        table.add_column(column)
+    table.add_row("pbp", "201801010TOR", f"[red]page is cut[/]\n{url}")
+    table.add_row("pbp", "201801020TOR", "x" * 300)
+    console.print(table)
 
     lines = out.getvalue().splitlines()
-    assert lines[0] == f"failed: {url} " + "x" * 300 + " 1234567890"
-    assert lines[1] == "== daily: refresh =="
+    assert lines[0].startswith(f"failed: {url} word") and lines[1].startswith("  word")
+    assert lines[1].endswith("[x]")  # escaped text stays as it was
+    assert lines[2] == "== daily: refresh =="
+    assert lines[3] == (
+        f"backfill run 3: source=pbp date/game=201801010TOR error / reason=page is cut, {url}"
+    )
+    assert lines[4].startswith("backfill run 3: source=pbp date/game=201801020TOR error")
+    assert len(lines) == 5 and max(map(len, lines)) <= 200 and lines[4].endswith("...")
     assert "\x1b[" not in out.getvalue()
 
 

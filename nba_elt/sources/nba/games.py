@@ -162,6 +162,11 @@ def resolve_nba_game_id(ctx: SourceContext, nba_game_id: str) -> str:
     try:
         games = season_games(ctx, season, parse.game_type_of(nba_game_id))
     except SourceError as exc:
+        if not isinstance(exc, PageNotFound):  # an outage is not bad input: exit 1 (or 75)
+            log.warning(
+                "NBA game %s: not in nba_source.schedule, and no NBA host answered", nba_game_id
+            )
+            raise
         raise BadInput(
             f"NBA game {nba_game_id}: not in nba_source.schedule, and neither the CDN nor the "
             f"{parse.season_label(season)} league game log could be read ({exc})"

@@ -15,7 +15,6 @@ import logging
 from collections.abc import Iterable
 
 import pandas as pd
-from sqlalchemy import text as sql
 
 from nba_elt.dates import season_of
 from nba_elt.errors import (
@@ -33,10 +32,12 @@ from nba_elt.sources.base import (
     final_since,
     is_final_day,
     record_written,
-    scheduled_games,
 )
+from nba_elt.sources.boxscores import boxscores_agree
+from nba_elt.sources.crosscheck import FinalGame, score_disagreements, team_points
 from nba_elt.sources.nba import games, hosts, parse
-from nba_elt.sources.pbp import PbpSource
+from nba_elt.sources.pbp import PbpSource, final_score
+from nba_elt.sources.schedule import ScheduleSource
 from nba_elt.warehouse.crosswalk import write_boxscores
 from nba_elt.warehouse.load import replace_game_events, upsert
 
@@ -69,11 +70,7 @@ class NbaScheduleSource(DateKeyedSource):
         return [client.url_for(hosts.game_log_path(parse.season_label(season_of(day))))]
 
     def is_complete(self, unit: Unit, ctx: SourceContext) -> bool:
-        if not is_final_day(unit.game_date):
-            return False
-        with ctx.engine.connect() as conn:
-            known = scheduled_games(conn, unit.game_date)
-        return not known.empty and bool(known["status"].isin(["final", "postponed"]).all())
+        return ScheduleSource().is_complete(unit, ctx)
 
     def run(self, unit: Unit, ctx: SourceContext) -> int:
         try:
@@ -158,8 +155,7 @@ class NbaBoxscoresSource(_NbaGameSource):
         if not is_final_day(unit.game_date):
             return False
         with ctx.engine.connect() as conn:
-            row = conn.execute(_BOX_AGREES, {"g": unit.unit_key}).first()
-        return bool(row and row[0])
+            return boxscores_agree(conn, unit.game_date, unit.unit_key)
 
     def run(self, unit: Unit, ctx: SourceContext) -> int:
         game = games.game_of(ctx, unit.unit_key)
@@ -184,38 +180,27 @@ class NbaBoxscoresSource(_NbaGameSource):
 
     @staticmethod
     def _check(unit: Unit, frame: pd.DataFrame, totals: dict[str, int], game: dict) -> None:
-        sums = frame.groupby("team")["pts"].sum().to_dict()
         final = _final_score(game)
-        expected = dict(totals)
-        if final is not None:
-            expected = {game["away_team"]: final[0], game["home_team"]: final[1]}
-            if totals != expected:
-                raise ConsistencyError(
-                    f"boxscores {unit.unit_key}: the NBA's team points {totals} differ from "
-                    f"the schedule's final score {expected}"
-                )
-        elif game.get("status") != "final":
-            raise _not_final_yet(unit, "the schedule does not say the game is final")
-        for team, points in expected.items():
-            if int(sums.get(team, -1)) != int(points):
-                raise ConsistencyError(
-                    f"boxscores {unit.unit_key}: {team}'s players score {sums.get(team)} "
-                    f"points but the final score is {points}"
-                )
-
-
-_BOX_AGREES = sql(
-    """
-    select coalesce(
-        (select sum(b.pts) from nba_source.boxscores b
-         where b.game_id = s.game_id and b.team = s.home_team) = s.home_pts
-        and (select sum(b.pts) from nba_source.boxscores b
-             where b.game_id = s.game_id and b.team = s.away_team) = s.away_pts,
-        false)
-    from nba_source.schedule s
-    where s.game_id = :g and s.status = 'final'
-    """
-)
+        away, home = str(game["away_team"]), str(game["home_team"])
+        reported = {unit.unit_key: (totals.get(away), totals.get(home))}
+        if final is None:
+            if game.get("status") != "final":
+                raise _not_final_yet(unit, "the schedule does not say the game is final")
+            final = reported[unit.unit_key]  # no score in the schedule: the NBA's totals
+        checked = [FinalGame(unit.unit_key, away, home, final)]  # type: ignore[arg-type]
+        if score_disagreements(checked, reported):
+            raise ConsistencyError(
+                f"boxscores {unit.unit_key}: the NBA's team points {totals} differ from "
+                f"the schedule's final score {dict(zip((away, home), final, strict=True))}"
+            )
+        players = team_points(frame, checked).get(unit.unit_key, (None, None))
+        found = score_disagreements(checked, {unit.unit_key: players})
+        if found:
+            team, points, final_points = found[0].first_team()
+            raise ConsistencyError(
+                f"boxscores {unit.unit_key}: {team}'s players score {points} "
+                f"points but the final score is {final_points}"
+            )
 
 
 class NbaPbpSource(_NbaGameSource):
@@ -242,14 +227,17 @@ class NbaPbpSource(_NbaGameSource):
         frame = parse.parse_actions(
             payload, unit.unit_key, unit.game_date, away, home, page=client.url_for(path)
         )
-        last = (int(frame.iloc[-1]["away_score"]), int(frame.iloc[-1]["home_score"]))
+        last = final_score(frame)
         scored = tuple(int(frame.loc[frame["team"] == t, "points"].sum()) for t in (away, home))
         problem = None
-        if final is not None and last != final:
+        key = unit.unit_key
+        if final is not None and score_disagreements(
+            [FinalGame(key, away, home, final)], {key: last}
+        ):
             problem = (
                 f"the last score is {last[0]}-{last[1]} but the final is {final[0]}-{final[1]}"
             )
-        elif scored != last:
+        elif score_disagreements([FinalGame(key, away, home, last)], {key: scored}):
             problem = f"the events add up to {scored[0]}-{scored[1]}, the last score is {last}"
         if problem:
             raise ConsistencyError(f"pbp {unit.unit_key} (NBA): {problem} (away-home)")
