@@ -12,9 +12,11 @@ import os
 
 import dagster as dg
 
-# The first season both providers cover every source of (basketball-reference's and
-# stats.nba.com's play-by-play start with 1996-97); its opening night.
-FIRST_DAY = dt.date(1996, 11, 1)
+from nba_elt.dates import FIRST_DATE
+
+# The first season the sources cover (1946-47, nba_elt.dates): the partitions start there
+# unless NBA_ELT_DAGSTER_FIRST_DAY says otherwise (play-by-play starts with 1996-97).
+FIRST_DAY = FIRST_DATE
 FIRST_DAY_ENV = "NBA_ELT_DAGSTER_FIRST_DAY"
 TIMEZONE = "America/New_York"
 
