@@ -27,6 +27,15 @@ class Task(invoke.Task):
         kwargs["auto_shortflags"] = False
         super().__init__(*args, **kwargs)
 
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[invoke.Argument]:
+        # Invoke pops each flag's help text while it builds the arguments: a second parser
+        # in the same process (a test, a Program run twice) would show flags without help.
+        kept = dict(self.help)
+        try:
+            return super().get_arguments(ignore_unknown_help)
+        finally:
+            self.help = kept
+
     def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
         opts = super().arg_opts(name, default, taken_names)
         short = SHORT_FLAGS.get(name)
