@@ -178,10 +178,10 @@ def build_features(day: dt.date, reason: str, settings: Settings | None = None) 
     since the last refresh (with everything downstream of it, so no view is left dropped);
     everything on a warehouse no refresh ever built.
     """
-    from nba_elt.transform.dbt import refresh
+    from nba_elt.transform.dbt import RefreshRequest, refresh
 
     log.info("building the features for %s: %s", day, reason)
-    result = refresh(run_date=day, settings=settings)
+    result = refresh(RefreshRequest(run_date=day), settings=settings)
     if result.exit_code != 0:
         raise FeaturesNotReady(
             f"the features for {day} were not ready ({reason}) and building them failed: "

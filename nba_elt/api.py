@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from nba_elt.ops.dashboard import RebootResult
     from nba_elt.pipelines.daily import DailyReport
     from nba_elt.pipelines.demo import DemoResult
-    from nba_elt.transform.dbt import RefreshResult
+    from nba_elt.transform.dbt import RefreshRequest, RefreshResult
     from nba_elt.warehouse.flags import Flag
 
 MONTHS = tuple(name.lower() for name in calendar.month_name[1:])  # january .. december
@@ -76,6 +76,12 @@ def _day(value: str | dt.date | None, default: dt.date, flag: str = "date") -> d
     if isinstance(value, dt.date):
         return value
     return parse_date(str(value), flag=flag)
+
+
+def _request(kind: type, given: Any, settings: Settings | None, **flags: Any) -> Any:
+    """`given` when it is a ready request of the operation's `kind`, else the request the
+    flags describe (kind.from_flags: validated once, BadInput before anything runs)."""
+    return given if isinstance(given, kind) else kind.from_flags(settings, **flags)
 
 
 # ---------------------------------------------------------------- fetch (no warehouse)
@@ -349,7 +355,7 @@ def backfill(
 
 
 def refresh(
-    sources: str | list[str] | None = None,
+    sources: RefreshRequest | str | list[str] | None = None,
     *,
     select: str | None = None,
     full: bool = False,
@@ -359,13 +365,16 @@ def refresh(
 ) -> RefreshResult:
     """dbt build of what changed since the last refresh (`invoke refresh`): a RefreshResult
     (`.ok`, `.dbt` with the models and tests, `.selection`, `.run_date`). dbt runs in a new
-    process; `in_process=True` runs it in this interpreter, one build at a time."""
+    process; `in_process=True` runs it in this interpreter, one build at a time.
+    `sources` may be a ready RefreshRequest (the other flags are then not read)."""
+    from nba_elt.transform.dbt import RefreshRequest
     from nba_elt.transform.dbt import refresh as run
 
-    return run(
-        sources=sources, select=select, full=full, run_date=run_date, in_process=in_process,
-        settings=settings,
+    request = _request(
+        RefreshRequest, sources, settings, sources=sources, select=select, full=full,
+        run_date=run_date,
     )  # fmt: skip
+    return run(request, in_process=in_process, settings=settings)
 
 
 def predict(

@@ -233,6 +233,7 @@ def daily(
     from nba_elt.checks.verify import verify
     from nba_elt.ops.dashboard import reboot_dashboard
     from nba_elt.pipelines.steps import backfill, refresh
+    from nba_elt.transform.dbt import RefreshRequest
 
     quiet = without_alerts(settings)
     steps: list[StepOutcome] = []
@@ -263,7 +264,7 @@ def daily(
                 "schedule",
                 lambda: schedule_step(day_after, offline, quiet, observer.backfill_progress()),
             ),
-            ("refresh", lambda: refresh(run_date=day_after.isoformat(), settings=quiet)),
+            ("refresh", lambda: refresh(RefreshRequest(run_date=day_after), settings=quiet)),
             ("predict", lambda: predict_step(day_after, quiet)),
             (
                 "verify",

@@ -129,6 +129,7 @@ def demo(*, settings: Settings | None = None, observer: StepObserver | None = No
     """Replay the recorded pages through backfill -> refresh -> predict -> verify, offline."""
     from nba_elt.checks.verify import verify
     from nba_elt.pipelines.steps import backfill, predict, refresh
+    from nba_elt.transform.dbt import RefreshRequest
 
     settings = settings or get_settings()
     observer = observer or LogObserver()
@@ -163,7 +164,9 @@ def demo(*, settings: Settings | None = None, observer: StepObserver | None = No
         ),
         (
             "refresh (dbt build)",
-            lambda: refresh(full=False, run_date=DEMO_DATE, settings=demo_env),
+            lambda: refresh(
+                RefreshRequest.from_flags(demo_env, run_date=DEMO_DATE), settings=demo_env
+            ),
         ),
         (f"predict {DEMO_DATE}", lambda: predict(DEMO_DATE, demo_env)),
         ("pbp flag", lambda: _disable_pbp_flag(database_url)),

@@ -20,7 +20,7 @@ from nba_elt.errors import EXIT_FAILED, EXIT_OK, NbaEltError
 from nba_elt.ingest.backfill import BackfillResult, run_backfill
 from nba_elt.ingest.runner import RunReport
 from nba_elt.results import Result, error_result
-from nba_elt.transform.dbt import refresh
+from nba_elt.transform.dbt import RefreshRequest, refresh
 from nba_elt.transform.selection import TONIGHT_SELECTOR
 
 log = logging.getLogger(__name__)
@@ -114,11 +114,10 @@ def _refresh_and_predict(
     if not sources:
         return EXIT_OK, ["refresh: nothing was written, nothing to refresh"]
     with_predict = bool(report.args.get("predict"))
-    first = dates[0].isoformat() if with_predict and dates else None
+    first = dates[0] if with_predict and dates else None
     log.info("refresh: dbt build for %s", ",".join(sources))
-    refreshed = _call(
-        "refresh", refresh, sources=",".join(sources), run_date=first, settings=settings
-    )
+    request = RefreshRequest(tuple(sources), run_date=first)
+    refreshed = _call("refresh", refresh, request=request, settings=settings)
     result.steps.append(refreshed)
     result.summary["refresh"] = {"exit_code": refreshed.exit_code, "message": refreshed.message}
     notes = [f"refresh ({', '.join(sources)}): {refreshed.message or refreshed.exit_code}"]
@@ -129,10 +128,8 @@ def _refresh_and_predict(
     for index, day in enumerate(dates):
         outcome = None
         if index:
-            outcome = _call(
-                f"features for {day}", refresh, select=TONIGHT_MODEL,
-                run_date=day.isoformat(), settings=settings,
-            )  # fmt: skip
+            request = RefreshRequest(select=TONIGHT_MODEL, run_date=day)
+            outcome = _call(f"features for {day}", refresh, request=request, settings=settings)
             result.steps.append(outcome)
         if outcome is None or outcome.exit_code == EXIT_OK:
             outcome = _call(f"predict {day}", predict, day=day, settings=settings)
