@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ml.train import TrainResult
     from nba_elt.checks.cross_provider import CrossProviderReport
     from nba_elt.checks.gaps import GapsResult
-    from nba_elt.checks.verify import VerifyReport
+    from nba_elt.checks.verify import VerifyReport, VerifyRequest
     from nba_elt.extract.http import HttpClient
     from nba_elt.ingest.backfill import BackfillResult
     from nba_elt.ingest.request import BackfillRequest
@@ -395,7 +395,7 @@ def predict(
 
 
 def verify(
-    date: str | dt.date | None = None,
+    date: VerifyRequest | str | dt.date | None = None,
     *,
     start: str | dt.date | None = None,
     end: str | dt.date | None = None,
@@ -407,16 +407,16 @@ def verify(
     US Eastern) all predicted? A VerifyReport (`.passed`, `.checks`, `.failed`).
 
     `cross_provider`: instead, basketball-reference's and the NBA's final scores and team
-    points for the games of `date`, every disagreement listed (a CrossProviderReport)."""
-    if cross_provider:
-        from nba_elt.checks.cross_provider import verify_cross_provider
-
-        if start or end:
-            raise BadInput("--cross-provider checks one date: give --date YYYY-MM-DD")
-        return verify_cross_provider(date, settings=settings)
+    points for the games of `date`, every disagreement listed (a CrossProviderReport).
+    `date` may be a ready VerifyRequest (the other flags are then not read)."""
+    from nba_elt.checks.verify import VerifyRequest
     from nba_elt.checks.verify import verify as run
 
-    return run(date=date, start=start, end=end, run_date=run_date, settings=settings)
+    request = _request(
+        VerifyRequest, date, settings, date=date, start=start, end=end, run_date=run_date,
+        cross_provider=cross_provider,
+    )  # fmt: skip
+    return run(request, settings=settings)
 
 
 def reboot_dashboard(

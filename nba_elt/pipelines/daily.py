@@ -230,7 +230,7 @@ def daily(
     observer = observer or LogObserver()
     observer.note(f"daily {day} (predicting {day_after}; offline={offline})")
 
-    from nba_elt.checks.verify import verify
+    from nba_elt.checks.verify import VerifyRequest, verify
     from nba_elt.ops.dashboard import reboot_dashboard
     from nba_elt.pipelines.steps import backfill, refresh
     from nba_elt.transform.dbt import RefreshRequest
@@ -268,9 +268,7 @@ def daily(
             ("predict", lambda: predict_step(day_after, quiet)),
             (
                 "verify",
-                lambda: verify(
-                    date=day.isoformat(), run_date=day_after.isoformat(), settings=quiet
-                ),
+                lambda: verify(VerifyRequest((day,), run_date=day_after), settings=quiet),
             ),
         ]
         if not no_reboot:

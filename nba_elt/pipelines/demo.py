@@ -127,7 +127,7 @@ class DemoResult(Result):
 
 def demo(*, settings: Settings | None = None, observer: StepObserver | None = None) -> DemoResult:
     """Replay the recorded pages through backfill -> refresh -> predict -> verify, offline."""
-    from nba_elt.checks.verify import verify
+    from nba_elt.checks.verify import VerifyRequest, verify
     from nba_elt.pipelines.steps import backfill, predict, refresh
     from nba_elt.transform.dbt import RefreshRequest
 
@@ -172,7 +172,9 @@ def demo(*, settings: Settings | None = None, observer: StepObserver | None = No
         ("pbp flag", lambda: _disable_pbp_flag(database_url)),
         (
             f"verify {DEMO_DATE}",
-            lambda: verify(date=DEMO_DATE, run_date=DEMO_DATE, settings=demo_env),
+            lambda: verify(
+                VerifyRequest.from_flags(date=DEMO_DATE, run_date=DEMO_DATE), settings=demo_env
+            ),
         ),
     ]  # fmt: skip
     outcomes = []
