@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from nba_elt.extract.http import HttpClient
     from nba_elt.ingest.backfill import BackfillResult
     from nba_elt.ingest.request import BackfillRequest
-    from nba_elt.ops.dashboard import RebootResult
+    from nba_elt.ops.dashboard import RebootRequest, RebootResult
     from nba_elt.pipelines.daily import DailyReport
     from nba_elt.pipelines.demo import DemoResult
     from nba_elt.transform.dbt import RefreshRequest, RefreshResult
@@ -420,7 +420,7 @@ def verify(
 
 
 def reboot_dashboard(
-    mode: str = "force-deployment",
+    mode: RebootRequest | str = "force-deployment",
     *,
     cluster: str | None = None,
     service: str | None = None,
@@ -429,13 +429,16 @@ def reboot_dashboard(
     timeout: float = 600,
     settings: Settings | None = None,
 ) -> RebootResult:
-    """Restart the dashboard's ECS service (`invoke reboot-dashboard`): a RebootResult."""
+    """Restart the dashboard's ECS service (`invoke reboot-dashboard`): a RebootResult.
+    `mode` may be a ready RebootRequest (the other flags are then not read)."""
+    from nba_elt.ops.dashboard import RebootRequest
     from nba_elt.ops.dashboard import reboot_dashboard as run
 
-    return run(
-        mode=mode, cluster=cluster, service=service, region=region, dry_run=dry_run,
-        timeout=timeout, settings=settings,
+    request = _request(
+        RebootRequest, mode, settings, mode=mode, cluster=cluster, service=service,
+        region=region, dry_run=dry_run, timeout=timeout,
     )  # fmt: skip
+    return run(request, settings=settings)
 
 
 def daily(

@@ -231,7 +231,7 @@ def daily(
     observer.note(f"daily {day} (predicting {day_after}; offline={offline})")
 
     from nba_elt.checks.verify import VerifyRequest, verify
-    from nba_elt.ops.dashboard import reboot_dashboard
+    from nba_elt.ops.dashboard import RebootRequest, reboot_dashboard
     from nba_elt.pipelines.steps import backfill, refresh
     from nba_elt.transform.dbt import RefreshRequest
 
@@ -272,7 +272,8 @@ def daily(
             ),
         ]
         if not no_reboot:
-            plan.append(("reboot-dashboard", lambda: reboot_dashboard(settings=quiet)))
+            reboot = RebootRequest.from_flags(quiet)
+            plan.append(("reboot-dashboard", lambda: reboot_dashboard(reboot, settings=quiet)))
         for name, body in plan:
             result = step(name, body)
             if result.exit_code != EXIT_OK:
