@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ml.registry import ModelArtifact, ModelInfo
     from ml.train import TrainResult
     from nba_elt.checks.cross_provider import CrossProviderReport
-    from nba_elt.checks.gaps import GapsResult
+    from nba_elt.checks.gaps import GapsRequest, GapsResult
     from nba_elt.checks.verify import VerifyReport, VerifyRequest
     from nba_elt.extract.http import HttpClient
     from nba_elt.ingest.backfill import BackfillResult
@@ -460,7 +460,7 @@ def daily(
 
 
 def gaps(
-    season: int | str | None = None,
+    season: GapsRequest | int | str | None = None,
     *,
     start: str | dt.date | None = None,
     end: str | dt.date | None = None,
@@ -470,13 +470,16 @@ def gaps(
     settings: Settings | None = None,
     progress: Any = None,
 ) -> GapsResult:
-    """Final games whose box scores or pbp are missing (`invoke gaps`); `fix` backfills them."""
+    """Final games whose box scores or pbp are missing (`invoke gaps`); `fix` backfills them.
+    `season` may be a ready GapsRequest (the other flags are then not read)."""
+    from nba_elt.checks.gaps import GapsRequest
     from nba_elt.checks.gaps import gaps as run
 
-    return run(
-        season=season, start=start, end=end, fix=fix, offline=offline, provider=provider,
-        settings=settings, progress=progress,
+    request = _request(
+        GapsRequest, season, settings, season=season, start=start, end=end, fix=fix,
+        offline=offline, provider=provider,
     )  # fmt: skip
+    return run(request, settings=settings, progress=progress)
 
 
 def demo(*, settings: Settings | None = None, observer: Any = None) -> DemoResult:

@@ -229,27 +229,46 @@ class GapsResult(Result):
     fix: RunReport | None = None
 
 
-def gaps(
-    season: Any = None,
-    start: str | None = None,
-    end: str | None = None,
-    fix: bool = False,
-    offline: bool = False,
-    provider: str | None = None,
-    *,
-    settings: Settings | None = None,
-    progress: Any = None,
-) -> GapsResult:
-    """List final games missing box scores or pbp; with fix, backfill exactly those units.
+@dataclass(frozen=True)
+class GapsRequest:
+    """A validated gaps scan: the scope (a season, or first..last, and its label); with
+    `fix`, backfill the missing units (`offline`, `provider` as for a backfill)."""
 
-    provider (with fix): bbref, nba or auto, as for the backfill.
-    """
-    from nba_elt.ingest.request import parse_provider
+    scope: str
+    season: int | None = None
+    first: dt.date | None = None
+    last: dt.date | None = None
+    fix: bool = False
+    offline: bool = False
+    provider: str = "auto"
+
+    @classmethod
+    def from_flags(
+        cls,
+        settings: Settings | None = None,
+        *,
+        season: Any = None,
+        start: str | dt.date | None = None,
+        end: str | dt.date | None = None,
+        fix: bool = False,
+        offline: bool = False,
+        provider: str | None = None,
+    ) -> GapsRequest:
+        """`invoke gaps`'s flags (default: the current season); BadInput (exit 2)."""
+        from nba_elt.ingest.request import parse_provider
+
+        provider = parse_provider(provider)
+        start, end = (None if value is None else str(value) for value in (start, end))
+        return cls(*parse_scope(season, start, end), bool(fix), bool(offline), provider)
+
+
+def gaps(
+    request: GapsRequest, *, settings: Settings | None = None, progress: Any = None
+) -> GapsResult:
+    """List final games missing box scores or pbp; with fix, backfill exactly those units."""
     from nba_elt.warehouse.db import get_engine
 
-    provider = parse_provider(provider)
-
-    scope, season_value, first, last = parse_scope(season, start, end)
+    scope, season_value, first, last = request.scope, request.season, request.first, request.last
     settings = settings or get_settings()
     engine = get_engine(settings)
     sources = enabled_checked_sources(engine)
@@ -283,7 +302,7 @@ def gaps(
         f"{len(summary['missing_pbp'])} without pbp, {entire} day(s) missing entirely "
         f"-> {len(missing)} unit(s)"
     )
-    if not fix:
+    if not request.fix:
         selector = f"--season {season_value}" if season_value else f"--start {first} --end {last}"
         return GapsResult(
             EXIT_FAILED,
@@ -291,7 +310,7 @@ def gaps(
             summary,
             report=report,
         )
-    run = _fix(engine, report, offline, settings, progress, provider)
+    run = _fix(engine, report, request.offline, settings, progress, request.provider)
     after = find_gaps(
         engine, season=season_value, first=first, last=last, sources=sources, scope=scope
     )
