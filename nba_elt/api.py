@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from nba_elt.ingest.backfill import BackfillResult
     from nba_elt.ingest.request import BackfillRequest
     from nba_elt.ops.dashboard import RebootRequest, RebootResult
-    from nba_elt.pipelines.daily import DailyReport
+    from nba_elt.pipelines.daily import DailyReport, DailyRequest
     from nba_elt.pipelines.demo import DemoResult
     from nba_elt.transform.dbt import RefreshRequest, RefreshResult
     from nba_elt.warehouse.flags import Flag
@@ -442,7 +442,7 @@ def reboot_dashboard(
 
 
 def daily(
-    date: str | dt.date | None = None,
+    date: DailyRequest | str | dt.date | None = None,
     *,
     no_reboot: bool = False,
     offline: bool = False,
@@ -450,13 +450,16 @@ def daily(
     settings: Settings | None = None,
     observer: Any = None,
 ) -> DailyReport:
-    """The morning pipeline (`invoke daily`): a DailyReport with each step's result."""
+    """The morning pipeline (`invoke daily`): a DailyReport with each step's result.
+    `date` may be a ready DailyRequest (the other flags are then not read)."""
+    from nba_elt.pipelines.daily import DailyRequest
     from nba_elt.pipelines.daily import daily as run
 
-    return run(
-        date=date, no_reboot=no_reboot, offline=offline, provider=provider, settings=settings,
-        observer=observer,
+    request = _request(
+        DailyRequest, date, settings, date=date, no_reboot=no_reboot, offline=offline,
+        provider=provider,
     )  # fmt: skip
+    return run(request, settings=settings, observer=observer)
 
 
 def gaps(

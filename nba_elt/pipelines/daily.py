@@ -207,23 +207,41 @@ class DailyReport(Result):
     results: list[Result] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class DailyRequest:
+    """A validated daily run: the date D it ingests (D + 1 is predicted), and its options."""
+
+    date: dt.date
+    no_reboot: bool = False
+    offline: bool = False
+    provider: str = "auto"  # as for the backfill: bbref, nba or auto
+
+    @classmethod
+    def from_flags(
+        cls,
+        settings: Settings | None = None,
+        *,
+        date: str | dt.date | None = None,
+        no_reboot: bool = False,
+        offline: bool = False,
+        provider: str | None = None,
+    ) -> DailyRequest:
+        """`invoke daily`'s flags (default: yesterday, US Eastern); BadInput (exit 2)."""
+        from nba_elt.ingest.request import parse_provider
+
+        provider = parse_provider(provider)
+        day = parse_date(str(date)) if date else yesterday_eastern()
+        return cls(day, bool(no_reboot), bool(offline), provider)
+
+
 def daily(
-    date: str | dt.date | None = None,
-    no_reboot: bool = False,
-    offline: bool = False,
-    provider: str | None = None,
+    request: DailyRequest,
     *,
     settings: Settings | None = None,
     observer: StepObserver | None = None,
 ) -> DailyReport:
-    """Backfill D, refresh, predict D + 1, verify D, reboot; one Slack summary.
-
-    provider: as for the backfill (bbref, nba, auto: the default).
-    """
-    from nba_elt.ingest.request import parse_provider
-
-    provider = parse_provider(provider)
-    day = parse_date(str(date)) if date else yesterday_eastern()
+    """Backfill D, refresh, predict D + 1, verify D, reboot; one Slack summary."""
+    day, offline, no_reboot = request.date, request.offline, request.no_reboot
     day_after = day + dt.timedelta(days=1)
     # bad settings are bad input before anything runs
     settings = settings or get_settings()
@@ -251,7 +269,7 @@ def daily(
         lambda: backfill(
             date=day.isoformat(),
             offline=offline,
-            provider=provider,
+            provider=request.provider,
             settings=quiet,
             progress=observer.backfill_progress(),
         ),
