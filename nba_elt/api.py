@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy.engine import Connection
 
-    from ml.app import PredictResult
+    from ml.app import PredictRequest, PredictResult
     from ml.registry import ModelArtifact, ModelInfo
-    from ml.train import TrainResult
+    from ml.train import TrainRequest, TrainResult
     from nba_elt.checks.cross_provider import CrossProviderReport
     from nba_elt.checks.gaps import GapsRequest, GapsResult
     from nba_elt.checks.verify import VerifyReport, VerifyRequest
@@ -78,10 +78,19 @@ def _day(value: str | dt.date | None, default: dt.date, flag: str = "date") -> d
     return parse_date(str(value), flag=flag)
 
 
-def _request(kind: type, given: Any, settings: Settings | None, **flags: Any) -> Any:
-    """`given` when it is a ready request of the operation's `kind`, else the request the
-    flags describe (kind.from_flags: validated once, BadInput before anything runs)."""
-    return given if isinstance(given, kind) else kind.from_flags(settings, **flags)
+def _request(
+    kind: type, given: Any, first: str, settings: Settings | None, flags: dict[str, Any]
+) -> Any:
+    """The operation's request: `given` when it is one already, else kind.from_flags (the
+    task's flags, validated once: BadInput before anything runs); a `given` that is not a
+    request is the value of the `first` flag."""
+    if isinstance(given, kind):
+        if flags:
+            raise TypeError(f"give a request or flags, not both: {', '.join(flags)}")
+        return given
+    if given is not None:
+        flags[first] = given
+    return kind.from_flags(settings, **flags)
 
 
 # ---------------------------------------------------------------- fetch (no warehouse)
@@ -342,146 +351,118 @@ def backfill(
     `.exit_code` (0 / 1 / 75), `.run_id`, `.message`, `.summary`; `.plan` for a dry run.
     """
     from nba_elt.ingest.request import BackfillRequest
-
-    if not isinstance(request, BackfillRequest):
-        if request is not None:
-            flags["date"] = request
-        request = BackfillRequest.from_flags(settings, **flags)
-    elif flags:
-        raise TypeError(f"backfill takes a request or flags, not both: {', '.join(flags)}")
     from nba_elt.pipelines.steps import backfill as run
 
+    request = _request(BackfillRequest, request, "date", settings, flags)
     return run(request, settings=settings, progress=progress)
 
 
 def refresh(
-    sources: RefreshRequest | str | list[str] | None = None,
+    request: RefreshRequest | str | list[str] | None = None,
     *,
-    select: str | None = None,
-    full: bool = False,
-    run_date: str | dt.date | None = None,
     in_process: bool = False,
     settings: Settings | None = None,
+    **flags: Any,
 ) -> RefreshResult:
     """dbt build of what changed since the last refresh (`invoke refresh`): a RefreshResult
     (`.ok`, `.dbt` with the models and tests, `.selection`, `.run_date`). dbt runs in a new
     process; `in_process=True` runs it in this interpreter, one build at a time.
-    `sources` may be a ready RefreshRequest (the other flags are then not read)."""
+
+    `request`: a RefreshRequest, or the sources; `flags`: sources, select, full, run_date."""
     from nba_elt.transform.dbt import RefreshRequest
     from nba_elt.transform.dbt import refresh as run
 
-    request = _request(
-        RefreshRequest, sources, settings, sources=sources, select=select, full=full,
-        run_date=run_date,
-    )  # fmt: skip
+    request = _request(RefreshRequest, request, "sources", settings, flags)
     return run(request, in_process=in_process, settings=settings)
 
 
 def predict(
-    date: str | dt.date | None = None,
+    request: PredictRequest | str | dt.date | None = None,
     *,
-    model_path: str | None = None,
     settings: Settings | None = None,
     as_result: bool = False,
+    **flags: Any,
 ) -> pd.DataFrame | PredictResult:
     """Predict a date's games (default today, US Eastern) into ml_models.ml_game_predictions;
     the predictions (game_id, home_team, away_team, home_win_prob, ...), empty without games.
     `as_result`: the PredictResult instead (`.predictions`, `.exit_code`, `.message`, and
-    `.features_built` when predict built missing or stale features first)."""
+    `.features_built` when predict built missing or stale features first).
+
+    `request`: a PredictRequest, or the date; `flags`: date, model_path."""
+    from ml.app import PredictRequest
     from nba_elt.pipelines.steps import predict as run
 
-    result = run(date, settings, model_path)
+    result = run(_request(PredictRequest, request, "date", settings, flags), settings)
     return result if as_result else result.predictions
 
 
 def verify(
-    date: VerifyRequest | str | dt.date | None = None,
+    request: VerifyRequest | str | dt.date | None = None,
     *,
-    start: str | dt.date | None = None,
-    end: str | dt.date | None = None,
-    run_date: str | dt.date | None = None,
-    cross_provider: bool = False,
     settings: Settings | None = None,
+    **flags: Any,
 ) -> VerifyReport | CrossProviderReport:
     """Is the day complete and consistent, and are the games of `run_date` (default: today,
     US Eastern) all predicted? A VerifyReport (`.passed`, `.checks`, `.failed`).
+    `cross_provider=True`: instead, basketball-reference's and the NBA's final scores and
+    team points for the games of `date`, every disagreement listed (a CrossProviderReport).
 
-    `cross_provider`: instead, basketball-reference's and the NBA's final scores and team
-    points for the games of `date`, every disagreement listed (a CrossProviderReport).
-    `date` may be a ready VerifyRequest (the other flags are then not read)."""
+    `request`: a VerifyRequest, or the date; `flags`: date, start, end, run_date,
+    cross_provider."""
     from nba_elt.checks.verify import VerifyRequest
     from nba_elt.checks.verify import verify as run
 
-    request = _request(
-        VerifyRequest, date, settings, date=date, start=start, end=end, run_date=run_date,
-        cross_provider=cross_provider,
-    )  # fmt: skip
-    return run(request, settings=settings)
+    return run(_request(VerifyRequest, request, "date", settings, flags), settings=settings)
 
 
 def reboot_dashboard(
-    mode: RebootRequest | str = "force-deployment",
+    request: RebootRequest | str | None = None,
     *,
-    cluster: str | None = None,
-    service: str | None = None,
-    region: str | None = None,
-    dry_run: bool = False,
-    timeout: float = 600,
     settings: Settings | None = None,
+    **flags: Any,
 ) -> RebootResult:
     """Restart the dashboard's ECS service (`invoke reboot-dashboard`): a RebootResult.
-    `mode` may be a ready RebootRequest (the other flags are then not read)."""
+
+    `request`: a RebootRequest, or the mode; `flags`: mode, cluster, service, region,
+    dry_run, timeout."""
     from nba_elt.ops.dashboard import RebootRequest
     from nba_elt.ops.dashboard import reboot_dashboard as run
 
-    request = _request(
-        RebootRequest, mode, settings, mode=mode, cluster=cluster, service=service,
-        region=region, dry_run=dry_run, timeout=timeout,
-    )  # fmt: skip
-    return run(request, settings=settings)
+    return run(_request(RebootRequest, request, "mode", settings, flags), settings=settings)
 
 
 def daily(
-    date: DailyRequest | str | dt.date | None = None,
+    request: DailyRequest | str | dt.date | None = None,
     *,
-    no_reboot: bool = False,
-    offline: bool = False,
-    provider: str | None = None,
     settings: Settings | None = None,
     observer: Any = None,
+    **flags: Any,
 ) -> DailyReport:
     """The morning pipeline (`invoke daily`): a DailyReport with each step's result.
-    `date` may be a ready DailyRequest (the other flags are then not read)."""
+
+    `request`: a DailyRequest, or the date; `flags`: date, no_reboot, offline, provider."""
     from nba_elt.pipelines.daily import DailyRequest
     from nba_elt.pipelines.daily import daily as run
 
-    request = _request(
-        DailyRequest, date, settings, date=date, no_reboot=no_reboot, offline=offline,
-        provider=provider,
-    )  # fmt: skip
+    request = _request(DailyRequest, request, "date", settings, flags)
     return run(request, settings=settings, observer=observer)
 
 
 def gaps(
-    season: GapsRequest | int | str | None = None,
+    request: GapsRequest | int | str | None = None,
     *,
-    start: str | dt.date | None = None,
-    end: str | dt.date | None = None,
-    fix: bool = False,
-    offline: bool = False,
-    provider: str | None = None,
     settings: Settings | None = None,
     progress: Any = None,
+    **flags: Any,
 ) -> GapsResult:
     """Final games whose box scores or pbp are missing (`invoke gaps`); `fix` backfills them.
-    `season` may be a ready GapsRequest (the other flags are then not read)."""
+
+    `request`: a GapsRequest, or the season; `flags`: season, start, end, fix, offline,
+    provider."""
     from nba_elt.checks.gaps import GapsRequest
     from nba_elt.checks.gaps import gaps as run
 
-    request = _request(
-        GapsRequest, season, settings, season=season, start=start, end=end, fix=fix,
-        offline=offline, provider=provider,
-    )  # fmt: skip
+    request = _request(GapsRequest, request, "season", settings, flags)
     return run(request, settings=settings, progress=progress)
 
 
@@ -493,21 +474,19 @@ def demo(*, settings: Settings | None = None, observer: Any = None) -> DemoResul
 
 
 def train(
-    train_seasons: str | list[int] | None = None,
-    test_season: str | int | None = None,
+    request: TrainRequest | str | list[int] | None = None,
     *,
-    output: str | None = None,
-    activate: bool = False,
-    min_games: int | str | None = None,
     settings: Settings | None = None,
+    **flags: Any,
 ) -> TrainResult:
-    """Fit the game-winner model and compare it with the active one (`invoke train`)."""
+    """Fit the game-winner model and compare it with the active one (`invoke train`).
+
+    `request`: a TrainRequest, or the train seasons; `flags`: train_seasons, test_season,
+    output, activate, min_games."""
+    from ml.train import TrainRequest
     from ml.train import train as run
 
-    return run(
-        train_seasons=train_seasons, test_season=test_season, output=output, activate=activate,
-        min_games=min_games, settings=settings,
-    )  # fmt: skip
+    return run(_request(TrainRequest, request, "train_seasons", settings, flags), settings=settings)
 
 
 def models() -> list[ModelInfo]:

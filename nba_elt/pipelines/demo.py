@@ -19,6 +19,7 @@ What it does (and only this; it says so when it runs):
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import shutil
 from collections.abc import Callable
@@ -168,7 +169,7 @@ def demo(*, settings: Settings | None = None, observer: StepObserver | None = No
                 RefreshRequest.from_flags(demo_env, run_date=DEMO_DATE), settings=demo_env
             ),
         ),
-        (f"predict {DEMO_DATE}", lambda: predict(DEMO_DATE, demo_env)),
+        (f"predict {DEMO_DATE}", lambda: predict(dt.date.fromisoformat(DEMO_DATE), demo_env)),
         ("pbp flag", lambda: _disable_pbp_flag(database_url)),
         (
             f"verify {DEMO_DATE}",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nba_elt.config import Settings, get_settings
 from nba_elt.errors import EXIT_FAILED, EXIT_OK, NbaEltError
@@ -23,6 +23,9 @@ from nba_elt.results import Result, error_result
 from nba_elt.transform.dbt import RefreshRequest, refresh
 from nba_elt.transform.selection import TONIGHT_SELECTOR
 
+if TYPE_CHECKING:
+    from ml.app import PredictRequest
+
 log = logging.getLogger(__name__)
 
 __all__ = ["alert_text", "backfill", "predict", "refresh"]
@@ -31,14 +34,14 @@ MAX_UNITS_IN_ALERT = 20
 TONIGHT_MODEL = TONIGHT_SELECTOR.rstrip("+")
 
 
-def predict(
-    day: dt.date | str | None, settings: Settings | None = None, model_path: str | None = None
-) -> Result:
-    """The day's predictions (ml.app.run_predict; a PredictResult); today without a day."""
-    from ml.app import run_predict
+def predict(request: PredictRequest | dt.date | None, settings: Settings | None = None) -> Result:
+    """The predictions of a PredictRequest, or of a day (today without one): ml.app.run_predict
+    (a PredictResult)."""
+    from ml.app import PredictRequest, run_predict
 
-    date = day.isoformat() if isinstance(day, dt.date) else day
-    return run_predict(date=date, model_path=model_path, settings=settings)
+    if not isinstance(request, PredictRequest):
+        request = PredictRequest(request)
+    return run_predict(request, settings=settings)
 
 
 def backfill(*args: Any, settings: Settings | None = None, **flags: Any) -> BackfillResult:
@@ -132,7 +135,7 @@ def _refresh_and_predict(
             outcome = _call(f"features for {day}", refresh, request=request, settings=settings)
             result.steps.append(outcome)
         if outcome is None or outcome.exit_code == EXIT_OK:
-            outcome = _call(f"predict {day}", predict, day=day, settings=settings)
+            outcome = _call(f"predict {day}", predict, request=day, settings=settings)
             result.steps.append(outcome)
         result.summary["predict"].append(
             {"date": day.isoformat(), "exit_code": outcome.exit_code, "message": outcome.message}
