@@ -37,6 +37,7 @@ from typing import Any, Protocol
 from nba_elt.config import Settings, get_settings
 from nba_elt.dates import parse_date, today_eastern, yesterday_eastern
 from nba_elt.errors import EXIT_FAILED, EXIT_NOT_AVAILABLE, EXIT_OK, NbaEltError
+from nba_elt.ingest.request import BackfillRequest, parse_provider
 from nba_elt.results import Result, status_of
 
 log = logging.getLogger(__name__)
@@ -145,13 +146,8 @@ def schedule_step(
             f"{day} is after today (US Eastern): its schedule is left as loaded",
             {"skipped": "future date"},
         )
-    return backfill(
-        date=day.isoformat(),
-        sources="schedule",
-        offline=offline,
-        settings=settings,
-        progress=progress,
-    )
+    request = BackfillRequest((day,), sources=("schedule",), offline=offline)
+    return backfill(request, settings=settings, progress=progress)
 
 
 def unpredicted_games(
@@ -227,8 +223,6 @@ class DailyRequest:
         provider: str | None = None,
     ) -> DailyRequest:
         """`invoke daily`'s flags (default: yesterday, US Eastern); BadInput (exit 2)."""
-        from nba_elt.ingest.request import parse_provider
-
         provider = parse_provider(provider)
         day = parse_date(str(date)) if date else yesterday_eastern()
         return cls(day, bool(no_reboot), bool(offline), provider)
@@ -267,9 +261,7 @@ def daily(
     backfilled = step(
         "backfill",
         lambda: backfill(
-            date=day.isoformat(),
-            offline=offline,
-            provider=request.provider,
+            BackfillRequest((day,), offline=offline, provider=request.provider),
             settings=quiet,
             progress=observer.backfill_progress(),
         ),

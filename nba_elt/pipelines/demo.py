@@ -129,6 +129,7 @@ class DemoResult(Result):
 def demo(*, settings: Settings | None = None, observer: StepObserver | None = None) -> DemoResult:
     """Replay the recorded pages through backfill -> refresh -> predict -> verify, offline."""
     from nba_elt.checks.verify import VerifyRequest, verify
+    from nba_elt.ingest.request import BackfillRequest
     from nba_elt.pipelines.steps import backfill, predict, refresh
     from nba_elt.transform.dbt import RefreshRequest
 
@@ -152,15 +153,19 @@ def demo(*, settings: Settings | None = None, observer: StepObserver | None = No
         (
             f"backfill {DEMO_DATE} (schedule, boxscores)",
             lambda: backfill(
-                date=DEMO_DATE, sources="schedule,boxscores", offline=True, settings=demo_env,
-                progress=observer.backfill_progress(),
+                BackfillRequest.from_flags(
+                    demo_env, date=DEMO_DATE, sources="schedule,boxscores", offline=True
+                ),
+                settings=demo_env, progress=observer.backfill_progress(),
             ),
         ),
         (
             "backfill pbp of " + ", ".join(DEMO_PBP_GAMES),
             lambda: backfill(
-                games=",".join(DEMO_PBP_GAMES), sources="pbp", offline=True, settings=demo_env,
-                progress=observer.backfill_progress(),
+                BackfillRequest.from_flags(
+                    demo_env, games=DEMO_PBP_GAMES, sources="pbp", offline=True
+                ),
+                settings=demo_env, progress=observer.backfill_progress(),
             ),
         ),
         (

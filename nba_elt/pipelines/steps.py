@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from nba_elt.config import Settings, get_settings
 from nba_elt.errors import EXIT_FAILED, EXIT_OK, NbaEltError
 from nba_elt.ingest.backfill import BackfillResult, run_backfill
+from nba_elt.ingest.request import BackfillRequest
 from nba_elt.ingest.runner import RunReport
 from nba_elt.results import Result, error_result
 from nba_elt.transform.dbt import RefreshRequest, refresh
@@ -44,12 +45,14 @@ def predict(request: PredictRequest | dt.date | None, settings: Settings | None 
     return run_predict(request, settings=settings)
 
 
-def backfill(*args: Any, settings: Settings | None = None, **flags: Any) -> BackfillResult:
-    """A backfill (the arguments of run_backfill), then its alert when units failed or it
+def backfill(
+    request: BackfillRequest, *, settings: Settings | None = None, progress: Any = None
+) -> BackfillResult:
+    """A backfill (run_backfill), then its alert when units failed or it
     fell back to another provider, and with refresh (and predict) the refresh of the
     sources it wrote (and the predictions of the dates it touched)."""
     settings = settings or get_settings()
-    result = run_backfill(*args, settings=settings, **flags)
+    result = run_backfill(request, settings=settings, progress=progress)
     report = result.report
     if report is None:  # a dry run, or a resume with nothing left to run
         return result
