@@ -275,12 +275,9 @@ class PredictRequest:
 
     @classmethod
     def from_flags(
-        cls,
-        settings: Settings | None = None,
-        *,
-        date: str | dt.date | None = None,
+        cls, settings: Settings | None = None, *, date: str | dt.date | None = None,
         model_path: str | Path | None = None,
-    ) -> PredictRequest:
+    ) -> PredictRequest:  # fmt: skip
         """`invoke predict`'s flags; BadInput (exit 2) before anything is read."""
         day = parse_date(str(date), allow_future=True) if date else None
         return cls(day, Path(model_path) if model_path else None)

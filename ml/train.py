@@ -211,15 +211,10 @@ class TrainRequest:
 
     @classmethod
     def from_flags(
-        cls,
-        settings: Settings | None = None,
-        *,
-        train_seasons: str | list[int] | None = None,
-        test_season: str | int | None = None,
-        output: str | Path | None = None,
-        activate: bool = False,
-        min_games: int | str | None = None,
-    ) -> TrainRequest:
+        cls, settings: Settings | None = None, *, train_seasons: str | list[int] | None = None,
+        test_season: str | int | None = None, output: str | Path | None = None,
+        activate: bool = False, min_games: int | str | None = None,
+    ) -> TrainRequest:  # fmt: skip
         """`invoke train`'s flags; BadInput (exit 2) before anything is read."""
         if isinstance(train_seasons, list | tuple):
             train_seasons = ",".join(str(s) for s in train_seasons)

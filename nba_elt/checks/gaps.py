@@ -79,29 +79,6 @@ class GapReport:
         }
 
 
-def parse_scope(
-    season: Any, start: str | None, end: str | None
-) -> tuple[str, int | None, dt.date | None, dt.date | None]:
-    """(label, season, first, last); BadInput for a bad or ambiguous scope."""
-    if season not in (None, "") and (start or end):
-        raise BadInput("give either --season or --start/--end, not both")
-    if start or end:
-        dates = resolve_dates(None, start, end, allow_future=True)
-        return f"{dates[0]} .. {dates[-1]}", None, dates[0], dates[-1]
-    if season in (None, ""):
-        current = season_of(today_eastern())
-        return f"season {current}", current, None, None
-    try:
-        value = int(str(season).strip())
-    except ValueError:
-        raise BadInput(
-            f"--season is the year a season ends (2024-25 -> 2025), got {season!r}"
-        ) from None
-    if not FIRST_SEASON <= value <= season_of(today_eastern()) + 1:
-        raise BadInput(f"--season {value} is not an NBA season ({FIRST_SEASON} .. next season)")
-    return f"season {value}", value, None, None
-
-
 def enabled_checked_sources(engine: Engine) -> tuple[str, ...]:
     from nba_elt.warehouse.queries import enabled_flags
 
@@ -244,22 +221,28 @@ class GapsRequest:
 
     @classmethod
     def from_flags(
-        cls,
-        settings: Settings | None = None,
-        *,
-        season: Any = None,
-        start: str | dt.date | None = None,
-        end: str | dt.date | None = None,
-        fix: bool = False,
-        offline: bool = False,
-        provider: str | None = None,
-    ) -> GapsRequest:
+        cls, settings: Settings | None = None, *, season: Any = None,
+        start: str | dt.date | None = None, end: str | dt.date | None = None, fix: bool = False,
+        offline: bool = False, provider: str | None = None,
+    ) -> GapsRequest:  # fmt: skip
         """`invoke gaps`'s flags (default: the current season); BadInput (exit 2)."""
         from nba_elt.ingest.request import parse_provider
 
-        provider = parse_provider(provider)
-        start, end = (None if value is None else str(value) for value in (start, end))
-        return cls(*parse_scope(season, start, end), bool(fix), bool(offline), provider)
+        options = (bool(fix), bool(offline), parse_provider(provider))
+        if season not in (None, "") and (start or end):
+            raise BadInput("give either --season or --start/--end, not both")
+        if start or end:
+            dates = resolve_dates(None, *(v and str(v) for v in (start, end)), allow_future=True)
+            return cls(f"{dates[0]} .. {dates[-1]}", None, dates[0], dates[-1], *options)
+        try:
+            value = season_of(today_eastern()) if season in (None, "") else int(str(season))
+        except ValueError:
+            raise BadInput(
+                f"--season is the year a season ends (2024-25 -> 2025), got {season!r}"
+            ) from None
+        if not FIRST_SEASON <= value <= season_of(today_eastern()) + 1:
+            raise BadInput(f"--season {value} is not an NBA season ({FIRST_SEASON} .. next season)")
+        return cls(f"season {value}", value, None, None, *options)
 
 
 def gaps(

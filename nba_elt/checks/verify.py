@@ -585,15 +585,10 @@ class VerifyRequest:
 
     @classmethod
     def from_flags(
-        cls,
-        settings: Settings | None = None,
-        *,
-        date: str | dt.date | None = None,
-        start: str | dt.date | None = None,
-        end: str | dt.date | None = None,
-        run_date: str | dt.date | None = None,
-        cross_provider: bool = False,
-    ) -> VerifyRequest:
+        cls, settings: Settings | None = None, *, date: str | dt.date | None = None,
+        start: str | dt.date | None = None, end: str | dt.date | None = None,
+        run_date: str | dt.date | None = None, cross_provider: bool = False,
+    ) -> VerifyRequest:  # fmt: skip
         """`invoke verify`'s flags (default: yesterday, US Eastern); BadInput (exit 2)."""
         if cross_provider and (start or end):
             raise BadInput("--cross-provider checks one date: give --date YYYY-MM-DD")

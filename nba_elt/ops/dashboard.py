@@ -285,16 +285,10 @@ class RebootRequest:
 
     @classmethod
     def from_flags(
-        cls,
-        settings: Settings | None = None,
-        *,
-        mode: str = "force-deployment",
-        cluster: str | None = None,
-        service: str | None = None,
-        region: str | None = None,
-        dry_run: bool = False,
-        timeout: float | int | str = 600,
-    ) -> RebootRequest:
+        cls, settings: Settings | None = None, *, mode: str = "force-deployment",
+        cluster: str | None = None, service: str | None = None, region: str | None = None,
+        dry_run: bool = False, timeout: float | int | str = 600,
+    ) -> RebootRequest:  # fmt: skip
         """`invoke reboot-dashboard`'s flags; BadInput (exit 2) before any AWS call."""
         if mode not in MODES:
             raise BadInput(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")

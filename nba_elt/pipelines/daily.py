@@ -214,14 +214,9 @@ class DailyRequest:
 
     @classmethod
     def from_flags(
-        cls,
-        settings: Settings | None = None,
-        *,
-        date: str | dt.date | None = None,
-        no_reboot: bool = False,
-        offline: bool = False,
-        provider: str | None = None,
-    ) -> DailyRequest:
+        cls, settings: Settings | None = None, *, date: str | dt.date | None = None,
+        no_reboot: bool = False, offline: bool = False, provider: str | None = None,
+    ) -> DailyRequest:  # fmt: skip
         """`invoke daily`'s flags (default: yesterday, US Eastern); BadInput (exit 2)."""
         provider = parse_provider(provider)
         day = parse_date(str(date)) if date else yesterday_eastern()

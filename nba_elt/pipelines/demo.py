@@ -37,7 +37,7 @@ from nba_elt.warehouse.db import display_url
 log = logging.getLogger(__name__)
 
 DEMO_DATABASE = "nba_elt_demo"
-DEMO_DATE = "2018-01-01"
+DEMO_DATE = dt.date(2018, 1, 1)
 DEMO_PBP_GAMES = ("201810160GSW", "201810270MIL", "201901010DEN")
 RECORDED_PAGES = PROJECT_ROOT / "tests" / "fixtures" / "bbref"
 
@@ -153,34 +153,26 @@ def demo(*, settings: Settings | None = None, observer: StepObserver | None = No
         (
             f"backfill {DEMO_DATE} (schedule, boxscores)",
             lambda: backfill(
-                BackfillRequest.from_flags(
-                    demo_env, date=DEMO_DATE, sources="schedule,boxscores", offline=True
-                ),
+                BackfillRequest((DEMO_DATE,), sources=("schedule", "boxscores"), offline=True),
                 settings=demo_env, progress=observer.backfill_progress(),
             ),
         ),
         (
             "backfill pbp of " + ", ".join(DEMO_PBP_GAMES),
             lambda: backfill(
-                BackfillRequest.from_flags(
-                    demo_env, games=DEMO_PBP_GAMES, sources="pbp", offline=True
-                ),
+                BackfillRequest(game_ids=DEMO_PBP_GAMES, sources=("pbp",), offline=True),
                 settings=demo_env, progress=observer.backfill_progress(),
             ),
         ),
         (
             "refresh (dbt build)",
-            lambda: refresh(
-                RefreshRequest.from_flags(demo_env, run_date=DEMO_DATE), settings=demo_env
-            ),
+            lambda: refresh(RefreshRequest(run_date=DEMO_DATE), settings=demo_env),
         ),
-        (f"predict {DEMO_DATE}", lambda: predict(dt.date.fromisoformat(DEMO_DATE), demo_env)),
+        (f"predict {DEMO_DATE}", lambda: predict(DEMO_DATE, demo_env)),
         ("pbp flag", lambda: _disable_pbp_flag(database_url)),
         (
             f"verify {DEMO_DATE}",
-            lambda: verify(
-                VerifyRequest.from_flags(date=DEMO_DATE, run_date=DEMO_DATE), settings=demo_env
-            ),
+            lambda: verify(VerifyRequest((DEMO_DATE,), DEMO_DATE), settings=demo_env),
         ),
     ]  # fmt: skip
     outcomes = []

@@ -47,14 +47,9 @@ class RefreshRequest:
 
     @classmethod
     def from_flags(
-        cls,
-        settings: Settings | None = None,
-        *,
-        sources: str | Iterable[str] | None = None,
-        select: str | None = None,
-        full: bool = False,
-        run_date: str | dt.date | None = None,
-    ) -> RefreshRequest:
+        cls, settings: Settings | None = None, *, sources: str | Iterable[str] | None = None,
+        select: str | None = None, full: bool = False, run_date: str | dt.date | None = None,
+    ) -> RefreshRequest:  # fmt: skip
         """`invoke refresh`'s flags; BadInput (exit 2) before anything is written."""
         from nba_elt.dates import parse_date
 
