@@ -222,9 +222,12 @@ class TrainRequest:
         tests = parse_seasons(test_season, flag="--test-season")
         if len(tests) > 1:
             raise BadInput("--test-season takes one season")
+        least = str(min_games).strip() if min_games not in (None, "") else str(MIN_TRAIN_GAMES)
+        if not least.isdigit() or int(least) < 1:
+            raise BadInput(f"--min-games: {min_games!r} is not a positive number of games")
         return cls(
             tuple(seasons), tests[0] if tests else None, Path(output) if output else None,
-            bool(activate), parse_min_games(min_games),
+            bool(activate), int(least),
         )  # fmt: skip
 
 
@@ -289,15 +292,6 @@ def train(request: TrainRequest, *, settings: Settings | None = None) -> TrainRe
         evaluation=evaluation or None,
         comparison=comparison,
     )
-
-
-def parse_min_games(value: int | str | None) -> int:
-    if value is None or value == "":
-        return MIN_TRAIN_GAMES
-    text = str(value).strip()
-    if not text.isdigit() or int(text) < 1:
-        raise BadInput(f"--min-games: {value!r} is not a positive number of games")
-    return int(text)
 
 
 def comparison_sentence(comparison: dict[str, Any]) -> str:
