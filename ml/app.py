@@ -178,10 +178,10 @@ def build_features(day: dt.date, reason: str, settings: Settings | None = None) 
     since the last refresh (with everything downstream of it, so no view is left dropped);
     everything on a warehouse no refresh ever built.
     """
-    from nba_elt.transform.dbt import refresh
+    from nba_elt.transform.dbt import RefreshRequest, refresh
 
     log.info("building the features for %s: %s", day, reason)
-    result = refresh(run_date=day, settings=settings)
+    result = refresh(RefreshRequest(run_date=day), settings=settings)
     if result.exit_code != 0:
         raise FeaturesNotReady(
             f"the features for {day} were not ready ({reason}) and building them failed: "
@@ -265,22 +265,39 @@ class PredictResult(Result):
     features_built: FeaturesBuilt | None = None
 
 
+@dataclass(frozen=True)
+class PredictRequest:
+    """A validated `invoke predict`: the game date (None: today, US Eastern), the model file
+    (None: the active model, ml/registry.py)."""
+
+    date: dt.date | None = None
+    model_path: Path | None = None
+
+    @classmethod
+    def from_flags(
+        cls, settings: Settings | None = None, *, date: str | dt.date | None = None,
+        model_path: str | Path | None = None,
+    ) -> PredictRequest:  # fmt: skip
+        """`invoke predict`'s flags; BadInput (exit 2) before anything is read."""
+        day = parse_date(str(date), allow_future=True) if date else None
+        return cls(day, Path(model_path) if model_path else None)
+
+
 def run_predict(
-    date: str | dt.date | None = None,
-    model_path: str | Path | None = None,
+    request: PredictRequest,
     *,
     build_features: bool = True,
     settings: Settings | None = None,
 ) -> PredictResult:
-    """`invoke predict`: predict the date's games (default today, US Eastern).
+    """`invoke predict`: predict the request's date's games (default today, US Eastern).
 
     When ml_tonights_games is missing or stale for the date, builds it first (what
     `invoke refresh --run-date D` builds) unless `build_features` is False, and says so.
     """
     from nba_elt.warehouse.db import get_engine
 
-    day = parse_date(str(date), allow_future=True) if date else today_eastern()
-    model = load_model(model_path, settings)
+    day = request.date or today_eastern()
+    model = load_model(request.model_path, settings)
     engine = get_engine(settings)
     games, built = read_tonight_building_if_needed(
         engine, day, model, build=build_features, settings=settings

@@ -198,15 +198,40 @@ class TrainResult(Result):
     comparison: dict[str, Any] | None = None  # the candidate against the active model
 
 
-def train(
-    train_seasons: str | list[int] | None = None,
-    test_season: str | int | None = None,
-    output: str | Path | None = None,
-    *,
-    activate: bool = False,
-    min_games: int | str | None = None,
-    settings: Settings | None = None,
-) -> TrainResult:
+@dataclass(frozen=True)
+class TrainRequest:
+    """A validated `invoke train`: the seasons to fit on (empty: all before the test season),
+    the season to evaluate on, where the model goes, the least number of games to fit on."""
+
+    train_seasons: tuple[int, ...] = ()
+    test_season: int | None = None
+    output: Path | None = None
+    activate: bool = False
+    min_games: int = MIN_TRAIN_GAMES
+
+    @classmethod
+    def from_flags(
+        cls, settings: Settings | None = None, *, train_seasons: str | list[int] | None = None,
+        test_season: str | int | None = None, output: str | Path | None = None,
+        activate: bool = False, min_games: int | str | None = None,
+    ) -> TrainRequest:  # fmt: skip
+        """`invoke train`'s flags; BadInput (exit 2) before anything is read."""
+        if isinstance(train_seasons, list | tuple):
+            train_seasons = ",".join(str(s) for s in train_seasons)
+        seasons = parse_seasons(train_seasons, flag="--train-seasons")
+        tests = parse_seasons(test_season, flag="--test-season")
+        if len(tests) > 1:
+            raise BadInput("--test-season takes one season")
+        least = str(min_games).strip() if min_games not in (None, "") else str(MIN_TRAIN_GAMES)
+        if not least.isdigit() or int(least) < 1:
+            raise BadInput(f"--min-games: {min_games!r} is not a positive number of games")
+        return cls(
+            tuple(seasons), tests[0] if tests else None, Path(output) if output else None,
+            bool(activate), int(least),
+        )  # fmt: skip
+
+
+def train(request: TrainRequest, *, settings: Settings | None = None) -> TrainResult:
     """`invoke train`: fit, evaluate, compare with the active model, write a candidate.
 
     With `activate` the model becomes NBA_ELT_MODEL_DIR/current.json, which predict then
@@ -214,19 +239,12 @@ def train(
     """
     from nba_elt.warehouse.db import get_engine
 
-    if isinstance(train_seasons, list | tuple):
-        train_seasons = ",".join(str(s) for s in train_seasons)
-    seasons = parse_seasons(train_seasons, flag="--train-seasons")
-    tests = parse_seasons(test_season, flag="--test-season")
-    if len(tests) > 1:
-        raise BadInput("--test-season takes one season")
-    minimum = parse_min_games(min_games)
-    test = tests[0] if tests else None
+    output, activate, test = request.output, request.activate, request.test_season
     past = read_past_games(get_engine(settings))
-    artifact, evaluation = fit(past, seasons, test, min_games=minimum)
+    artifact, evaluation = fit(past, list(request.train_seasons), test, min_games=request.min_games)
     comparison = compare_with_active(past, artifact, test, settings)
     if output:
-        path = artifact.save(Path(output))
+        path = artifact.save(output)
         state = "written"
     else:
         path = save_trained(artifact, activate=activate, settings=settings)
@@ -274,15 +292,6 @@ def train(
         evaluation=evaluation or None,
         comparison=comparison,
     )
-
-
-def parse_min_games(value: int | str | None) -> int:
-    if value is None or value == "":
-        return MIN_TRAIN_GAMES
-    text = str(value).strip()
-    if not text.isdigit() or int(text) < 1:
-        raise BadInput(f"--min-games: {value!r} is not a positive number of games")
-    return int(text)
 
 
 def comparison_sentence(comparison: dict[str, Any]) -> str:

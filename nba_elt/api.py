@@ -24,19 +24,19 @@ if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy.engine import Connection
 
-    from ml.app import PredictResult
+    from ml.app import PredictRequest, PredictResult
     from ml.registry import ModelArtifact, ModelInfo
-    from ml.train import TrainResult
+    from ml.train import TrainRequest, TrainResult
     from nba_elt.checks.cross_provider import CrossProviderReport
-    from nba_elt.checks.gaps import GapsResult
-    from nba_elt.checks.verify import VerifyReport
+    from nba_elt.checks.gaps import GapsRequest, GapsResult
+    from nba_elt.checks.verify import VerifyReport, VerifyRequest
     from nba_elt.extract.http import HttpClient
     from nba_elt.ingest.backfill import BackfillResult
     from nba_elt.ingest.request import BackfillRequest
-    from nba_elt.ops.dashboard import RebootResult
-    from nba_elt.pipelines.daily import DailyReport
+    from nba_elt.ops.dashboard import RebootRequest, RebootResult
+    from nba_elt.pipelines.daily import DailyReport, DailyRequest
     from nba_elt.pipelines.demo import DemoResult
-    from nba_elt.transform.dbt import RefreshResult
+    from nba_elt.transform.dbt import RefreshRequest, RefreshResult
     from nba_elt.warehouse.flags import Flag
 
 MONTHS = tuple(name.lower() for name in calendar.month_name[1:])  # january .. december
@@ -76,6 +76,21 @@ def _day(value: str | dt.date | None, default: dt.date, flag: str = "date") -> d
     if isinstance(value, dt.date):
         return value
     return parse_date(str(value), flag=flag)
+
+
+def _request(
+    kind: type, given: Any, first: str, settings: Settings | None, flags: dict[str, Any]
+) -> Any:
+    """The operation's request: `given` when it is one already, else kind.from_flags (the
+    task's flags, validated once: BadInput before anything runs); a `given` that is not a
+    request is the value of the `first` flag."""
+    if isinstance(given, kind):
+        if flags:
+            raise TypeError(f"give a request or flags, not both: {', '.join(flags)}")
+        return given
+    if given is not None:
+        flags[first] = given
+    return kind.from_flags(settings, **flags)
 
 
 # ---------------------------------------------------------------- fetch (no warehouse)
@@ -336,135 +351,119 @@ def backfill(
     `.exit_code` (0 / 1 / 75), `.run_id`, `.message`, `.summary`; `.plan` for a dry run.
     """
     from nba_elt.ingest.request import BackfillRequest
-
-    if not isinstance(request, BackfillRequest):
-        if request is not None:
-            flags["date"] = request
-        request = BackfillRequest.from_flags(settings, **flags)
-    elif flags:
-        raise TypeError(f"backfill takes a request or flags, not both: {', '.join(flags)}")
     from nba_elt.pipelines.steps import backfill as run
 
+    request = _request(BackfillRequest, request, "date", settings, flags)
     return run(request, settings=settings, progress=progress)
 
 
 def refresh(
-    sources: str | list[str] | None = None,
+    request: RefreshRequest | str | list[str] | None = None,
     *,
-    select: str | None = None,
-    full: bool = False,
-    run_date: str | dt.date | None = None,
     in_process: bool = False,
     settings: Settings | None = None,
+    **flags: Any,
 ) -> RefreshResult:
     """dbt build of what changed since the last refresh (`invoke refresh`): a RefreshResult
     (`.ok`, `.dbt` with the models and tests, `.selection`, `.run_date`). dbt runs in a new
-    process; `in_process=True` runs it in this interpreter, one build at a time."""
+    process; `in_process=True` runs it in this interpreter, one build at a time.
+
+    `request`: a RefreshRequest, or the sources; `flags`: sources, select, full, run_date."""
+    from nba_elt.transform.dbt import RefreshRequest
     from nba_elt.transform.dbt import refresh as run
 
-    return run(
-        sources=sources, select=select, full=full, run_date=run_date, in_process=in_process,
-        settings=settings,
-    )  # fmt: skip
+    request = _request(RefreshRequest, request, "sources", settings, flags)
+    return run(request, in_process=in_process, settings=settings)
 
 
 def predict(
-    date: str | dt.date | None = None,
+    request: PredictRequest | str | dt.date | None = None,
     *,
-    model_path: str | None = None,
     settings: Settings | None = None,
     as_result: bool = False,
+    **flags: Any,
 ) -> pd.DataFrame | PredictResult:
     """Predict a date's games (default today, US Eastern) into ml_models.ml_game_predictions;
     the predictions (game_id, home_team, away_team, home_win_prob, ...), empty without games.
     `as_result`: the PredictResult instead (`.predictions`, `.exit_code`, `.message`, and
-    `.features_built` when predict built missing or stale features first)."""
+    `.features_built` when predict built missing or stale features first).
+
+    `request`: a PredictRequest, or the date; `flags`: date, model_path."""
+    from ml.app import PredictRequest
     from nba_elt.pipelines.steps import predict as run
 
-    result = run(date, settings, model_path)
+    result = run(_request(PredictRequest, request, "date", settings, flags), settings)
     return result if as_result else result.predictions
 
 
 def verify(
-    date: str | dt.date | None = None,
+    request: VerifyRequest | str | dt.date | None = None,
     *,
-    start: str | dt.date | None = None,
-    end: str | dt.date | None = None,
-    run_date: str | dt.date | None = None,
-    cross_provider: bool = False,
     settings: Settings | None = None,
+    **flags: Any,
 ) -> VerifyReport | CrossProviderReport:
     """Is the day complete and consistent, and are the games of `run_date` (default: today,
     US Eastern) all predicted? A VerifyReport (`.passed`, `.checks`, `.failed`).
+    `cross_provider=True`: instead, basketball-reference's and the NBA's final scores and
+    team points for the games of `date`, every disagreement listed (a CrossProviderReport).
 
-    `cross_provider`: instead, basketball-reference's and the NBA's final scores and team
-    points for the games of `date`, every disagreement listed (a CrossProviderReport)."""
-    if cross_provider:
-        from nba_elt.checks.cross_provider import verify_cross_provider
-
-        if start or end:
-            raise BadInput("--cross-provider checks one date: give --date YYYY-MM-DD")
-        return verify_cross_provider(date, settings=settings)
+    `request`: a VerifyRequest, or the date; `flags`: date, start, end, run_date,
+    cross_provider."""
+    from nba_elt.checks.verify import VerifyRequest
     from nba_elt.checks.verify import verify as run
 
-    return run(date=date, start=start, end=end, run_date=run_date, settings=settings)
+    return run(_request(VerifyRequest, request, "date", settings, flags), settings=settings)
 
 
 def reboot_dashboard(
-    mode: str = "force-deployment",
+    request: RebootRequest | str | None = None,
     *,
-    cluster: str | None = None,
-    service: str | None = None,
-    region: str | None = None,
-    dry_run: bool = False,
-    timeout: float = 600,
     settings: Settings | None = None,
+    **flags: Any,
 ) -> RebootResult:
-    """Restart the dashboard's ECS service (`invoke reboot-dashboard`): a RebootResult."""
+    """Restart the dashboard's ECS service (`invoke reboot-dashboard`): a RebootResult.
+
+    `request`: a RebootRequest, or the mode; `flags`: mode, cluster, service, region,
+    dry_run, timeout."""
+    from nba_elt.ops.dashboard import RebootRequest
     from nba_elt.ops.dashboard import reboot_dashboard as run
 
-    return run(
-        mode=mode, cluster=cluster, service=service, region=region, dry_run=dry_run,
-        timeout=timeout, settings=settings,
-    )  # fmt: skip
+    return run(_request(RebootRequest, request, "mode", settings, flags), settings=settings)
 
 
 def daily(
-    date: str | dt.date | None = None,
+    request: DailyRequest | str | dt.date | None = None,
     *,
-    no_reboot: bool = False,
-    offline: bool = False,
-    provider: str | None = None,
     settings: Settings | None = None,
     observer: Any = None,
+    **flags: Any,
 ) -> DailyReport:
-    """The morning pipeline (`invoke daily`): a DailyReport with each step's result."""
+    """The morning pipeline (`invoke daily`): a DailyReport with each step's result.
+
+    `request`: a DailyRequest, or the date; `flags`: date, no_reboot, offline, provider."""
+    from nba_elt.pipelines.daily import DailyRequest
     from nba_elt.pipelines.daily import daily as run
 
-    return run(
-        date=date, no_reboot=no_reboot, offline=offline, provider=provider, settings=settings,
-        observer=observer,
-    )  # fmt: skip
+    request = _request(DailyRequest, request, "date", settings, flags)
+    return run(request, settings=settings, observer=observer)
 
 
 def gaps(
-    season: int | str | None = None,
+    request: GapsRequest | int | str | None = None,
     *,
-    start: str | dt.date | None = None,
-    end: str | dt.date | None = None,
-    fix: bool = False,
-    offline: bool = False,
-    provider: str | None = None,
     settings: Settings | None = None,
     progress: Any = None,
+    **flags: Any,
 ) -> GapsResult:
-    """Final games whose box scores or pbp are missing (`invoke gaps`); `fix` backfills them."""
+    """Final games whose box scores or pbp are missing (`invoke gaps`); `fix` backfills them.
+
+    `request`: a GapsRequest, or the season; `flags`: season, start, end, fix, offline,
+    provider."""
+    from nba_elt.checks.gaps import GapsRequest
     from nba_elt.checks.gaps import gaps as run
 
-    return run(
-        season=season, start=start, end=end, fix=fix, offline=offline, provider=provider,
-        settings=settings, progress=progress,
-    )  # fmt: skip
+    request = _request(GapsRequest, request, "season", settings, flags)
+    return run(request, settings=settings, progress=progress)
 
 
 def demo(*, settings: Settings | None = None, observer: Any = None) -> DemoResult:
@@ -475,21 +474,19 @@ def demo(*, settings: Settings | None = None, observer: Any = None) -> DemoResul
 
 
 def train(
-    train_seasons: str | list[int] | None = None,
-    test_season: str | int | None = None,
+    request: TrainRequest | str | list[int] | None = None,
     *,
-    output: str | None = None,
-    activate: bool = False,
-    min_games: int | str | None = None,
     settings: Settings | None = None,
+    **flags: Any,
 ) -> TrainResult:
-    """Fit the game-winner model and compare it with the active one (`invoke train`)."""
+    """Fit the game-winner model and compare it with the active one (`invoke train`).
+
+    `request`: a TrainRequest, or the train seasons; `flags`: train_seasons, test_season,
+    output, activate, min_games."""
+    from ml.train import TrainRequest
     from ml.train import train as run
 
-    return run(
-        train_seasons=train_seasons, test_season=test_season, output=output, activate=activate,
-        min_games=min_games, settings=settings,
-    )  # fmt: skip
+    return run(_request(TrainRequest, request, "train_seasons", settings, flags), settings=settings)
 
 
 def models() -> list[ModelInfo]:

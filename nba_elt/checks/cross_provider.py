@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nba_elt.config import Settings, get_settings
-from nba_elt.dates import resolve_dates, yesterday_eastern
 from nba_elt.errors import NbaEltError, SiteBlocked
 from nba_elt.results import Result
 from nba_elt.sources.base import SourceContext
@@ -182,17 +181,12 @@ class CrossProviderReport(Result):
     disagreements: list[str] = field(default_factory=list)
 
 
-def verify_cross_provider(
-    date: str | dt.date | None = None, *, settings: Settings | None = None
-) -> CrossProviderReport:
+def verify_cross_provider(day: dt.date, *, settings: Settings | None = None) -> CrossProviderReport:
     """Compare basketball-reference's and the NBA's final scores and team points for the
-    games of ``date`` (default: yesterday, US Eastern) and list every disagreement."""
+    games of ``day`` (checks.verify.VerifyRequest's date) and list every disagreement."""
     from nba_elt.extract.http import HttpClient
     from nba_elt.warehouse.db import get_engine
 
-    day = resolve_dates(
-        None if date is None else str(date), None, None, default=yesterday_eastern()
-    )[0]
     settings = settings or get_settings()
     ctx = SourceContext(get_engine(settings), HttpClient(settings))
     report = cross_provider_report(ctx, day)

@@ -79,29 +79,6 @@ class GapReport:
         }
 
 
-def parse_scope(
-    season: Any, start: str | None, end: str | None
-) -> tuple[str, int | None, dt.date | None, dt.date | None]:
-    """(label, season, first, last); BadInput for a bad or ambiguous scope."""
-    if season not in (None, "") and (start or end):
-        raise BadInput("give either --season or --start/--end, not both")
-    if start or end:
-        dates = resolve_dates(None, start, end, allow_future=True)
-        return f"{dates[0]} .. {dates[-1]}", None, dates[0], dates[-1]
-    if season in (None, ""):
-        current = season_of(today_eastern())
-        return f"season {current}", current, None, None
-    try:
-        value = int(str(season).strip())
-    except ValueError:
-        raise BadInput(
-            f"--season is the year a season ends (2024-25 -> 2025), got {season!r}"
-        ) from None
-    if not FIRST_SEASON <= value <= season_of(today_eastern()) + 1:
-        raise BadInput(f"--season {value} is not an NBA season ({FIRST_SEASON} .. next season)")
-    return f"season {value}", value, None, None
-
-
 def enabled_checked_sources(engine: Engine) -> tuple[str, ...]:
     from nba_elt.warehouse.queries import enabled_flags
 
@@ -229,27 +206,52 @@ class GapsResult(Result):
     fix: RunReport | None = None
 
 
-def gaps(
-    season: Any = None,
-    start: str | None = None,
-    end: str | None = None,
-    fix: bool = False,
-    offline: bool = False,
-    provider: str | None = None,
-    *,
-    settings: Settings | None = None,
-    progress: Any = None,
-) -> GapsResult:
-    """List final games missing box scores or pbp; with fix, backfill exactly those units.
+@dataclass(frozen=True)
+class GapsRequest:
+    """A validated gaps scan: the scope (a season, or first..last, and its label); with
+    `fix`, backfill the missing units (`offline`, `provider` as for a backfill)."""
 
-    provider (with fix): bbref, nba or auto, as for the backfill.
-    """
-    from nba_elt.ingest.request import parse_provider
+    scope: str
+    season: int | None = None
+    first: dt.date | None = None
+    last: dt.date | None = None
+    fix: bool = False
+    offline: bool = False
+    provider: str = "auto"
+
+    @classmethod
+    def from_flags(
+        cls, settings: Settings | None = None, *, season: Any = None,
+        start: str | dt.date | None = None, end: str | dt.date | None = None, fix: bool = False,
+        offline: bool = False, provider: str | None = None,
+    ) -> GapsRequest:  # fmt: skip
+        """`invoke gaps`'s flags (default: the current season); BadInput (exit 2)."""
+        from nba_elt.ingest.request import parse_provider
+
+        options = (bool(fix), bool(offline), parse_provider(provider))
+        if season not in (None, "") and (start or end):
+            raise BadInput("give either --season or --start/--end, not both")
+        if start or end:
+            dates = resolve_dates(None, *(v and str(v) for v in (start, end)), allow_future=True)
+            return cls(f"{dates[0]} .. {dates[-1]}", None, dates[0], dates[-1], *options)
+        try:
+            value = season_of(today_eastern()) if season in (None, "") else int(str(season))
+        except ValueError:
+            raise BadInput(
+                f"--season is the year a season ends (2024-25 -> 2025), got {season!r}"
+            ) from None
+        if not FIRST_SEASON <= value <= season_of(today_eastern()) + 1:
+            raise BadInput(f"--season {value} is not an NBA season ({FIRST_SEASON} .. next season)")
+        return cls(f"season {value}", value, None, None, *options)
+
+
+def gaps(
+    request: GapsRequest, *, settings: Settings | None = None, progress: Any = None
+) -> GapsResult:
+    """List final games missing box scores or pbp; with fix, backfill exactly those units."""
     from nba_elt.warehouse.db import get_engine
 
-    provider = parse_provider(provider)
-
-    scope, season_value, first, last = parse_scope(season, start, end)
+    scope, season_value, first, last = request.scope, request.season, request.first, request.last
     settings = settings or get_settings()
     engine = get_engine(settings)
     sources = enabled_checked_sources(engine)
@@ -283,7 +285,7 @@ def gaps(
         f"{len(summary['missing_pbp'])} without pbp, {entire} day(s) missing entirely "
         f"-> {len(missing)} unit(s)"
     )
-    if not fix:
+    if not request.fix:
         selector = f"--season {season_value}" if season_value else f"--start {first} --end {last}"
         return GapsResult(
             EXIT_FAILED,
@@ -291,7 +293,7 @@ def gaps(
             summary,
             report=report,
         )
-    run = _fix(engine, report, offline, settings, progress, provider)
+    run = _fix(engine, report, request.offline, settings, progress, request.provider)
     after = find_gaps(
         engine, season=season_value, first=first, last=last, sources=sources, scope=scope
     )

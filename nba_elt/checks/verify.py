@@ -37,7 +37,7 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
@@ -53,6 +53,9 @@ from nba_elt.dates import (
 from nba_elt.errors import BadInput
 from nba_elt.results import Result
 from nba_elt.sources.crosscheck import FinalGame, score_disagreements, score_text
+
+if TYPE_CHECKING:
+    from nba_elt.checks.cross_provider import CrossProviderReport
 
 log = logging.getLogger(__name__)
 
@@ -571,30 +574,46 @@ def _label(dates: list[dt.date]) -> str:
     return f"{dates[0]}..{dates[-1]}"
 
 
-def verify(
-    date: str | dt.date | None = None,
-    start: str | dt.date | None = None,
-    end: str | dt.date | None = None,
-    run_date: str | dt.date | None = None,
-    *,
-    settings: Settings | None = None,
-) -> VerifyReport:
-    """Run every check for the date(s) (default: yesterday, US Eastern); exit 1 if any fails.
+@dataclass(frozen=True)
+class VerifyRequest:
+    """A validated verify: the dates to check, the run date whose predictions are checked
+    (None: today, US Eastern); `cross_provider`: compare the providers on the one date."""
 
-    The predictions checked are those of `run_date` (default: today, US Eastern: the date
-    the morning run predicts, whatever the date(s) checked).
+    dates: tuple[dt.date, ...]
+    run_date: dt.date | None = None
+    cross_provider: bool = False
+
+    @classmethod
+    def from_flags(
+        cls, settings: Settings | None = None, *, date: str | dt.date | None = None,
+        start: str | dt.date | None = None, end: str | dt.date | None = None,
+        run_date: str | dt.date | None = None, cross_provider: bool = False,
+    ) -> VerifyRequest:  # fmt: skip
+        """`invoke verify`'s flags (default: yesterday, US Eastern); BadInput (exit 2)."""
+        if cross_provider and (start or end):
+            raise BadInput("--cross-provider checks one date: give --date YYYY-MM-DD")
+        given = (None if value is None else str(value) for value in (date, start, end))
+        dates = resolve_dates(*given, default=yesterday_eastern())
+        if len(dates) > MAX_DAYS:
+            raise BadInput(f"verify covers at most {MAX_DAYS} days at once, got {len(dates)}")
+        day = parse_date(str(run_date), flag="--run-date", allow_future=True) if run_date else None
+        return cls(tuple(dates), day, bool(cross_provider))
+
+
+def verify(
+    request: VerifyRequest, *, settings: Settings | None = None
+) -> VerifyReport | CrossProviderReport:
+    """Run every check for the request's date(s); exit 1 if any fails (a VerifyReport).
+
+    The predictions checked are those of the run date (default: today, US Eastern: the
+    date the morning run predicts, whatever the date(s) checked). With cross_provider, the
+    providers compared on the date instead (checks.cross_provider, a CrossProviderReport).
     """
-    dates = resolve_dates(
-        None if date is None else str(date),
-        None if start is None else str(start),
-        None if end is None else str(end),
-        default=yesterday_eastern(),
-    )
-    if len(dates) > MAX_DAYS:
-        raise BadInput(f"verify covers at most {MAX_DAYS} days at once, got {len(dates)}")
-    predicted_day = (
-        parse_date(str(run_date), flag="--run-date", allow_future=True) if run_date else None
-    )
+    if request.cross_provider:
+        from nba_elt.checks.cross_provider import verify_cross_provider
+
+        return verify_cross_provider(request.dates[0], settings=settings)
+    dates, predicted_day = list(request.dates), request.run_date
     from nba_elt.warehouse.db import get_engine
 
     engine = get_engine(settings)

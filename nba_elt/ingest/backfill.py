@@ -200,15 +200,13 @@ def _resolve_games(ctx: Any, request: BackfillRequest) -> BackfillRequest:
 
 
 def run_backfill(
-    request: BackfillRequest | None = None,
+    request: BackfillRequest,
     *,
     settings: Settings | None = None,
     progress: Progress | None = None,
-    **flags: Any,
 ) -> BackfillResult:
     """Plan and run (or, with dry_run, only describe) a backfill. See `invoke backfill --help`.
 
-    `request`: a BackfillRequest, or else `flags` (the task's flags, BackfillRequest.from_flags).
     `progress`, when given, follows the units (a context manager is entered around the run).
     Raises BadInput for a bad request; unit failures are outcomes, not exceptions.
     """
@@ -216,10 +214,6 @@ def run_backfill(
     from nba_elt.warehouse.db import get_engine
 
     settings = settings or get_settings()
-    if request is None:
-        request = BackfillRequest.from_flags(settings, **flags)
-    elif flags:
-        raise TypeError(f"run_backfill takes a request or flags, not both: {', '.join(flags)}")
     for note in request.notes:
         log.info(note)
     engine = get_engine(settings, migrate=not request.dry_run)

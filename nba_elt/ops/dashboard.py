@@ -273,36 +273,49 @@ def _dry_run(mode: str, target: Target) -> RebootResult:
     )
 
 
-def reboot_dashboard(
-    mode: str = "force-deployment",
-    cluster: str | None = None,
-    service: str | None = None,
-    region: str | None = None,
-    dry_run: bool = False,
-    timeout: float | int | str = 600,
-    *,
-    settings: Settings | None = None,
-) -> RebootResult:
+@dataclass(frozen=True)
+class RebootRequest:
+    """A validated restart: the mode, the service (from the settings unless given), the
+    seconds to wait for it to become stable; `dry_run` makes no AWS call."""
+
+    mode: str
+    target: Target
+    dry_run: bool = False
+    timeout: float = 600
+
+    @classmethod
+    def from_flags(
+        cls, settings: Settings | None = None, *, mode: str = "force-deployment",
+        cluster: str | None = None, service: str | None = None, region: str | None = None,
+        dry_run: bool = False, timeout: float | int | str = 600,
+    ) -> RebootRequest:  # fmt: skip
+        """`invoke reboot-dashboard`'s flags; BadInput (exit 2) before any AWS call."""
+        if mode not in MODES:
+            raise BadInput(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+        try:
+            seconds = float(timeout)
+        except (TypeError, ValueError):
+            raise BadInput(f"--timeout must be a number of seconds, got {timeout!r}") from None
+        if seconds <= 0:
+            raise BadInput(f"--timeout must be greater than 0, got {timeout!r}")
+        settings = settings or get_settings()
+        target = Target(
+            cluster=cluster or settings.ecs_cluster,
+            service=service or settings.ecs_service,
+            region=region or settings.aws_region,
+            endpoint_url=settings.aws_endpoint_url,
+        )
+        return cls(mode, target, bool(dry_run), seconds)
+
+
+def reboot_dashboard(request: RebootRequest, *, settings: Settings | None = None) -> RebootResult:
     """Restart the dashboard service; see the module docstring for the two modes."""
-    if mode not in MODES:
-        raise BadInput(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
-    try:
-        timeout_s = float(timeout)
-    except (TypeError, ValueError):
-        raise BadInput(f"--timeout must be a number of seconds, got {timeout!r}") from None
-    if timeout_s <= 0:
-        raise BadInput(f"--timeout must be greater than 0, got {timeout!r}")
-    settings = settings or get_settings()
-    target = Target(
-        cluster=cluster or settings.ecs_cluster,
-        service=service or settings.ecs_service,
-        region=region or settings.aws_region,
-        endpoint_url=settings.aws_endpoint_url,
-    )
-    if dry_run:
+    mode, target = request.mode, request.target
+    if request.dry_run:
         return _dry_run(mode, target)
+    settings = settings or get_settings()
     client = _ecs_client(target, settings.aws_credentials())
     log.info("restarting %s (%s)", target.describe(), mode)
     if mode == "force-deployment":
-        return _force_deployment(client, target, timeout_s)
+        return _force_deployment(client, target, request.timeout)
     return _stop_task(client, target)

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 from nba_elt.config import Settings, get_settings
 from nba_elt.dates import parse_date, today_eastern, yesterday_eastern
 from nba_elt.errors import EXIT_FAILED, EXIT_NOT_AVAILABLE, EXIT_OK, NbaEltError
+from nba_elt.ingest.request import BackfillRequest, parse_provider
 from nba_elt.results import Result, status_of
 
 log = logging.getLogger(__name__)
@@ -145,13 +146,8 @@ def schedule_step(
             f"{day} is after today (US Eastern): its schedule is left as loaded",
             {"skipped": "future date"},
         )
-    return backfill(
-        date=day.isoformat(),
-        sources="schedule",
-        offline=offline,
-        settings=settings,
-        progress=progress,
-    )
+    request = BackfillRequest((day,), sources=("schedule",), offline=offline)
+    return backfill(request, settings=settings, progress=progress)
 
 
 def unpredicted_games(
@@ -207,32 +203,44 @@ class DailyReport(Result):
     results: list[Result] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class DailyRequest:
+    """A validated daily run: the date D it ingests (D + 1 is predicted), and its options."""
+
+    date: dt.date
+    no_reboot: bool = False
+    offline: bool = False
+    provider: str = "auto"  # as for the backfill: bbref, nba or auto
+
+    @classmethod
+    def from_flags(
+        cls, settings: Settings | None = None, *, date: str | dt.date | None = None,
+        no_reboot: bool = False, offline: bool = False, provider: str | None = None,
+    ) -> DailyRequest:  # fmt: skip
+        """`invoke daily`'s flags (default: yesterday, US Eastern); BadInput (exit 2)."""
+        provider = parse_provider(provider)
+        day = parse_date(str(date)) if date else yesterday_eastern()
+        return cls(day, bool(no_reboot), bool(offline), provider)
+
+
 def daily(
-    date: str | dt.date | None = None,
-    no_reboot: bool = False,
-    offline: bool = False,
-    provider: str | None = None,
+    request: DailyRequest,
     *,
     settings: Settings | None = None,
     observer: StepObserver | None = None,
 ) -> DailyReport:
-    """Backfill D, refresh, predict D + 1, verify D, reboot; one Slack summary.
-
-    provider: as for the backfill (bbref, nba, auto: the default).
-    """
-    from nba_elt.ingest.request import parse_provider
-
-    provider = parse_provider(provider)
-    day = parse_date(str(date)) if date else yesterday_eastern()
+    """Backfill D, refresh, predict D + 1, verify D, reboot; one Slack summary."""
+    day, offline, no_reboot = request.date, request.offline, request.no_reboot
     day_after = day + dt.timedelta(days=1)
     # bad settings are bad input before anything runs
     settings = settings or get_settings()
     observer = observer or LogObserver()
     observer.note(f"daily {day} (predicting {day_after}; offline={offline})")
 
-    from nba_elt.checks.verify import verify
-    from nba_elt.ops.dashboard import reboot_dashboard
+    from nba_elt.checks.verify import VerifyRequest, verify
+    from nba_elt.ops.dashboard import RebootRequest, reboot_dashboard
     from nba_elt.pipelines.steps import backfill, refresh
+    from nba_elt.transform.dbt import RefreshRequest
 
     quiet = without_alerts(settings)
     steps: list[StepOutcome] = []
@@ -248,9 +256,7 @@ def daily(
     backfilled = step(
         "backfill",
         lambda: backfill(
-            date=day.isoformat(),
-            offline=offline,
-            provider=provider,
+            BackfillRequest((day,), offline=offline, provider=request.provider),
             settings=quiet,
             progress=observer.backfill_progress(),
         ),
@@ -263,17 +269,16 @@ def daily(
                 "schedule",
                 lambda: schedule_step(day_after, offline, quiet, observer.backfill_progress()),
             ),
-            ("refresh", lambda: refresh(run_date=day_after.isoformat(), settings=quiet)),
+            ("refresh", lambda: refresh(RefreshRequest(run_date=day_after), settings=quiet)),
             ("predict", lambda: predict_step(day_after, quiet)),
             (
                 "verify",
-                lambda: verify(
-                    date=day.isoformat(), run_date=day_after.isoformat(), settings=quiet
-                ),
+                lambda: verify(VerifyRequest((day,), run_date=day_after), settings=quiet),
             ),
         ]
         if not no_reboot:
-            plan.append(("reboot-dashboard", lambda: reboot_dashboard(settings=quiet)))
+            reboot = RebootRequest.from_flags(quiet)
+            plan.append(("reboot-dashboard", lambda: reboot_dashboard(reboot, settings=quiet)))
         for name, body in plan:
             result = step(name, body)
             if result.exit_code != EXIT_OK:

@@ -19,6 +19,7 @@ What it does (and only this; it says so when it runs):
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import shutil
 from collections.abc import Callable
@@ -36,7 +37,7 @@ from nba_elt.warehouse.db import display_url
 log = logging.getLogger(__name__)
 
 DEMO_DATABASE = "nba_elt_demo"
-DEMO_DATE = "2018-01-01"
+DEMO_DATE = dt.date(2018, 1, 1)
 DEMO_PBP_GAMES = ("201810160GSW", "201810270MIL", "201901010DEN")
 RECORDED_PAGES = PROJECT_ROOT / "tests" / "fixtures" / "bbref"
 
@@ -127,8 +128,10 @@ class DemoResult(Result):
 
 def demo(*, settings: Settings | None = None, observer: StepObserver | None = None) -> DemoResult:
     """Replay the recorded pages through backfill -> refresh -> predict -> verify, offline."""
-    from nba_elt.checks.verify import verify
+    from nba_elt.checks.verify import VerifyRequest, verify
+    from nba_elt.ingest.request import BackfillRequest
     from nba_elt.pipelines.steps import backfill, predict, refresh
+    from nba_elt.transform.dbt import RefreshRequest
 
     settings = settings or get_settings()
     observer = observer or LogObserver()
@@ -150,26 +153,26 @@ def demo(*, settings: Settings | None = None, observer: StepObserver | None = No
         (
             f"backfill {DEMO_DATE} (schedule, boxscores)",
             lambda: backfill(
-                date=DEMO_DATE, sources="schedule,boxscores", offline=True, settings=demo_env,
-                progress=observer.backfill_progress(),
+                BackfillRequest((DEMO_DATE,), sources=("schedule", "boxscores"), offline=True),
+                settings=demo_env, progress=observer.backfill_progress(),
             ),
         ),
         (
             "backfill pbp of " + ", ".join(DEMO_PBP_GAMES),
             lambda: backfill(
-                games=",".join(DEMO_PBP_GAMES), sources="pbp", offline=True, settings=demo_env,
-                progress=observer.backfill_progress(),
+                BackfillRequest(game_ids=DEMO_PBP_GAMES, sources=("pbp",), offline=True),
+                settings=demo_env, progress=observer.backfill_progress(),
             ),
         ),
         (
             "refresh (dbt build)",
-            lambda: refresh(full=False, run_date=DEMO_DATE, settings=demo_env),
+            lambda: refresh(RefreshRequest(run_date=DEMO_DATE), settings=demo_env),
         ),
         (f"predict {DEMO_DATE}", lambda: predict(DEMO_DATE, demo_env)),
         ("pbp flag", lambda: _disable_pbp_flag(database_url)),
         (
             f"verify {DEMO_DATE}",
-            lambda: verify(date=DEMO_DATE, run_date=DEMO_DATE, settings=demo_env),
+            lambda: verify(VerifyRequest((DEMO_DATE,), DEMO_DATE), settings=demo_env),
         ),
     ]  # fmt: skip
     outcomes = []

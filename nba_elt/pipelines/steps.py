@@ -13,15 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nba_elt.config import Settings, get_settings
 from nba_elt.errors import EXIT_FAILED, EXIT_OK, NbaEltError
 from nba_elt.ingest.backfill import BackfillResult, run_backfill
+from nba_elt.ingest.request import BackfillRequest
 from nba_elt.ingest.runner import RunReport
 from nba_elt.results import Result, error_result
-from nba_elt.transform.dbt import refresh
+from nba_elt.transform.dbt import RefreshRequest, refresh
 from nba_elt.transform.selection import TONIGHT_SELECTOR
+
+if TYPE_CHECKING:
+    from ml.app import PredictRequest
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +35,24 @@ MAX_UNITS_IN_ALERT = 20
 TONIGHT_MODEL = TONIGHT_SELECTOR.rstrip("+")
 
 
-def predict(
-    day: dt.date | str | None, settings: Settings | None = None, model_path: str | None = None
-) -> Result:
-    """The day's predictions (ml.app.run_predict; a PredictResult); today without a day."""
-    from ml.app import run_predict
+def predict(request: PredictRequest | dt.date | None, settings: Settings | None = None) -> Result:
+    """The predictions of a PredictRequest, or of a day (today without one): ml.app.run_predict
+    (a PredictResult)."""
+    from ml.app import PredictRequest, run_predict
 
-    date = day.isoformat() if isinstance(day, dt.date) else day
-    return run_predict(date=date, model_path=model_path, settings=settings)
+    if not isinstance(request, PredictRequest):
+        request = PredictRequest(request)
+    return run_predict(request, settings=settings)
 
 
-def backfill(*args: Any, settings: Settings | None = None, **flags: Any) -> BackfillResult:
-    """A backfill (the arguments of run_backfill), then its alert when units failed or it
+def backfill(
+    request: BackfillRequest, *, settings: Settings | None = None, progress: Any = None
+) -> BackfillResult:
+    """A backfill (run_backfill), then its alert when units failed or it
     fell back to another provider, and with refresh (and predict) the refresh of the
     sources it wrote (and the predictions of the dates it touched)."""
     settings = settings or get_settings()
-    result = run_backfill(*args, settings=settings, **flags)
+    result = run_backfill(request, settings=settings, progress=progress)
     report = result.report
     if report is None:  # a dry run, or a resume with nothing left to run
         return result
@@ -114,11 +120,10 @@ def _refresh_and_predict(
     if not sources:
         return EXIT_OK, ["refresh: nothing was written, nothing to refresh"]
     with_predict = bool(report.args.get("predict"))
-    first = dates[0].isoformat() if with_predict and dates else None
+    first = dates[0] if with_predict and dates else None
     log.info("refresh: dbt build for %s", ",".join(sources))
-    refreshed = _call(
-        "refresh", refresh, sources=",".join(sources), run_date=first, settings=settings
-    )
+    request = RefreshRequest(tuple(sources), run_date=first)
+    refreshed = _call("refresh", refresh, request=request, settings=settings)
     result.steps.append(refreshed)
     result.summary["refresh"] = {"exit_code": refreshed.exit_code, "message": refreshed.message}
     notes = [f"refresh ({', '.join(sources)}): {refreshed.message or refreshed.exit_code}"]
@@ -129,13 +134,11 @@ def _refresh_and_predict(
     for index, day in enumerate(dates):
         outcome = None
         if index:
-            outcome = _call(
-                f"features for {day}", refresh, select=TONIGHT_MODEL,
-                run_date=day.isoformat(), settings=settings,
-            )  # fmt: skip
+            request = RefreshRequest(select=TONIGHT_MODEL, run_date=day)
+            outcome = _call(f"features for {day}", refresh, request=request, settings=settings)
             result.steps.append(outcome)
         if outcome is None or outcome.exit_code == EXIT_OK:
-            outcome = _call(f"predict {day}", predict, day=day, settings=settings)
+            outcome = _call(f"predict {day}", predict, request=day, settings=settings)
             result.steps.append(outcome)
         result.summary["predict"].append(
             {"date": day.isoformat(), "exit_code": outcome.exit_code, "message": outcome.message}

@@ -1,7 +1,8 @@
 """`invoke refresh`: a dbt build of what changed since the last refresh, recorded in
 ops.refresh_runs (nba_elt.transform.ledger).
 
-    refresh()                    nba_elt.refresh / `invoke refresh` -> RefreshResult
+    RefreshRequest.from_flags()  the flags of `invoke refresh`, validated once
+    refresh(request)             nba_elt.refresh / `invoke refresh` -> RefreshResult
     build.run_build()            one `dbt build` (a new process, or in_process=True)
     selection.SOURCE_SELECTORS   source -> dbt selection (backfill --refresh uses it too)
 """
@@ -34,11 +35,38 @@ class RefreshResult(Result):
     refresh_run_id: int | None = None
 
 
+@dataclass(frozen=True)
+class RefreshRequest:
+    """A validated refresh: the sources (or dbt selection) to build, `full`, the run date
+    (None: today, US Eastern). No sources and no selection: what changed since the last one."""
+
+    sources: tuple[str, ...] = ()
+    select: str | None = None
+    full: bool = False
+    run_date: dt.date | None = None
+
+    @classmethod
+    def from_flags(
+        cls, settings: Settings | None = None, *, sources: str | Iterable[str] | None = None,
+        select: str | None = None, full: bool = False, run_date: str | dt.date | None = None,
+    ) -> RefreshRequest:  # fmt: skip
+        """`invoke refresh`'s flags; BadInput (exit 2) before anything is written."""
+        from nba_elt.dates import parse_date
+
+        day = parse_date(str(run_date), flag="--run-date", allow_future=True) if run_date else None
+        names: tuple[str, ...] = ()
+        if sources:
+            parts = sources.split(",") if isinstance(sources, str) else sources
+            names = tuple(s.strip() for s in parts if s.strip())
+            selection_for_sources(names)  # BadInput for an unknown source
+        select = select.strip() if select and select.strip() else None
+        if select:
+            check_selection(select, settings or get_settings())
+        return cls(names, select, bool(full), day)
+
+
 def refresh(
-    sources: str | Iterable[str] | None = None,
-    select: str | None = None,
-    full: bool = False,
-    run_date: str | dt.date | None = None,
+    request: RefreshRequest,
     *,
     in_process: bool = False,
     settings: Settings | None = None,
@@ -48,24 +76,16 @@ def refresh(
     dbt runs in a new process; ``in_process=True`` runs it in this one with dbt's own
     runner, one build at a time (a notebook or an orchestrator that refreshes often).
     """
-    from nba_elt.dates import parse_date, today_eastern
+    from nba_elt.dates import today_eastern
     from nba_elt.warehouse.db import get_engine
 
-    day = (
-        parse_date(str(run_date), flag="--run-date", allow_future=True)
-        if run_date
-        else today_eastern()
-    )
-    source_list: list[str] = []
-    if sources:
-        if isinstance(sources, str):
-            sources = sources.split(",")
-        source_list = [s.strip() for s in sources if s.strip()]
+    day = request.run_date or today_eastern()
+    full = request.full
+    source_list = list(request.sources)
     selections = [selection_for_sources(source_list)] if source_list else []
     settings = settings or get_settings()
-    if select and select.strip():
-        check_selection(select.strip(), settings)  # BadInput before anything is written
-        selections.append(select.strip())
+    if request.select:
+        selections.append(request.select)
     engine = get_engine(settings)
     explicit_select = bool(selections) and not source_list
     tests_since: dt.datetime | None = None

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ml.app import run_predict
+from ml.app import PredictRequest, run_predict
 from ml.features import FeaturesNotReady, ScheduleMissing
 from ml.history import load_schedule, read_team_games
 from ml.model import DEFAULT_MODEL_PATH, ModelMismatch, load_model
@@ -138,7 +138,7 @@ def test_a_date_without_games_exits_zero_and_writes_nothing(warehouse_engine):
 def test_features_built_for_another_date_are_refused_when_told_not_to_build(warehouse_engine):
     with pytest.raises(FeaturesNotReady, match="stale") as err:
         # 2022-11-14 has games; the table holds 2022-11-15
-        run_predict(date="2022-11-14", build_features=False)
+        run_predict(PredictRequest(dt.date(2022, 11, 14)), build_features=False)
     assert "invoke refresh --run-date 2022-11-14" in str(err.value)
     assert _predictions(warehouse_engine).empty
 
@@ -153,7 +153,7 @@ def test_past_games_behind_the_schedule_are_refused(warehouse_engine):
     load_schedule(warehouse_engine, late)
     try:
         with pytest.raises(FeaturesNotReady, match="ml_past_games is stale: 1 final game"):
-            run_predict(date=str(TONIGHT), build_features=False)
+            run_predict(PredictRequest(TONIGHT), build_features=False)
     finally:
         with warehouse_engine.begin() as conn:
             conn.execute(text("delete from nba_source.schedule where game_id = '202211140XXX'"))

@@ -180,7 +180,7 @@ def test_a_malformed_database_url_is_bad_input(url, monkeypatch, capsys):
 
 
 def test_refresh_refuses_a_select_that_is_a_flag_before_anything_runs(db_url):
-    from nba_elt.transform.dbt import refresh as refresh_task
+    from nba_elt import refresh as refresh_task
 
     with pytest.raises(BadInput, match="starts with '-'"):
         refresh_task(select="--full-refresh")
@@ -191,7 +191,7 @@ def test_refresh_refuses_a_select_that_is_a_flag_before_anything_runs(db_url):
 @pytest.mark.slow
 def test_refresh_refuses_a_select_that_matches_no_dbt_node(engine):
     """Runs `dbt ls` (about 10 s): the selection is checked before the ledger is touched."""
-    from nba_elt.transform.dbt import refresh as refresh_task
+    from nba_elt import refresh as refresh_task
 
     with pytest.raises(BadInput, match="matches no dbt"):
         refresh_task(select="no_such_model_anywhere")

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from nba_elt.checks.gaps import DayGaps, GapReport, parse_scope
+from nba_elt.checks.gaps import DayGaps, GapReport, GapsRequest
 from nba_elt.errors import BadInput
 from nba_elt.ingest.runner import RunReport, UnitOutcome
 from nba_elt.pipelines.steps import alert_text
@@ -61,12 +61,13 @@ def test_alert_is_bounded():
 
 
 def test_gaps_scope():
-    assert parse_scope("2025", None, None)[:2] == ("season 2025", 2025)
-    label, season, first, last = parse_scope(None, "2018-01-01", "2018-01-31")
-    assert season is None and (first, last) == (DAY, dt.date(2018, 1, 31))
-    for bad in (("twenty", None, None), ("1900", None, None), ("2018", "2018-01-01", "2018-01-02")):
+    request = GapsRequest.from_flags(season="2025")
+    assert (request.scope, request.season) == ("season 2025", 2025)
+    request = GapsRequest.from_flags(start="2018-01-01", end="2018-01-31")
+    assert request.season is None and (request.first, request.last) == (DAY, dt.date(2018, 1, 31))
+    for bad in ({"season": "twenty"}, {"season": "1900"}, {"season": "2018", "start": DAY}):
         with pytest.raises(BadInput):
-            parse_scope(*bad)
+            GapsRequest.from_flags(**bad)
 
 
 def test_missing_units_per_source():
