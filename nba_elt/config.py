@@ -27,8 +27,14 @@ PROJECT_URL = "https://github.com/nba-elt/nba-elt"  # keep in step with pyprojec
 DEFAULT_USER_AGENT = f"nba-elt/0.1 (+{PROJECT_URL}; NBA data pipeline, at most 20 requests/minute)"
 FILE_SUFFIX = "_FILE"
 # Read outside this object: by dbt's macros (set by a refresh for its dbt process, or by
-# the operator) and by the embedded Postgres' launcher.
-READ_ELSEWHERE = ("NBA_ELT_RUN_DATE", "NBA_ELT_DBT_TESTS_SINCE", "NBA_ELT_PG_BIN")
+# the operator), by the embedded Postgres' launcher and by the Dagster definitions.
+READ_ELSEWHERE = (
+    "NBA_ELT_RUN_DATE",
+    "NBA_ELT_DBT_TESTS_SINCE",
+    "NBA_ELT_PG_BIN",
+    "NBA_ELT_DAGSTER_FIRST_DAY",
+    "NBA_ELT_DAGSTER_PROVIDER",
+)
 
 
 def _load_dotenv() -> None:
