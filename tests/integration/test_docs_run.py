@@ -1,0 +1,192 @@
+"""Every command and SQL block of README.md and docs/*.md runs (tests/doc_commands.py finds them).
+
+- Every command parses: its task and flags exist and its values have the flags' types
+  (Invoke's own parser, in process: a refused command is the exit-2 `bad_input` the operator
+  would see). A synopsis line (`[--date D | ...]`) only has its flags checked.
+- The commands of RUN run for real, `invoke` in a subprocess, against the test Postgres and
+  the local copy of the site (tests/recorded_site.py); each must give its expected exit code.
+  Every other command is parse-checked only, for the reason PARSE_ONLY gives.
+- Every ```sql block runs on the demo's database (slow: the demo builds it with dbt).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from invoke import Exit, Program
+from sqlalchemy import create_engine, text
+
+from tests.doc_commands import ROOT, DocCommand, doc_commands, sql_blocks
+from tests.integration.test_backfill_cli import _env
+from tests.recorded_site import NBA_PAGES, RecordedSite
+
+COMMANDS = doc_commands()
+
+# the commands run for real: doc command -> expected exit code
+RUN = {
+    "invoke backfill --date 2025-03-16 --sources boxscores,pbp --dry-run": 0,
+    "invoke backfill --start 2025-03-01 --end 2025-03-16 --dry-run": 0,
+    "invoke backfill --games 201810160GSW,201901010DEN --sources pbp": 0,
+    "invoke backfill --games 0022200552 --provider nba": 0,
+    "invoke gaps --start 2025-03-01 --end 2025-03-16 --fix --offline": 0,
+    "invoke db.migrate --json": 0,
+    "invoke db.status --json": 0,
+    "invoke model": 0,
+    "invoke model --activate shipped": 0,
+}
+# slow: on the demo's database (test_sql_blocks_run_on_the_demo_database)
+RUN_ON_DEMO = {"invoke verify --date 2018-01-01 --run-date 2018-01-01": 0}
+
+
+def _reason(command: DocCommand) -> str | None:
+    """Why a command is parse-checked only (None: it runs)."""
+    args = " ".join(command.args)
+    if command.text in RUN or command.text in RUN_ON_DEMO:
+        return None
+    if command.synopsis:
+        return "a synopsis: its flags are checked"
+    if "--docker" in command.args or command.task.startswith("docker."):
+        return "Docker: builds an image (tests/docker covers it)"
+    if command.task in ("test", "bench", "lock", "dagster"):
+        return "a developer task: runs the suite, the benchmarks, uv or a server"
+    if command.task == "demo":
+        return "the demo runs in the slow test below (and tests/integration/test_demo.py)"
+    if command.task in ("backfill", "gaps", "daily") and "--offline" not in command.args:
+        return "the live site, on dates the recorded pages do not have"
+    if "--resume" in command.args or "logreg-2023-1a2b" in args:
+        return "names a run or model version of the operator's own ledger"
+    if command.task in ("refresh", "predict", "train", "verify", "reboot-dashboard"):
+        return "a dbt build, a model fit on seasons of data, or AWS: covered by their own tests"
+    if command.task == "model":
+        return "needs a candidate model (tests/integration/test_ml_pipeline.py)"
+    return "not classified"  # fails test_every_command_is_run_or_has_a_reason
+
+
+def _collection(binary: str):
+    if binary == "invoke":
+        sys.path.insert(0, str(ROOT))
+        from tasks import ns
+    else:
+        from nba_elt.cli.tasks import ns
+    return ns
+
+
+def _parse(command: DocCommand, capsys) -> Program:
+    program = Program(namespace=_collection(command.binary), name=command.binary)
+    program.create_config()
+    args = command.args[:1] if command.synopsis else command.args  # a synopsis: the task alone
+    try:
+        program.parse_core([command.binary, *args])
+        program.parse_collection()
+        program.parse_tasks()
+    except Exit as exc:
+        pytest.fail(f"{command.id}: `{command.text}` is refused (exit {exc.code}): "
+                    f"{capsys.readouterr().out.strip()}")  # fmt: skip
+    return program
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.id)
+def test_every_command_parses(command, capsys):
+    program = _parse(command, capsys)
+    context = program.tasks[0]
+    assert context.name == command.task or command.task in context.aliases, command.id
+    if command.synopsis:
+        known = set(program.parser.contexts[context.name].flags)
+        unknown = [flag for flag in command.flags if flag not in known]
+        assert not unknown, f"{command.id}: {command.task} has no {unknown}"
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.id)
+def test_every_command_is_run_or_has_a_reason(command):
+    assert _reason(command) != "not classified", f"{command.id}: `{command.text}` is neither run"
+
+
+def test_the_tables_name_commands_the_docs_show():
+    shown = {c.text for c in COMMANDS}
+    assert set(RUN) | set(RUN_ON_DEMO) <= shown, (set(RUN) | set(RUN_ON_DEMO)) - shown
+
+
+@pytest.fixture
+def site(httpserver):
+    site = RecordedSite(httpserver)
+    for path, file in NBA_PAGES.items():
+        site.add_page(path, file)
+    return site
+
+
+def _invoke(args: tuple[str, ...], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_the_run_commands_run_against_the_local_site(site, db_url, tmp_path):
+    env = _env(
+        site,
+        db_url,
+        tmp_path / "archive",
+        NBA_ELT_NBA_STATS_URL=site.url,
+        NBA_ELT_NBA_CDN_URL=site.url,
+        NBA_ELT_MODEL_DIR=str(tmp_path / "models"),
+        NBA_ELT_STATE_DIR=str(tmp_path / "state"),
+    )
+    by_text = {c.text: c for c in COMMANDS}
+    failed = []
+    for shown, expected in RUN.items():
+        done = _invoke(by_text[shown].args, env)
+        if done.returncode != expected:
+            failed.append(f"{by_text[shown].id} `{shown}`: exit {done.returncode}\n"
+                          f"{done.stdout[-1500:]}{done.stderr[-1500:]}")  # fmt: skip
+    assert not failed, "\n".join(failed)
+
+
+@pytest.fixture(scope="module")
+def demo_url(pg_cluster):
+    from nba_elt.cli.demo import demo_task
+    from nba_elt.pipelines.demo import DEMO_DATABASE
+
+    with pytest.MonkeyPatch.context() as mp:
+        for key in list(os.environ):
+            if key.startswith("NBA_ELT_"):
+                mp.delenv(key)
+        mp.setenv("NBA_ELT_LOCALDB_DIR", str(pg_cluster.base_dir))
+        mp.setenv("NBA_ELT_LOCALDB_PORT", str(pg_cluster.port))
+        mp.setattr("nba_elt.config._load_dotenv", lambda: None)
+        assert demo_task().exit_code == 0
+    return pg_cluster.url(DEMO_DATABASE)
+
+
+def _statements(sql: str) -> list[str]:
+    return [s.strip() for s in sql.split(";") if s.strip() and not s.strip().startswith("--")]
+
+
+@pytest.mark.slow
+def test_sql_blocks_run_on_the_demo_database(demo_url, pg_cluster):
+    engine = create_engine(demo_url)
+    for block in sql_blocks():
+        if block.sql.lstrip().lower().startswith(("create role", "grant")):
+            continue  # docs/production.md's roles: test_role_sql_runs_in_a_throwaway_database
+        with engine.connect() as conn:
+            for statement in _statements(block.sql):
+                conn.execute(text(statement)).fetchall()
+    engine.dispose()
+
+
+@pytest.mark.slow
+def test_readme_verify_passes_on_the_demo_database(demo_url):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_ELT_")}
+    env.update(NBA_ELT_DATABASE_URL=demo_url, COLUMNS="200")
+    for shown, expected in RUN_ON_DEMO.items():
+        args = next(c.args for c in COMMANDS if c.text == shown)
+        done = _invoke((*args, "--json"), env)
+        assert done.returncode == expected, done.stdout + done.stderr
+        assert json.loads(done.stdout.strip().splitlines()[-1])["exit_code"] == expected
