@@ -89,8 +89,28 @@ def _parse(command: DocCommand, capsys) -> Program:
     return program
 
 
+def _request_type(task: str) -> type | None:
+    """The request type that validates a task's values (the operations' from_flags)."""
+    from ml.app import PredictRequest
+    from ml.train import TrainRequest
+    from nba_elt.checks.gaps import GapsRequest
+    from nba_elt.checks.verify import VerifyRequest
+    from nba_elt.ingest.request import BackfillRequest
+    from nba_elt.ops.dashboard import RebootRequest
+    from nba_elt.pipelines.daily import DailyRequest
+    from nba_elt.transform.dbt import RefreshRequest
+
+    return {
+        "backfill": BackfillRequest, "refresh": RefreshRequest, "predict": PredictRequest,
+        "verify": VerifyRequest, "reboot-dashboard": RebootRequest, "daily": DailyRequest,
+        "gaps": GapsRequest, "train": TrainRequest,
+    }.get(task)  # fmt: skip
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.id)
 def test_every_command_parses(command, capsys):
+    from nba_elt.errors import BadInput
+
     program = _parse(command, capsys)
     context = program.tasks[0]
     assert context.name == command.task or command.task in context.aliases, command.id
@@ -98,6 +118,17 @@ def test_every_command_parses(command, capsys):
         known = set(program.parser.contexts[context.name].flags)
         unknown = [flag for flag in command.flags if flag not in known]
         assert not unknown, f"{command.id}: {command.task} has no {unknown}"
+        return
+    request_type = _request_type(context.name)
+    if request_type is None:
+        return  # no values beyond the flags' types (demo, model, db.*, docker.*, test, ...)
+    flags = {k: v for k, v in context.as_kwargs.items() if v is not None}
+    for key in ("json", "verbose", "docker"):
+        flags.pop(key, None)
+    try:
+        request_type.from_flags(None, **flags)
+    except BadInput as exc:
+        pytest.fail(f"{command.id}: `{command.text}` is bad input: {exc}")
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.id)
