@@ -43,10 +43,10 @@ class DocCommand:
 
 
 @dataclass(frozen=True)
-class SqlBlock:
+class CodeBlock:
     doc: str
     line: int
-    sql: str
+    code: str
 
     @property
     def id(self) -> str:
@@ -104,11 +104,36 @@ def doc_commands() -> list[DocCommand]:
     return found
 
 
-def sql_blocks() -> list[SqlBlock]:
+def fenced_blocks(language: str) -> list[CodeBlock]:
+    """Every block fenced ```<language> (exactly that word) of the docs."""
     found = []
     for path in DOCS:
         doc = str(path.relative_to(ROOT))
         text = path.read_text()
-        for match in re.finditer(r"^```sql\n(.*?)^```", text, re.S | re.M):
-            found.append(SqlBlock(doc, text[: match.start()].count("\n") + 1, match.group(1)))
+        for match in re.finditer(rf"^```{language}\n(.*?)^```", text, re.S | re.M):
+            found.append(CodeBlock(doc, text[: match.start()].count("\n") + 1, match.group(1)))
+    return found
+
+
+def sql_blocks() -> list[CodeBlock]:
+    return fenced_blocks("sql")
+
+
+def indented_python_blocks() -> list[CodeBlock]:
+    """The indented code blocks that start with `import` (Python shown without a fence)."""
+    found = []
+    for path in DOCS:
+        doc = str(path.relative_to(ROOT))
+        block: list[tuple[int, str]] = []
+        for number, fence, line in [*_code_lines(path.read_text()), (0, None, "")]:
+            if (
+                fence is None
+                and line.startswith("    ")
+                and (not block or block[-1][0] == number - 1)
+            ):
+                block.append((number, line[4:]))
+                continue
+            if block and block[0][1].startswith("import "):
+                found.append(CodeBlock(doc, block[0][0], "\n".join(text for _, text in block)))
+            block = [(number, line[4:])] if fence is None and line.startswith("    ") else []
     return found

@@ -20,7 +20,14 @@ import pytest
 from invoke import Exit, Program
 from sqlalchemy import create_engine, text
 
-from tests.doc_commands import ROOT, DocCommand, doc_commands, sql_blocks
+from tests.doc_commands import (
+    ROOT,
+    DocCommand,
+    doc_commands,
+    fenced_blocks,
+    indented_python_blocks,
+    sql_blocks,
+)
 from tests.integration.test_backfill_cli import _env
 from tests.recorded_site import NBA_PAGES, RecordedSite
 
@@ -212,9 +219,9 @@ def test_sql_blocks_run_on_the_demo_database(demo_url):
     rows: dict[str, list] = {}
     with engine.connect() as conn:
         for block in sql_blocks():
-            if _is_roles_block(block.sql):
+            if _is_roles_block(block.code):
                 continue  # test_the_roles_sql_runs_in_a_rolled_back_transaction
-            for index, statement in enumerate(_statements(block.sql)):
+            for index, statement in enumerate(_statements(block.code)):
                 rows[f"{block.id} #{index + 1}"] = conn.execute(text(statement)).fetchall()
         predictions = conn.execute(text("select count(*) from ml_models.ml_game_predictions"))
         assert predictions.scalar() == 4  # README: "its 4 predictions"
@@ -229,9 +236,9 @@ def test_sql_blocks_run_on_the_demo_database(demo_url):
 def test_the_roles_sql_runs_in_a_rolled_back_transaction(engine, db_url):
     """docs/production.md's roles and grants, on a fresh migrated database (its name for
     `nba_elt`) after dbt's schemas exist; rolled back, so no role outlives the test."""
-    (block,) = [b for b in sql_blocks() if _is_roles_block(b.sql)]
+    (block,) = [b for b in sql_blocks() if _is_roles_block(b.code)]
     database = db_url.rsplit("/", 1)[1]
-    sql = block.sql.replace("on database nba_elt", f'on database "{database}"')
+    sql = block.code.replace("on database nba_elt", f'on database "{database}"')
     with engine.connect() as conn:
         transaction = conn.begin()
         conn.exec_driver_sql("create schema if not exists marts")
@@ -254,3 +261,37 @@ def test_readme_verify_passes_on_the_demo_database(demo_url):
         done = _invoke((*args, "--json"), env)
         assert done.returncode == expected, done.stdout + done.stderr
         assert json.loads(done.stdout.strip().splitlines()[-1])["exit_code"] == expected
+
+
+@pytest.mark.parametrize("block", fenced_blocks("json"), ids=lambda b: b.id)
+def test_json_blocks_are_json(block):
+    json.loads(block.code)
+
+
+@pytest.mark.parametrize("block", fenced_blocks("sh"), ids=lambda b: b.id)
+def test_shell_scripts_parse(block):
+    """Syntax only (`sh -n`): the script runs the daily job on a server, in a loop."""
+    done = subprocess.run(["sh", "-n"], input=block.code, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+OTHER_PYTHON = [b for b in fenced_blocks("python") if b.doc != "docs/python-api.md"]
+
+
+@pytest.mark.parametrize("block", OTHER_PYTHON, ids=lambda b: b.id)
+def test_python_blocks_outside_the_api_page_compile(block):
+    """Compiled only: docs/scheduling.md's Airflow DAG needs Airflow, not a dependency here
+    (docs/python-api.md's blocks run in tests/integration/test_python_api_doc.py)."""
+    compile(block.code, block.id, "exec")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", indented_python_blocks(), ids=lambda b: b.id)
+def test_indented_python_runs_against_the_local_site(
+    block, bbref_site, engine, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("NBA_ELT_DBT_TARGET_PATH", str(tmp_path / "dbt-target"))
+    namespace: dict = {}
+    exec(compile(block.code, block.id, "exec"), namespace)  # noqa: S102
+    assert namespace["report"].exit_code == 0
+    assert len(namespace["box"]) > 0
