@@ -115,8 +115,13 @@ def _request_type(task: str) -> type | None:
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.id)
-def test_every_command_parses(command, capsys):
+def test_every_command_parses(command, capsys, monkeypatch, tmp_path):
     from nba_elt.errors import BadInput
+
+    # validating needs no database (--select runs `dbt ls`, which only reads the URL): a
+    # closed port, so that nothing starts the embedded Postgres
+    monkeypatch.setenv("NBA_ELT_DATABASE_URL", "postgresql://postgres@127.0.0.1:9/nba_elt")
+    monkeypatch.setenv("NBA_ELT_DBT_TARGET_PATH", str(tmp_path / "dbt-target"))
 
     program = _parse(command, capsys)
     context = program.tasks[0]
