@@ -20,6 +20,7 @@ an int status (200 serves the recorded page), a str body (status 200), or a tupl
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -63,6 +64,7 @@ class RecordedSite:
         self.pages = dict(RECORDED_PAGES if pages is None else pages)
         self.overrides: dict[str, list] = {}
         self.requests: Counter[str] = Counter()
+        self.arrivals: list[tuple[float, str]] = []  # (time.monotonic(), path) of each request
         self.user_agents: list[str] = []
         self.headers: dict[str, dict[str, str]] = {}  # the last request's headers, by path
         self.sleeps: list[float] = []
@@ -96,6 +98,7 @@ class RecordedSite:
         query = request.query_string.decode()
         path = request.path + (f"?{query}" if query else "")
         self.requests[path] += 1
+        self.arrivals.append((time.monotonic(), path))
         self.user_agents.append(request.headers.get("User-Agent", ""))
         self.headers[path] = dict(request.headers)
         queue = self.overrides.get(path)

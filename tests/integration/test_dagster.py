@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[2]
 DAILY_JAN1 = "/friv/dailyleaders.fcgi?month=1&day=1&year=2018"
 DB_PASSWORD = "dagster-s3cret-pw"
+SCHEDULE_AND_BOXSCORES = "nba_source/schedule,nba_source/boxscores"
 
 needs_dagster = pytest.mark.skipif(
     importlib.util.find_spec("dagster") is None or importlib.util.find_spec("dagster_dbt") is None,
@@ -228,7 +229,7 @@ def test_the_dagster_command_line_validates_and_materializes_a_day(
     assert "Validation successful" in validated.stdout + validated.stderr
 
     done = _dagster_cli(
-        "asset", "materialize", "--select", "nba_source/schedule,nba_source/boxscores",
+        "asset", "materialize", "--select", SCHEDULE_AND_BOXSCORES,
         "--partition", "2018-01-01", home=dagster_home,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -320,3 +321,139 @@ def test_a_game_day_through_dbt_the_predictions_and_the_dashboard(
     assert _scalar(engine, box) == 82
 
     assert _files_holding(dagster_home, DB_PASSWORD) == []
+
+
+def _rows(engine, table: str) -> list[tuple]:
+    """Every row of nba_source.<table> but its _loaded_at, in one order."""
+    with engine.connect() as conn:
+        columns = conn.execute(
+            text(
+                "select column_name from information_schema.columns where table_schema ="
+                " 'nba_source' and table_name = :t and column_name <> '_loaded_at'"
+                " order by ordinal_position"
+            ),
+            {"t": table},
+        ).scalars()
+        listed = ", ".join(f'"{c}"' for c in columns)
+        sql = f"select {listed} from nba_source.{table} order by {listed}"
+        return [tuple(row) for row in conn.execute(text(sql))]
+
+
+@needs_dagster
+def test_a_day_through_the_cli_backfill_and_through_dagster_gives_identical_tables(
+    bbref_site, db_url, engine, pg_cluster, instance, monkeypatch
+):
+    import dagster as dg
+
+    import nba_elt
+    from nba_elt.warehouse.db import _engine_for
+    from tests.conftest import TEMPLATE_DB, _admin_sql
+
+    backfilled = nba_elt.backfill(date="2018-01-01", sources=["schedule", "boxscores"])
+    assert backfilled.exit_code == 0, backfilled.message
+
+    # the same day through Dagster into a second database (same site, its own archive)
+    other_db = f"{engine.url.database}_dagster"
+    _admin_sql(pg_cluster, f'create database "{other_db}" template "{TEMPLATE_DB}"')
+    other = create_engine(pg_cluster.url(other_db))
+    try:
+        monkeypatch.setenv("NBA_ELT_DATABASE_URL", pg_cluster.url(other_db))
+        monkeypatch.setenv(
+            "NBA_ELT_ARCHIVE_DIR", str(Path(os.environ["NBA_ELT_ARCHIVE_DIR"]) / "d")
+        )
+        result = dg.materialize(
+            _sources("schedule", "boxscores"), partition_key="2018-01-01", instance=instance
+        )
+        assert result.success
+        for table, count in (("schedule", 4), ("boxscores", 82)):
+            through_cli, through_dagster = _rows(engine, table), _rows(other, table)
+            assert len(through_cli) == count
+            assert through_dagster == through_cli
+    finally:
+        other.dispose()
+        _engine_for.cache_clear()
+        _admin_sql(pg_cluster, f'drop database if exists "{other_db}" with (force)')
+
+
+def _windows(instance, run_id: str, start, end) -> dict[str, tuple[float, float]]:
+    """step key (or the run) -> (start, end) wall-clock timestamps from the run's event log."""
+    began, ended = {}, {}
+    for entry in instance.all_logs(run_id, of_type={start, end}):
+        event = entry.dagster_event
+        key = event.step_key or "run"
+        (began if event.event_type == start else ended)[key] = entry.timestamp
+    return {key: (began[key], ended[key]) for key in began}
+
+
+@needs_dagster
+@pytest.mark.slow  # a `dbt parse`, then two `dagster` processes loading the definitions
+@pytest.mark.parametrize("pools", ["limited", "unlimited"])
+def test_two_runs_of_different_days_started_together_keep_the_request_rate(
+    pools, bbref_site, db_url, engine, dagster_home, tmp_path, monkeypatch
+):
+    import dagster as dg
+
+    from nba_elt.orchestration.dbt import prepared_project
+    from nba_elt.orchestration.dev import INSTANCE_YAML
+
+    if pools == "limited":  # what `invoke dagster` writes; else no pool limits anything
+        (dagster_home / "dagster.yaml").write_text(INSTANCE_YAML)
+    spacing = 0.5
+    monkeypatch.setenv("NBA_ELT_REQUESTS_PER_MINUTE", str(60 / spacing))
+    prepared_project()  # the one dbt parse, so that the two processes start together
+    with dg.DagsterInstance.get():
+        pass  # creates its SQLite storage, as `invoke dagster` does (two at once would race)
+    dagster = Path(sys.executable).parent / "dagster"
+    # 2018-01-01: 4 games, its schedule then its box scores; 2018-04-12: no game, its schedule
+    runs = {"2018-01-01": SCHEDULE_AND_BOXSCORES, "2018-04-12": "nba_source/schedule"}
+    processes = [
+        subprocess.Popen(
+            [str(dagster), "asset", "materialize", "-m", "nba_elt.orchestration.dagster",
+             "--select", selection, "--partition", day],
+            cwd=ROOT,
+            # one machine (NBA_ELT_STATE_DIR, DAGSTER_HOME), an archive each: both fetch
+            env={**os.environ, "NBA_ELT_ARCHIVE_DIR": str(tmp_path / f"archive-{day}")},
+            # files, not pipes: a run blocked on a full pipe would hold the pool's slot
+            stdout=subprocess.DEVNULL, stderr=(tmp_path / f"{day}.log").open("w"),
+        )
+        for day, selection in runs.items()
+    ]  # fmt: skip
+    for day, process in zip(runs, processes, strict=True):
+        assert process.wait(timeout=900) == 0, (tmp_path / f"{day}.log").read_text()[-3000:]
+
+    assert _scalar(engine, "select count(*) from nba_source.boxscores") == 82
+    games = "select count(*) from nba_source.schedule where game_date = '{}'"
+    assert [_scalar(engine, games.format(day)) for day in runs] == [4, 0]
+
+    # the site saw one stream: never two requests closer than the configured spacing
+    arrivals = sorted(t for t, _ in bbref_site.arrivals)
+    paths = {p for _, p in bbref_site.arrivals}
+    assert {"/leagues/NBA_2018_games-january.html", "/leagues/NBA_2018_games-april.html"} <= paths
+    gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:], strict=False)]
+    assert min(gaps) >= spacing - 0.1, gaps
+
+    # without pools, the machine-wide request budget alone kept that spacing
+    if pools == "unlimited":
+        return
+    # Dagster's pool: the runs overlapped, their source steps never did
+    with dg.DagsterInstance.get() as instance:
+        finished = instance.get_runs()
+        assert sorted(r.tags["dagster/partition"] for r in finished) == sorted(runs)
+        assert {r.status for r in finished} == {dg.DagsterRunStatus.SUCCESS}
+        assert instance.event_log_storage.get_concurrency_info("bbref").slot_count == 1
+        steps, whole = [], []
+        for run in finished:
+            steps += _windows(
+                instance,
+                run.run_id,
+                dg.DagsterEventType.STEP_START,
+                dg.DagsterEventType.STEP_SUCCESS,
+            ).values()
+            whole += _windows(
+                instance, run.run_id, dg.DagsterEventType.RUN_START, dg.DagsterEventType.RUN_SUCCESS
+            ).values()
+        (first, second) = sorted(whole)
+        assert second[0] < first[1], "the two runs did not run at the same time"
+        steps.sort()
+        assert len(steps) == 3
+        assert all(later[0] >= earlier[1] for earlier, later in zip(steps, steps[1:], strict=False))
