@@ -62,7 +62,7 @@ def _dbt_log():
 
 def _timed_refresh(**kwargs) -> tuple[float, bool, bool, dict]:
     """(wall seconds, build ok, dbt re-parsed the whole project, the refresh's summary)."""
-    from nba_elt.transform.dbt import refresh
+    from nba_elt import refresh
 
     log_file = _dbt_log()
     offset = log_file.stat().st_size if log_file.exists() else 0
