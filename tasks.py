@@ -17,7 +17,7 @@ keep_the_contract(Program)
 
 @task(
     help={
-        "fast": "skip the tests marked slow (real dbt builds) or docker: under 3 minutes",
+        "fast": "skip the tests marked slow (dbt builds, long end-to-end runs) or docker: under 3 minutes",
         "json": JSON_HELP,
         "docker": DOCKER_HELP,
     }

@@ -1,6 +1,6 @@
 """`invoke test`: the README's test command (ruff check, ruff format --check, pytest).
 
-`--fast` runs pytest without the tests marked `slow` (real dbt builds) or `docker` (a
+`--fast` runs pytest without the tests marked `slow` (real dbt builds, long end-to-end runs) or `docker` (a
 Docker engine): unit tests and the fast integration tests, in two worker processes. The commands' own output goes
 to stderr, so that with --json stdout holds only the summary line.
 """

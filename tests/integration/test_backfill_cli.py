@@ -120,6 +120,7 @@ def _units(engine, run_id: int) -> dict[str, str]:
         )
 
 
+@pytest.mark.slow  # end to end through subprocesses: the full suite runs it
 def test_exit_codes_through_invoke(site, secret_db_url, engine, tmp_path, httpserver):
     env = _env(site, secret_db_url, tmp_path / "archive")
     env["NBA_ELT_SLACK_WEBHOOK_URL"] = httpserver.url_for(WEBHOOK_SECRET)
@@ -303,6 +304,7 @@ def test_two_concurrent_runs_write_each_unit_once(site, db_url, engine, tmp_path
     assert dupes == 0
 
 
+@pytest.mark.slow  # end to end through subprocesses: the full suite runs it
 def test_gaps_finds_a_removed_game_and_fix_restores_it(site, db_url, engine, tmp_path):
     env = _env(site, db_url, tmp_path / "archive")
     with engine.begin() as conn:

@@ -186,6 +186,7 @@ def _run(
     )
 
 
+@pytest.mark.slow  # end to end through subprocesses: the full suite runs it
 def test_the_run_commands_run_against_the_local_site(site, db_url, tmp_path):
     env = _env(
         site,

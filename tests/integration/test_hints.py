@@ -118,6 +118,7 @@ def test_a_dry_run_without_offline_does_not_hint_at_offline(env):
     _run_hints(hints(done), env)
 
 
+@pytest.mark.slow  # end to end through subprocesses: the full suite runs it
 def test_an_offline_run_on_an_empty_archive_hints_resume_and_fetching(env, engine):
     command = ["backfill", "--date", "2018-01-01", "--sources", "schedule,boxscores", "--offline"]
     done = _invoke([*command, "--json"], env)
@@ -146,6 +147,7 @@ def test_an_unfinished_unit_hints_the_resume_of_its_run(env, engine, site):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
 
 
+@pytest.mark.slow  # end to end through subprocesses: the full suite runs it
 def test_verify_and_gaps_name_the_schedule_backfill_that_applies(env, engine):
     verify = _invoke(["verify", "--date", "2018-01-01", "--json"], env)
     assert verify.returncode == 1

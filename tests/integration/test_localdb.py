@@ -118,6 +118,7 @@ def test_missing_server_binaries_say_what_to_install(monkeypatch, tmp_path):
     assert "NBA_ELT_DATABASE_URL" in str(err.value)
 
 
+@pytest.mark.slow  # end to end through subprocesses: the full suite runs it
 def test_invoke_db_tasks_end_to_end(tmp_path):
     port = _free_port()
     env = {
