@@ -42,6 +42,17 @@ def _admin_sql(cluster: LocalDb, sql: str) -> None:
         conn.close()
 
 
+def use_only_this_cluster(mp: pytest.MonkeyPatch, cluster: LocalDb) -> None:
+    """Make `cluster` the embedded Postgres of the tasks run in-process (the demo's own
+    database lives there), with no other NBA_ELT_ setting and no .env file."""
+    for key in list(os.environ):
+        if key.startswith("NBA_ELT_"):
+            mp.delenv(key)
+    mp.setenv("NBA_ELT_LOCALDB_DIR", str(cluster.base_dir))
+    mp.setenv("NBA_ELT_LOCALDB_PORT", str(cluster.port))
+    mp.setattr("nba_elt.config._load_dotenv", lambda: None)
+
+
 @pytest.fixture(scope="session")
 def pg_cluster():
     """A running throwaway cluster for the whole session."""

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from nba_elt.cli.demo import demo_task
 from nba_elt.config import PROJECT_ROOT
 from nba_elt.pipelines.demo import DEMO_DATABASE
+from tests.conftest import use_only_this_cluster
 
 pytestmark = pytest.mark.slow
 
@@ -24,12 +25,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def demo(pg_cluster, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
-        for key in list(os.environ):
-            if key.startswith("NBA_ELT_"):
-                mp.delenv(key)
-        mp.setenv("NBA_ELT_LOCALDB_DIR", str(pg_cluster.base_dir))
-        mp.setenv("NBA_ELT_LOCALDB_PORT", str(pg_cluster.port))
-        mp.setattr("nba_elt.config._load_dotenv", lambda: None)
+        use_only_this_cluster(mp, pg_cluster)
         result = demo_task()
         # the demo restores the environment it changed for its steps
         assert "NBA_ELT_DATABASE_URL" not in os.environ

@@ -21,6 +21,7 @@ import pytest
 from invoke import Exit, Program
 from sqlalchemy import create_engine, text
 
+from tests.conftest import use_only_this_cluster
 from tests.doc_commands import (
     ROOT,
     DocCommand,
@@ -213,12 +214,7 @@ def demo_url(pg_cluster):
     from nba_elt.pipelines.demo import DEMO_DATABASE
 
     with pytest.MonkeyPatch.context() as mp:
-        for key in list(os.environ):
-            if key.startswith("NBA_ELT_"):
-                mp.delenv(key)
-        mp.setenv("NBA_ELT_LOCALDB_DIR", str(pg_cluster.base_dir))
-        mp.setenv("NBA_ELT_LOCALDB_PORT", str(pg_cluster.port))
-        mp.setattr("nba_elt.config._load_dotenv", lambda: None)
+        use_only_this_cluster(mp, pg_cluster)
         assert demo_task().exit_code == 0
     return pg_cluster.url(DEMO_DATABASE)
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from nba_elt.warehouse.localdb import LocalDb, find_pg_bin, pip_pg_bin
+from tests.conftest import use_only_this_cluster
 
 pytestmark = pytest.mark.skipif(pip_pg_bin() is None, reason="no pgserver wheel here")
 
@@ -88,12 +89,7 @@ def test_a_root_whose_venv_the_server_user_cannot_enter_gets_a_reachable_copy(
 def test_the_demo_runs_on_the_wheel_s_postgres(pip_cluster, monkeypatch):
     from nba_elt.cli.demo import demo_task
 
-    for key in list(os.environ):
-        if key.startswith("NBA_ELT_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("NBA_ELT_LOCALDB_DIR", str(pip_cluster.base_dir))
-    monkeypatch.setenv("NBA_ELT_LOCALDB_PORT", str(pip_cluster.port))
-    monkeypatch.setattr("nba_elt.config._load_dotenv", lambda: None)
+    use_only_this_cluster(monkeypatch, pip_cluster)
     result = demo_task()
     assert result.exit_code == 0, result.message
     assert pip_cluster.is_running()
