@@ -389,15 +389,25 @@ def _windows(instance, run_id: str, start, end) -> dict[str, tuple[float, float]
 @pytest.mark.slow  # a `dbt parse`, then two `dagster` processes loading the definitions
 @pytest.mark.parametrize("pools", ["limited", "unlimited"])
 def test_two_runs_of_different_days_started_together_keep_the_request_rate(
-    pools, bbref_site, db_url, engine, dagster_home, tmp_path, monkeypatch
+    pools, request, bbref_site, db_url, engine, pg_cluster, dagster_home, tmp_path, monkeypatch
 ):
     import dagster as dg
 
     from nba_elt.orchestration.dbt import prepared_project
     from nba_elt.orchestration.dev import INSTANCE_YAML
+    from tests.conftest import _admin_sql
 
-    if pools == "limited":  # what `invoke dagster` writes; else no pool limits anything
-        (dagster_home / "dagster.yaml").write_text(INSTANCE_YAML)
+    if pools == "limited":
+        # the pools `invoke dagster` writes, on the production storage (docs/orchestration.md):
+        # Postgres locks the slot row; SQLite's claim is not atomic, and two steps claiming in
+        # the same instant can both get the one slot. Else no pool limits anything.
+        storage = f"{engine.url.database}_dagster_storage"
+        _admin_sql(pg_cluster, f'create database "{storage}"')
+        request.addfinalizer(
+            lambda: _admin_sql(pg_cluster, f'drop database if exists "{storage}" with (force)')
+        )
+        postgres = f"storage:\n  postgres:\n    postgres_url: {pg_cluster.url(storage)}\n"
+        (dagster_home / "dagster.yaml").write_text(INSTANCE_YAML + postgres)
     spacing = 0.5
     monkeypatch.setenv("NBA_ELT_REQUESTS_PER_MINUTE", str(60 / spacing))
     prepared_project()  # the one dbt parse, so that the two processes start together
@@ -440,6 +450,7 @@ def test_two_runs_of_different_days_started_together_keep_the_request_rate(
         finished = instance.get_runs()
         assert sorted(r.tags["dagster/partition"] for r in finished) == sorted(runs)
         assert {r.status for r in finished} == {dg.DagsterRunStatus.SUCCESS}
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
         assert instance.event_log_storage.get_concurrency_info("bbref").slot_count == 1
         steps, whole = [], []
         for run in finished:
