@@ -166,19 +166,18 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def run_compose(argv: list[str], say: Any = None) -> int:
+def run_compose(argv: list[str]) -> int:
     """Run a compose command from the project root, printed first; 127 when not installed."""
-    say = say or _say
-    say(f"docker: {shlex.join(argv)}")
+    _say(f"docker: {shlex.join(argv)}")
     ensure_secrets()
     try:
         return subprocess.run(argv, cwd=PROJECT_ROOT, env=compose_env()).returncode
     except FileNotFoundError:
-        say(f"error: {argv[0]} is not installed (docs/docker.md)")
+        _say(f"error: {argv[0]} is not installed (docs/docker.md)")
         return 127
 
 
-def run_in_docker(task_name: str, options: dict[str, Any], say: Any = None) -> int:
+def run_in_docker(task_name: str, options: dict[str, Any]) -> int:
     """Run the task in a new app container and wait for it; its exit code.
 
     Compose runs in a session of its own, so a terminal's Ctrl-C reaches only this process;
@@ -190,15 +189,14 @@ def run_in_docker(task_name: str, options: dict[str, Any], say: Any = None) -> i
     config._load_dotenv()  # the settings of `.env` are passed on too
     env = compose_env()
     argv = _compose_v1_instead(docker_command(task_name, options, container=container, environ=env))
-    say = say or _say
-    say(f"docker: {shlex.join(argv)}")
+    _say(f"docker: {shlex.join(argv)}")
     ensure_secrets()
     try:
         proc = subprocess.Popen(
             argv, cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, start_new_session=True
         )
     except FileNotFoundError:
-        say(f"error: {argv[0]} is not installed (docs/docker.md)")
+        _say(f"error: {argv[0]} is not installed (docs/docker.md)")
         return 127
 
     stopped: list[int] = []
