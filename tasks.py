@@ -9,7 +9,8 @@ from nba_elt.cli import run_task, task_flags
 from nba_elt.cli.docker import docker_tasks
 from nba_elt.cli.invoke_task import task
 from nba_elt.cli.program import keep_the_contract
-from nba_elt.cli.tasks import DOCKER_HELP, JSON_HELP, TASKS, db
+from nba_elt.cli.selftest import test_task
+from nba_elt.cli.tasks import TASKS, db
 
 # invoke's own parser: a mistyped flag or a missing value is bad input (exit 2, JSON line)
 keep_the_contract(Program)
@@ -18,16 +19,11 @@ keep_the_contract(Program)
 @task(
     help={
         "fast": "skip the tests marked slow (dbt builds, long end-to-end runs) or docker: under 3 minutes",
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
     }
 )
 def test(c, fast=False, json=False, docker=False):
     """Run the README's test command: ruff check, ruff format --check, pytest."""
-    flags = task_flags(locals())
-    from nba_elt.cli.selftest import test_task
-
-    run_task("test", test_task, **flags)
+    run_task("test", test_task, **task_flags(locals()))
 
 
 BENCHMARKS = ("pbp_reingest", "upsert", "dbt_refresh")

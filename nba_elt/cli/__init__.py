@@ -2,10 +2,8 @@
 
 The library (everything outside nba_elt/cli) returns plain results (nba_elt.results.Result
 and its subclasses) and raises named errors; it never prints and never imports this
-package or rich (tests/unit/test_layers.py). The modules here (cli/backfill.py,
-cli/refresh.py ...) each hold one task function: the task's flags in, a call of the public
-API (`nba_elt.<function>`, which validates them), the result rendered, a TaskResult out.
-cli/tasks.py (the tasks of `nba-elt` and `invoke`) hands them to `run_task`.
+package or rich (tests/unit/test_layers.py). cli/commands.py holds the task functions,
+which cli/tasks.py (the tasks of `nba-elt` and `invoke`) hands to `run_task`.
 """
 
 from __future__ import annotations
@@ -88,14 +86,13 @@ def setup_logging(verbose: bool = False) -> None:
 
 def json_line(task_name: str, result: Result) -> dict[str, Any]:
     """task, status, exit_code, message first, in every task; then the task's own keys."""
-    own = {k: v for k, v in result.summary.items() if k not in ("task", "status", "exit_code")}
     head = {
         "task": task_name,
         "status": status_of(result.exit_code),
         "exit_code": result.exit_code,
         "message": result.message,
     }
-    return head | {k: v for k, v in own.items() if k != "message"}
+    return head | {k: v for k, v in result.summary.items() if k not in head}
 
 
 def _scrubbed(value: Any) -> Any:
@@ -113,17 +110,13 @@ def emit(task_name: str, result: Result, as_json: bool) -> None:
     result.message = scrub(result.message)
     result.summary = _scrubbed(result.summary)
     if result.message:
-        style = (
-            "green" if result.exit_code == 0 else ("yellow" if result.exit_code == 75 else "red")
-        )
+        style = {0: "green", 75: "yellow"}.get(result.exit_code, "red")
         console.print(f"[{style}]{task_name}:[/] {result.message}")
-    if not as_json and getattr(result, "stdout", ""):
-        sys.stdout.write(result.stdout + "\n")
-        sys.stdout.flush()
     if as_json:
-        payload = json_line(task_name, result)
-        sys.stdout.write(json.dumps(payload, default=str, sort_keys=False) + "\n")
-        sys.stdout.flush()
+        sys.stdout.write(json.dumps(json_line(task_name, result), default=str) + "\n")
+    elif getattr(result, "stdout", ""):
+        sys.stdout.write(result.stdout + "\n")
+    sys.stdout.flush()
 
 
 class Terminated(KeyboardInterrupt):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -19,6 +20,16 @@ OUTCOME_STYLE = {
     "not_available": "yellow",
     "skipped": "dim",
 }
+
+
+def new_table(
+    title: str, columns: Collection[str], right: Collection[str] = (), **kwargs: Any
+) -> Table:
+    """A Table of these columns; those in `right` right-justified."""
+    table = Table(title=title, **kwargs)
+    for column in columns:
+        table.add_column(column, justify="right" if column in right else "left")
+    return table
 
 
 def print_plan(description: dict[str, Any]) -> None:
@@ -47,9 +58,7 @@ def print_plan(description: dict[str, Any]) -> None:
     console.print(f"  dbt selection a --refresh would build: {escape(selection)}")
     for note in d["notes"]:
         console.print(f"  note: {escape(note)}")
-    table = Table(title="units", show_lines=False)
-    for column in ("source", "date/game", "pages", "in archive", "action"):
-        table.add_column(column)
+    table = new_table("units", ("source", "date/game", "pages", "in archive", "action"))
     for row in d["units"]:
         table.add_row(
             row["source"],
@@ -73,9 +82,8 @@ UNITS_SHOWN_ONE_BY_ONE = 40
 
 def print_run(report: RunReport) -> None:
     """A backfill run's units and their outcomes (every unit with --json / in the ledger)."""
-    table = Table(title=f"backfill run {report.run_id}")
-    for column in ("source", "date/game", "outcome", "rows", "seconds", "error / reason"):
-        table.add_column(column, justify="right" if column in ("rows", "seconds") else "left")
+    columns = ("source", "date/game", "outcome", "rows", "seconds", "error / reason")
+    table = new_table(f"backfill run {report.run_id}", columns, right=("rows", "seconds"))
     outcomes = report.outcomes
     grouped = len(outcomes) > UNITS_SHOWN_ONE_BY_ONE
     for source, units in _succeeded_by_source(outcomes).items() if grouped else ():
@@ -117,9 +125,8 @@ def _succeeded_by_source(outcomes: list[Any]) -> dict[str, list[Any]]:
 
 def print_dbt(summary: Any) -> None:
     """A dbt build's counts per kind, then its failures and warnings."""
-    table = Table(title="dbt build", title_justify="left")
-    for column in ("kind", "total", "pass", "warn", "fail/error", "skipped"):
-        table.add_column(column, justify="left" if column == "kind" else "right")
+    counts = ("total", "pass", "warn", "fail/error", "skipped")
+    table = new_table("dbt build", ("kind", *counts), right=counts, title_justify="left")
     for kind in ("seed", "model", "test", "unit_test"):
         nodes = [n for n in summary.nodes if n.kind == kind]
         if not nodes:
@@ -166,9 +173,8 @@ def print_predictions(result: Any) -> None:
     predictions = result.summary.get("predictions") or []
     if not predictions:
         return
-    table = Table(title=f"predictions for {result.date}")
-    for column, justify in (("game", "left"), ("matchup", "left"), ("P(home win)", "right")):
-        table.add_column(column, justify=justify)
+    columns = ("game", "matchup", "P(home win)")
+    table = new_table(f"predictions for {result.date}", columns, right=("P(home win)",))
     for row in predictions:
         table.add_row(row["game_id"], row["matchup"], f"{row['home_win_prob']:.3f}")
     console.print(table)
@@ -177,9 +183,8 @@ def print_predictions(result: Any) -> None:
 def print_gaps(result: Any) -> None:
     report = result.report
     if report is not None and report.final_games and report.gap_days:
-        table = Table(title=f"gaps in {report.scope}")
-        for column in ("date", "final games", "missing boxscores", "missing pbp", "note"):
-            table.add_column(column)
+        columns = ("date", "final games", "missing boxscores", "missing pbp", "note")
+        table = new_table(f"gaps in {report.scope}", columns)
         for day in report.gap_days:
             table.add_row(
                 day.day.isoformat(),
@@ -201,55 +206,50 @@ def print_reboot(result: Any) -> None:
         console.print(f"  {escape(call)}")
 
 
-def train_tables(evaluation: dict[str, Any], test_season: int) -> list[Table]:
-    scores = Table(title=f"Test season {test_season}: P(home win)")
-    for column in ("predictor", "n", "accuracy", "log loss", "Brier"):
-        scores.add_column(column, justify="right" if column != "predictor" else "left")
-    labels = {"model": "model", "home_wins": "baseline: home team wins", "elo": "baseline: Elo"}
-    for key, label in labels.items():
-        s = evaluation[key]
-        scores.add_row(
-            label, str(s["n"]), f"{s['accuracy']:.3f}", f"{s['log_loss']:.3f}", f"{s['brier']:.3f}"
-        )
-    calibration = Table(title="Model calibration (bins of predicted P(home win))")
-    for column in ("bin", "games", "mean predicted", "observed"):
-        calibration.add_column(column, justify="right")
-    for row in evaluation["model"]["calibration"]:
-        calibration.add_row(
-            row["bin"], str(row["n"]), f"{row['mean_predicted']:.3f}", f"{row['observed']:.3f}"
-        )
-    return [scores, calibration]
+def _scores(s: dict[str, Any]) -> tuple[str, ...]:
+    return (str(s["n"]), f"{s['accuracy']:.3f}", f"{s['log_loss']:.3f}", f"{s['brier']:.3f}")
 
 
 def print_train(result: Any) -> None:
-    if result.evaluation:
-        for table in train_tables(result.evaluation, result.test_season):
-            console.print(table)
-    if result.comparison:
-        console.print(comparison_table(result.comparison))
-
-
-def comparison_table(comparison: dict[str, Any]) -> Table:
-    """The new model and the active one on the same games."""
-    seasons = ",".join(str(s) for s in comparison["seasons"])
-    table = Table(title=f"candidate vs active model, {comparison['games']} games of {seasons}")
-    for column in ("model", "version", "n", "accuracy", "log loss", "Brier"):
-        table.add_column(column, justify="left" if column in ("model", "version") else "right")
-    for key in ("candidate", "active"):
-        side = comparison[key]
-        label = key if key == "candidate" else f"active ({side['role']})"
-        if "accuracy" not in side:
-            table.add_row(label, side["version"], "", "not comparable", "", "")
-            continue
-        table.add_row(
-            label,
-            side["version"],
-            str(side["n"]),
-            f"{side['accuracy']:.3f}",
-            f"{side['log_loss']:.3f}",
-            f"{side['brier']:.3f}",
+    """The test season's scores and calibration; the new model and the active one on the
+    same games."""
+    scores = ("n", "accuracy", "log loss", "Brier")
+    if evaluation := result.evaluation:
+        title = f"Test season {result.test_season}: P(home win)"
+        table = new_table(title, ("predictor", *scores), right=scores)
+        labels = {"model": "model", "home_wins": "baseline: home team wins", "elo": "baseline: Elo"}
+        for key, label in labels.items():
+            table.add_row(label, *_scores(evaluation[key]))
+        console.print(table)
+        columns = ("bin", "games", "mean predicted", "observed")
+        table = new_table(
+            "Model calibration (bins of predicted P(home win))", columns, right=columns
         )
-    return table
+        for row in evaluation["model"]["calibration"]:
+            table.add_row(
+                row["bin"], str(row["n"]), f"{row['mean_predicted']:.3f}", f"{row['observed']:.3f}"
+            )
+        console.print(table)
+    if comparison := result.comparison:
+        seasons = ",".join(str(s) for s in comparison["seasons"])
+        title = f"candidate vs active model, {comparison['games']} games of {seasons}"
+        table = new_table(title, ("model", "version", *scores), right=scores)
+        for key in ("candidate", "active"):
+            side = comparison[key]
+            label = key if key == "candidate" else f"active ({side['role']})"
+            cells = _scores(side) if "accuracy" in side else ("", "not comparable", "", "")
+            table.add_row(label, side["version"], *cells)
+        console.print(table)
+
+
+def print_cross_provider(report: Any) -> None:
+    columns = ("game", "final (bbref)", "final (NBA)", "players (bbref)", "players (NBA)")
+    table = new_table(f"verify --cross-provider {report.date}", columns)
+    for row in report.games:
+        table.add_row(*(str(row[k] or "-") for k in row))
+    console.print(table)
+    for line in report.disagreements:
+        console.print(f"[red]disagreement[/] {escape(line)}")
 
 
 def print_backfill(result: Any) -> None:
@@ -273,6 +273,7 @@ RESULT_PRINTERS = {
     "nba_elt.ingest.backfill.BackfillResult": print_backfill,
     "nba_elt.transform.dbt.RefreshResult": print_refresh,
     "nba_elt.checks.verify.VerifyReport": print_checks,
+    "nba_elt.checks.cross_provider.CrossProviderReport": print_cross_provider,
     "ml.app.PredictResult": print_predictions,
     "nba_elt.checks.gaps.GapsResult": print_gaps,
     "nba_elt.ops.dashboard.RebootResult": print_reboot,

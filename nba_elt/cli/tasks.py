@@ -1,6 +1,6 @@
 """The tasks of `nba-elt` (the console script) and of `invoke` in the repository (tasks.py).
 
-Each hands one nba_elt.cli task function to run_task. A task's signature is the flag list
+Each hands one task function of nba_elt.cli.commands to run_task. A task's signature is the flag list
 Invoke needs: `task_flags(locals())` passes the flags on as keywords (and, with --docker,
 onto the command line in the container); the operation's request type validates them.
 `nba-elt --list` shows the tasks; `nba-elt <task> --help` documents every flag.
@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from nba_elt.cli import run_task, task_flags
-from nba_elt.cli.invoke_task import task
+from nba_elt.cli import commands, run_task, task_flags
+from nba_elt.cli.invoke_task import COMMON_HELP, task
 
-JSON_HELP = "print one JSON summary line last, on stdout"
-DOCKER_HELP = "run the same command inside docker/compose.yaml's app service"
-VERBOSE_HELP = "stream dbt's own output (default: a progress line, problems and the summary)"
 PROVIDER_HELP = (
     "bbref (basketball-reference), nba (the NBA's JSON) or auto (default: bbref, and the "
     "NBA for what is left when basketball-reference stops the run)"
@@ -37,9 +34,6 @@ PROVIDER_HELP = (
         "predict": "after --refresh, re-run predictions for the dates touched",
         "yes": "allow a range longer than NBA_ELT_MAX_BACKFILL_DAYS",
         "provider": PROVIDER_HELP,
-        "verbose": VERBOSE_HELP,
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
     }
 )
 def backfill(
@@ -62,10 +56,7 @@ def backfill(
     docker=False,
 ):
     """Re-ingest chosen sources for dates or games, unit by unit, into nba_source."""
-    flags = task_flags(locals())
-    from nba_elt.cli.backfill import backfill_task
-
-    run_task("backfill", backfill_task, **flags)
+    run_task("backfill", commands.backfill_task, **task_flags(locals()))
 
 
 @task(
@@ -74,35 +65,24 @@ def backfill(
         "select": "a dbt selection, e.g. 'fact_schedule_data+'",
         "full": "dbt build --full-refresh (of everything unless --select/--sources)",
         "run_date": "the date ml_tonights_games is built for (default: today, US Eastern)",
-        "verbose": VERBOSE_HELP,
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
     }
 )
 def refresh(
     c, sources=None, select=None, full=False, run_date=None, verbose=False, json=False, docker=False
 ):
     """dbt build of what the last backfill touched (+ downstream); --full rebuilds all."""
-    flags = task_flags(locals())
-    from nba_elt.cli.refresh import refresh_task
-
-    run_task("refresh", refresh_task, **flags)
+    run_task("refresh", commands.refresh_task, **task_flags(locals()))
 
 
 @task(
     help={
         "date": "the game date to predict (default: today, US Eastern)",
-        "verbose": VERBOSE_HELP + "; predict builds missing or stale features with dbt",
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
+        "verbose": COMMON_HELP["verbose"] + "; predict builds missing or stale features with dbt",
     }
 )
 def predict(c, date=None, verbose=False, json=False, docker=False):
     """Predict the date's games into ml_models.ml_game_predictions."""
-    flags = task_flags(locals())
-    from nba_elt.cli.predict import predict_task
-
-    run_task("predict", predict_task, **flags)
+    run_task("predict", commands.predict_task, **task_flags(locals()))
 
 
 @task(
@@ -112,8 +92,6 @@ def predict(c, date=None, verbose=False, json=False, docker=False):
         "activate": "make the new model the one predict uses (default: keep it as a candidate)",
         "min_games": "fit even on fewer games than the safe minimum of 200 (give the count)",
         "output": "write the model to exactly this file instead (e.g. ml/models/current.json)",
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
     }
 )
 def train(
@@ -127,25 +105,13 @@ def train(
     docker=False,
 ):
     """Fit the game-winner model on ml_models.ml_past_games; compare it with the active one."""
-    flags = task_flags(locals())
-    from nba_elt.cli.train import train_task
-
-    run_task("train", train_task, **flags)
+    run_task("train", commands.train_task, **task_flags(locals()))
 
 
-@task(
-    help={
-        "activate": "the model predict should use: shipped, candidate or a version (prefix)",
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
-    }
-)
+@task(help={"activate": "the model predict should use: shipped, candidate or a version (prefix)"})
 def model(c, activate=None, json=False, docker=False):
     """List the models (shipped, active, candidate, trained before); --activate switches."""
-    flags = task_flags(locals())
-    from nba_elt.cli.model import model_task
-
-    run_task("model", model_task, **flags)
+    run_task("model", commands.model_task, **task_flags(locals()))
 
 
 @task(
@@ -156,8 +122,6 @@ def model(c, activate=None, json=False, docker=False):
         "run_date": "the date whose predictions to check (default: today, US Eastern)",
         "cross_provider": "compare basketball-reference's and the NBA's final scores and team "
         "points for --date's games, listing every disagreement",
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
     }
 )
 def verify(
@@ -165,10 +129,7 @@ def verify(
     docker=False,
 ):  # fmt: skip
     """Check that the day is complete and consistent, from nba_source to predictions."""
-    flags = task_flags(locals())
-    from nba_elt.cli.verify import verify_task
-
-    run_task("verify", verify_task, **flags)
+    run_task("verify", commands.verify_task, **task_flags(locals()))
 
 
 @task(
@@ -180,8 +141,6 @@ def verify(
         "region": "AWS region (default: AWS_REGION)",
         "dry_run": "print the AWS calls it would make and make none",
         "timeout": "seconds to wait for the service to become stable (default: 600)",
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
     },
 )
 def reboot_dashboard(
@@ -196,10 +155,7 @@ def reboot_dashboard(
     docker=False,
 ):
     """Restart the dashboard's ECS service so it re-reads the marts."""
-    flags = task_flags(locals())
-    from nba_elt.cli.dashboard import reboot_task
-
-    run_task("reboot-dashboard", reboot_task, **flags)
+    run_task("reboot-dashboard", commands.reboot_task, **task_flags(locals()))
 
 
 @task(
@@ -210,8 +166,6 @@ def reboot_dashboard(
         "fix": "run the backfill for exactly the missing units",
         "offline": "with --fix: read pages only from the raw archive",
         "provider": "with --fix: " + PROVIDER_HELP,
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
     }
 )
 def gaps(
@@ -219,10 +173,7 @@ def gaps(
     docker=False,
 ):  # fmt: skip
     """List final games whose box scores or pbp are missing; --fix backfills them."""
-    flags = task_flags(locals())
-    from nba_elt.cli.gaps import gaps_task
-
-    run_task("gaps", gaps_task, **flags)
+    run_task("gaps", commands.gaps_task, **task_flags(locals()))
 
 
 @task(
@@ -231,9 +182,6 @@ def gaps(
         "no_reboot": "do not restart the dashboard at the end",
         "offline": "read pages only from the raw archive",
         "provider": PROVIDER_HELP,
-        "verbose": VERBOSE_HELP,
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
     }
 )
 def daily(
@@ -241,71 +189,48 @@ def daily(
     docker=False,
 ):  # fmt: skip
     """The morning pipeline: backfill, refresh, predict, verify, reboot, one alert."""
-    flags = task_flags(locals())
-    from nba_elt.cli.daily import daily_task
-
-    run_task("daily", daily_task, **flags)
+    run_task("daily", commands.daily_task, **task_flags(locals()))
 
 
-@task(help={"verbose": VERBOSE_HELP, "json": JSON_HELP, "docker": DOCKER_HELP})
+@task
 def demo(c, verbose=False, json=False, docker=False):
     """Replay recorded real pages through backfill, refresh, predict, verify, offline."""
-    flags = task_flags(locals())
-    from nba_elt.cli.demo import demo_task
-
-    run_task("demo", demo_task, **flags)
+    run_task("demo", commands.demo_task, **task_flags(locals()))
 
 
 @task(
     help={
         "enable": "comma-separated flags to switch on, e.g. pbp",
         "disable": "comma-separated flags to switch off, e.g. pbp",
-        "json": JSON_HELP,
-        "docker": DOCKER_HELP,
     }
 )
 def flags(c, enable=None, disable=None, json=False, docker=False):
     """Show nba_source.feature_flags (the sources daily ingests); --enable / --disable set them."""
-    flags = task_flags(locals())
-    from nba_elt.cli.flags import flags_task
-
-    run_task("flags", flags_task, **flags)
+    run_task("flags", commands.flags_task, **task_flags(locals()))
 
 
-@task(name="up", help={"json": JSON_HELP, "docker": DOCKER_HELP})
+@task(name="up")
 def db_up(c, json=False, docker=False):
     """Start the embedded local Postgres (harmless when it runs)."""
-    flags = task_flags(locals())
-    from nba_elt.cli.db import up_task
-
-    run_task("db.up", up_task, **flags)
+    run_task("db.up", commands.up_task, **task_flags(locals()))
 
 
-@task(name="down", help={"json": JSON_HELP, "docker": DOCKER_HELP})
+@task(name="down")
 def db_down(c, json=False, docker=False):
     """Stop the embedded local Postgres."""
-    flags = task_flags(locals())
-    from nba_elt.cli.db import down_task
-
-    run_task("db.down", down_task, **flags)
+    run_task("db.down", commands.down_task, **task_flags(locals()))
 
 
-@task(name="status", help={"json": JSON_HELP, "docker": DOCKER_HELP})
+@task(name="status")
 def db_status(c, json=False, docker=False):
     """Connect to the warehouse: server version, migration level, pending migrations."""
-    flags = task_flags(locals())
-    from nba_elt.cli.db import status_task
-
-    run_task("db.status", status_task, **flags)
+    run_task("db.status", commands.status_task, **task_flags(locals()))
 
 
-@task(name="migrate", help={"json": JSON_HELP, "docker": DOCKER_HELP})
+@task(name="migrate")
 def db_migrate(c, json=False, docker=False):
     """Create or upgrade the nba_source and ops schemas (idempotent)."""
-    flags = task_flags(locals())
-    from nba_elt.cli.db import migrate_task
-
-    run_task("db.migrate", migrate_task, **flags)
+    run_task("db.migrate", commands.migrate_task, **task_flags(locals()))
 
 
 db = Collection("db", db_up, db_down, db_status, db_migrate)

@@ -5,7 +5,7 @@ The pieces are nba_elt.ingest.request (flags -> a validated request),
 nba_elt.ingest.plan (units in run order; the dry-run description),
 nba_elt.ingest.runner (unit-by-unit execution) and nba_elt.ingest.ledger (ops.backfill_*).
 `run_backfill` wires them together and returns a `BackfillResult`; it never prints
-(nba_elt.cli.backfill renders the plan, the progress bar and the table).
+(nba_elt.cli.commands renders the plan, the progress bar and the table).
 """
 
 from __future__ import annotations

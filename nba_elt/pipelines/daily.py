@@ -19,7 +19,7 @@ the `invoke backfill` command to run later. The steps' own alerts (a backfill al
 its own when run alone) are folded into this one summary: while daily runs them, they
 log their alert instead of posting it (they get settings without the webhook).
 
-`daily()` never prints: a `StepObserver` (nba_elt.cli.daily has the rich one) is told when
+`daily()` never prints: a `StepObserver` (nba_elt.cli.commands has the rich one) is told when
 each step starts and ends, with the step's result.
 """
 

@@ -12,7 +12,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import text
 
-from nba_elt.cli.backfill import backfill_task
+from nba_elt.cli.commands import backfill_task
 from nba_elt.errors import BadInput
 
 DAILY_JAN1 = "/friv/dailyleaders.fcgi?month=1&day=1&year=2018"
@@ -289,7 +289,7 @@ def test_a_unit_held_by_another_backfill_is_reported_clearly(bbref_site, engine,
 
 
 def test_gaps_in_pbp_found_and_fixed(bbref_site, engine):
-    from nba_elt.cli.gaps import gaps_task
+    from nba_elt.cli.commands import gaps_task
 
     with engine.begin() as conn:
         conn.execute(

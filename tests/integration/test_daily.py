@@ -12,7 +12,7 @@ import sys
 import pytest
 from sqlalchemy import text
 
-from nba_elt.cli.daily import daily_task
+from nba_elt.cli.commands import daily_task
 from nba_elt.config import PROJECT_ROOT
 from nba_elt.pipelines.demo import seed_archive
 from tests.ecs_fixtures import ecs_service, moto_endpoint  # noqa: F401

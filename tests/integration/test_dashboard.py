@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nba_elt.cli.dashboard import reboot_task
+from nba_elt.cli.commands import reboot_task
 from nba_elt.errors import BadInput, ExternalError
 from tests import ecs_fixtures
 from tests.ecs_fixtures import ecs_service, moto_endpoint  # noqa: F401

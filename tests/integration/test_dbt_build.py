@@ -61,8 +61,7 @@ def _ok(result: TaskResult) -> TaskResult:
 def warehouse(pg_cluster, tmp_path_factory):
     from pytest_httpserver import HTTPServer
 
-    from nba_elt.cli.backfill import backfill_task
-    from nba_elt.cli.refresh import refresh_task
+    from nba_elt.cli.commands import backfill_task, refresh_task
     from nba_elt.warehouse.db import _engine_for
     from tests.recorded_site import RecordedSite
 
@@ -340,7 +339,7 @@ def test_backfilled_older_date_reaches_facts_incrementally(use_warehouse):
 
 
 def test_changed_player_points_fail_the_team_sum_test(use_warehouse):
-    from nba_elt.cli.refresh import refresh_task
+    from nba_elt.cli.commands import refresh_task
 
     url = use_warehouse.url
     engine = create_engine(url)
@@ -500,7 +499,7 @@ def test_a_broken_column_rule_fails_the_build_naming_each_rule(use_warehouse, in
 def test_a_refresh_by_source_tests_the_games_loaded_since_the_last_tested_refresh(use_warehouse):
     """Incremental refresh: the facts' tests look at the games loaded since the last
     successful refresh (less the 60-minute lookback); a failed refresh keeps them in scope."""
-    from nba_elt.cli.refresh import refresh_task
+    from nba_elt.cli.commands import refresh_task
 
     engine = create_engine(use_warehouse.url)
     # the data was loaded two days ago, the last refresh ran yesterday

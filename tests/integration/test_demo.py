@@ -14,7 +14,7 @@ import sys
 import pytest
 from sqlalchemy import create_engine, text
 
-from nba_elt.cli.demo import demo_task
+from nba_elt.cli.commands import demo_task
 from nba_elt.config import PROJECT_ROOT
 from nba_elt.pipelines.demo import DEMO_DATABASE
 from tests.conftest import use_only_this_cluster

@@ -210,7 +210,7 @@ def test_the_run_commands_run_against_the_local_site(site, db_url, tmp_path):
 
 @pytest.fixture(scope="module")
 def demo_url(pg_cluster):
-    from nba_elt.cli.demo import demo_task
+    from nba_elt.cli.commands import demo_task
     from nba_elt.pipelines.demo import DEMO_DATABASE
 
     with pytest.MonkeyPatch.context() as mp:

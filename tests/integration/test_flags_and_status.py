@@ -10,8 +10,7 @@ import sys
 import pytest
 from sqlalchemy import text
 
-from nba_elt.cli.db import status_task
-from nba_elt.cli.flags import flags_task
+from nba_elt.cli.commands import flags_task, status_task
 from nba_elt.config import PROJECT_ROOT
 from nba_elt.errors import BadInput, LoadError
 from nba_elt.warehouse.schema import available_migrations

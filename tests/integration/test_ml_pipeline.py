@@ -25,8 +25,7 @@ from ml.app import PredictRequest, run_predict
 from ml.features import FeaturesNotReady, ScheduleMissing
 from ml.history import load_schedule, read_team_games
 from ml.model import DEFAULT_MODEL_PATH, ModelMismatch, load_model
-from nba_elt.cli.predict import predict_task
-from nba_elt.cli.train import train_task
+from nba_elt.cli.commands import predict_task, train_task
 from tests.conftest import TEMPLATE_DB, _admin_sql
 
 pytestmark = pytest.mark.slow
@@ -255,7 +254,7 @@ def test_train_writes_a_candidate_and_only_activate_makes_predict_use_it(
     warehouse_engine, tmp_path
 ):
     from ml import registry
-    from nba_elt.cli.model import model_task
+    from nba_elt.cli.commands import model_task
 
     shipped = load_model(DEFAULT_MODEL_PATH)
     shipped_before = DEFAULT_MODEL_PATH.read_bytes()
@@ -316,7 +315,7 @@ def test_train_refuses_too_few_games_unless_told(warehouse_engine, tmp_path):
 
 
 def test_activating_an_unknown_model_is_bad_input(warehouse_engine):
-    from nba_elt.cli.model import model_task
+    from nba_elt.cli.commands import model_task
     from nba_elt.errors import BadInput
 
     with pytest.raises(BadInput, match="no model 'nope'"):

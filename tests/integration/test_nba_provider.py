@@ -13,7 +13,7 @@ import json
 import pytest
 from sqlalchemy import text
 
-from nba_elt.cli.backfill import backfill_task
+from nba_elt.cli.commands import backfill_task
 from nba_elt.errors import BadInput
 from tests.unit.test_nba_parsers import live_boxscore_from_v3
 
@@ -209,7 +209,7 @@ def test_a_bad_provider_is_bad_input(nba_site, engine):
 
 
 def test_verify_cross_provider_lists_what_it_could_not_compare(nba_site, engine):
-    from nba_elt.cli.verify import verify_task
+    from nba_elt.cli.commands import verify_task
 
     nba_site.add_page(CDN_BOX, json.dumps(live_boxscore_from_v3()))
     result = verify_task(date="2023-01-02", cross_provider=True)
@@ -231,7 +231,7 @@ def test_verify_cross_provider_lists_what_it_could_not_compare(nba_site, engine)
 
 
 def test_verify_cross_provider_takes_one_date(nba_site, engine):
-    from nba_elt.cli.verify import verify_task
+    from nba_elt.cli.commands import verify_task
 
     with pytest.raises(BadInput, match="one date"):
         verify_task(start="2023-01-01", end="2023-01-02", cross_provider=True)
@@ -282,7 +282,7 @@ def test_the_invoke_command_with_provider_nba(nba_site, db_url, engine, tmp_path
 def test_the_facts_use_the_crosswalk(nba_site, engine):
     """A real dbt build over a game the NBA loaded: ids the crosswalk knows reach
     fact_boxscores as basketball-reference ids, learned at load or afterwards."""
-    from nba_elt.cli.refresh import refresh_task
+    from nba_elt.cli.commands import refresh_task
 
     with engine.begin() as conn:  # SYNTHETIC: a bbref row for Mitchell, as in the test above
         conn.execute(
@@ -348,7 +348,7 @@ def test_auto_with_both_providers_unreachable_fails_and_loads_nothing(engine, mo
 
 
 def test_gaps_fix_with_the_nba_reloads_exactly_the_missing_game(nba_site, engine):
-    from nba_elt.cli.gaps import gaps_task
+    from nba_elt.cli.commands import gaps_task
 
     assert backfill_task(games=NBA_GAME, provider="nba").exit_code == 0
     with engine.begin() as conn:  # keep the day to the one game the local copy serves

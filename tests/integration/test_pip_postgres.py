@@ -87,7 +87,7 @@ def test_a_root_whose_venv_the_server_user_cannot_enter_gets_a_reachable_copy(
 
 @pytest.mark.slow
 def test_the_demo_runs_on_the_wheel_s_postgres(pip_cluster, monkeypatch):
-    from nba_elt.cli.demo import demo_task
+    from nba_elt.cli.commands import demo_task
 
     use_only_this_cluster(monkeypatch, pip_cluster)
     result = demo_task()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from nba_elt.cli.backfill import backfill_task
+from nba_elt.cli.commands import backfill_task
 from tests.faulty_site import Replace, Status, Truncate
 
 DAILY = "/friv/dailyleaders.fcgi?month=1&day=1&year=2018"

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from nba_elt.cli.backfill import backfill_task
+from nba_elt.cli.commands import backfill_task
 from nba_elt.config import get_settings
 from nba_elt.errors import DatabaseLost, LoadError
 from nba_elt.ingest import ledger

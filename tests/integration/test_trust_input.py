@@ -12,8 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from nba_elt.cli import run_task
-from nba_elt.cli.backfill import backfill_task
-from nba_elt.cli.db import status_task
+from nba_elt.cli.commands import backfill_task, status_task
 from nba_elt.config import get_settings, mask_url, scrub
 from nba_elt.errors import EXIT_BAD_INPUT, BadInput, ConfigError
 from tests.faulty_site import Status

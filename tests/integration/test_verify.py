@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from nba_elt.checks.verify import run_checks
-from nba_elt.cli.verify import verify_task
+from nba_elt.cli.commands import verify_task
 from nba_elt.errors import BadInput
 from nba_elt.sources.boxscores import parse_boxscores
 from nba_elt.warehouse.load import upsert
@@ -187,7 +187,7 @@ def test_a_date_whose_schedule_was_never_loaded_fails_naming_the_backfill(loaded
 def test_a_loaded_day_without_games_passes_completeness(engine, bbref_site):
     """2018-04-12, between the regular season and the playoffs: the recorded April 2018 page
     read by a real backfill leaves a successful schedule unit with 0 rows in the ledger."""
-    from nba_elt.cli.backfill import backfill_task
+    from nba_elt.cli.commands import backfill_task
 
     no_games = dt.date(2018, 4, 12)
     assert backfill_task(date="2018-04-12", sources="schedule").exit_code == 0
