@@ -1,8 +1,9 @@
 """The tasks of `nba-elt` (the console script) and of `invoke` in the repository (tasks.py).
 
-Each hands one task function of nba_elt.cli.commands to run_task. A task's signature is the flag list
-Invoke needs: `task_flags(locals())` passes the flags on as keywords (and, with --docker,
-onto the command line in the container); the operation's request type validates them.
+Each hands one task function of nba_elt.cli.commands to run_task. A task's signature is
+the flag list Invoke needs: `task_flags(locals())` passes the flags on as keywords (and,
+with --docker, onto the command line in the container); the operation's request type
+validates them.
 `nba-elt --list` shows the tasks; `nba-elt <task> --help` documents every flag.
 """
 
