@@ -179,18 +179,19 @@ def month_final_since(day: dt.date) -> dt.date | bool:
     return final_since(next_month - dt.timedelta(days=1))
 
 
+_SCHEDULED = ["game_id", "nba_game_id", "away_team", "home_team", "away_pts", "home_pts", "status"]
+
+
 def scheduled_games(conn: Connection, day: dt.date) -> pd.DataFrame:
     """The day's games as nba_source.schedule holds them (empty when not loaded)."""
     rows = conn.execute(
         sql(
-            "select game_id, away_team, home_team, away_pts, home_pts, status "
-            "from nba_source.schedule where game_date = :d order by game_id"
+            f"select {', '.join(_SCHEDULED)} from nba_source.schedule where game_date = :d "
+            "order by game_id"
         ),
         {"d": day},
     ).fetchall()
-    return pd.DataFrame(
-        rows, columns=["game_id", "away_team", "home_team", "away_pts", "home_pts", "status"]
-    )
+    return pd.DataFrame(rows, columns=_SCHEDULED)
 
 
 def playable(games: pd.DataFrame) -> list[str]:

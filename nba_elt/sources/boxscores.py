@@ -39,6 +39,7 @@ from nba_elt.extract.html import (
     to_int,
 )
 from nba_elt.extract.http import HttpClient
+from nba_elt.sources import scoreboard
 from nba_elt.sources.base import (
     DateKeyedSource,
     SourceContext,
@@ -263,16 +264,10 @@ def finals_of_day(
     request), so the team-sum check runs whatever else is loaded."""
     if not known.empty and (known["status"] != "scheduled").all():
         return known, "nba_source.schedule"
-    from nba_elt.sources import scoreboard
-
-    client = ctx.client
-    path = scoreboard.scoreboard_path(day)
-    html = scoreboard.fetch_scoreboard(client, day, final=final_since(day))
-    board = scoreboard.parse_scoreboard(html, day, page=client.url_for(path))
-    scoreboard.check_unit(html, board, page=client.url_for(path))
+    board = scoreboard.read_scoreboard(ctx.client, day)
     board["status"] = "scheduled"
     board.loc[board["away_pts"].notna() & board["home_pts"].notna(), "status"] = "final"
-    return board, client.url_for(path)
+    return board, ctx.client.url_for(scoreboard.scoreboard_path(day))
 
 
 class BoxscoresSource(DateKeyedSource):
