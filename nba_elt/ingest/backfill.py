@@ -162,15 +162,6 @@ def _plan_with_fallback(
         return plan, ctx
 
 
-def _context(
-    engine: Engine, settings: Settings, offline: bool, provider: str, force: bool
-) -> SourceContext:
-    planned_with = "nba" if provider == "nba" else "bbref"  # auto starts with bbref
-    # --force re-fetches final pages from the site (offline, it replays the archive)
-    client = HttpClient(settings, offline=offline, force=force)
-    return SourceContext(engine, client, provider=planned_with)
-
-
 def _resolve_games(ctx: SourceContext, request: BackfillRequest) -> BackfillRequest:
     """NBA game ids (0022200552) -> warehouse ids, before anything is written."""
     if not any(is_nba_game_id(g) for g in request.game_ids):
@@ -215,13 +206,10 @@ def run_backfill(
             raise BadInput(f"there is no backfill run {request.resume} in ops.backfill_runs")
         request = with_original_flags(request, dict(original.args or {}))
     # A dry run never touches the network: it reads only what is already archived.
-    ctx = _context(
-        engine,
-        settings,
-        request.offline or request.dry_run,
-        request.provider,
-        force=request.force and not request.dry_run,
-    )
+    # --force re-fetches final pages from the site (offline, it replays the archive).
+    offline, force = request.offline or request.dry_run, request.force and not request.dry_run
+    planned_with = "nba" if request.provider == "nba" else "bbref"  # auto starts with bbref
+    ctx = SourceContext(engine, HttpClient(settings, offline, force=force), provider=planned_with)
     if request.dry_run and not request.offline:
         ctx.client.offline_hint = "a dry run reads only the archive; the run fetches it"
     if not request.resume:

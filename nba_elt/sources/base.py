@@ -122,12 +122,6 @@ def record_written(ctx: SourceContext, conn: Connection, rows: int) -> int:
     return rows
 
 
-def date_units(
-    source: str, dates: Iterable[dt.date], provider: str = DEFAULT_PROVIDER
-) -> list[Unit]:
-    return [Unit(source, day.isoformat(), day, provider) for day in sorted(set(dates))]
-
-
 class DateKeyedSource:
     """The units of a source whose unit is one date (schedule, boxscores): the dates asked
     for, or the dates of the games asked for. Subclasses set ``name`` and ``provider``."""
@@ -136,10 +130,10 @@ class DateKeyedSource:
     provider: str = DEFAULT_PROVIDER
 
     def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
-        return date_units(self.name, dates, self.provider)
+        return [Unit(self.name, day.isoformat(), day, self.provider) for day in sorted(set(dates))]
 
     def units_for_games(self, game_ids: Iterable[str], ctx: SourceContext) -> list[Unit]:
-        return date_units(self.name, (date_of_game(g) for g in game_ids), self.provider)
+        return self.units_for_dates((date_of_game(g) for g in game_ids), ctx)
 
 
 def check_game_id(game_id: str) -> str:

@@ -297,20 +297,20 @@ class BoxscoresSource(DateKeyedSource):
                     f"boxscores {day}: the daily page is not published yet"
                 ) from exc
             raise
-        if not has_stats_table(html, client.url_for(path)):
+        page = client.url_for(path)
+        if not has_stats_table(html, page):
             html = client.refetch(path)  # an archived copy may predate publication
         with ctx.engine.connect() as conn:
             known = scheduled_games(conn, day)
-        if not has_stats_table(html, client.url_for(path)):
+        if not has_stats_table(html, page):
             expected = playable(known) if not known.empty else games_from_site(day, ctx)
             if expected or day >= today_eastern():
                 raise DataNotAvailable(
-                    f"boxscores {day}: {client.url_for(path)} has no player table yet although "
+                    f"boxscores {day}: {page} has no player table yet although "
                     f"{len(expected)} game(s) were scheduled; retry later"
                 )
             log.info("boxscores %s: no games that day", day)
             return 0
-        page = client.url_for(path)
         frame = parse_boxscores(html, day, page=page)
         whole = html.rstrip().lower().endswith("</html>")
         finals, finals_from = finals_of_day(day, ctx, known) if whole else (known, "")

@@ -128,13 +128,9 @@ def _season_for(page_season_: int | None, game_date: dt.date) -> int:
 
 
 def _overtimes(raw: str) -> int:
-    raw = raw.strip().upper()
-    if not raw:
-        return 0
-    match = re.match(r"^(\d*)\s*OT$", raw)
-    if not match:
-        return 0
-    return int(match.group(1) or 1)
+    """'OT' -> 1, '2OT' -> 2; anything else (blank) -> 0."""
+    match = re.match(r"^(\d*)\s*OT$", raw.strip().upper())
+    return int(match.group(1) or 1) if match else 0
 
 
 def _game_type(separator: str, current: str) -> str:
