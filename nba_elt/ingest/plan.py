@@ -53,9 +53,6 @@ class Plan:
     units: list[Unit]
     dates: tuple[dt.date, ...] = ()
     game_ids: tuple[str, ...] = ()
-    # Dates whose pbp games are not known yet (the schedule for that day is not loaded):
-    # they are discovered after the day's schedule unit has run.
-    pending_discovery: tuple[dt.date, ...] = ()
     # Dates for which neither nba_source.schedule nor the site lists any game: no pbp units.
     days_without_games: tuple[dt.date, ...] = ()
     notes: list[str] = field(default_factory=list)
@@ -139,7 +136,6 @@ def build_plan(
         units=units,
         dates=request.dates,
         game_ids=request.game_ids,
-        pending_discovery=tuple(pending),
         days_without_games=tuple(no_games),
         notes=notes,
     )

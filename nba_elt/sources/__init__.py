@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from nba_elt.errors import BadInput, DatabaseLost, DataNotAvailable, NbaEltError
 from nba_elt.sources import boxscores, pbp, schedule
 from nba_elt.sources.base import (
@@ -87,8 +89,6 @@ def run_unit(unit: Unit, ctx: SourceContext) -> int:
         _quarantine(ctx, exc, unit)
         raise
     except Exception as exc:  # noqa: BLE001 - a database error mid-unit is a LoadError
-        from sqlalchemy.exc import SQLAlchemyError
-
         error = exc
         if isinstance(exc, SQLAlchemyError):
             error = database_error(exc, f"{unit.source} {unit.unit_key}")
