@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from nba_elt.config import Settings, get_settings
 from nba_elt.errors import EXIT_OK, BadInput, NbaEltError, SourceError
+from nba_elt.extract.http import HttpClient
 from nba_elt.ingest import ledger
 from nba_elt.ingest.plan import (
     Plan,
@@ -33,7 +34,11 @@ from nba_elt.ingest.plan import (
 from nba_elt.ingest.request import BackfillRequest, with_original_flags
 from nba_elt.ingest.runner import BackfillRunner, Progress, RunReport, UnitOutcome
 from nba_elt.results import Result
-from nba_elt.sources.base import SourceContext
+from nba_elt.sources import SOURCES, units_for_dates
+from nba_elt.sources.base import SourceContext, Unit
+from nba_elt.sources.nba.games import resolve_nba_game_id
+from nba_elt.sources.nba.parse import is_nba_game_id
+from nba_elt.warehouse.db import get_engine
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +67,10 @@ def _done_in_chain(engine: Engine, run: ledger.LedgerRun) -> set[tuple[str, str]
 
 
 def resume_plan(
-    engine: Engine, ctx: Any, request: BackfillRequest
+    engine: Engine, ctx: SourceContext, request: BackfillRequest, run: ledger.LedgerRun
 ) -> tuple[Plan, dict[str, Any], set[tuple[str, str]]]:
-    """The units of run `request.resume` that did not succeed (plus pbp games not yet listed)."""
-    from nba_elt.sources import SOURCES, Unit, units_for_dates
-
-    run_id = request.resume
-    run = ledger.load_run(engine, run_id)
-    if run is None:
-        raise BadInput(f"there is no backfill run {run_id} in ops.backfill_runs")
+    """The units of the resumed `run` that did not succeed (plus pbp games not yet listed)."""
+    run_id = run.id
     if run.status == "running" and ledger.run_is_alive(engine, run_id):
         raise BadInput(
             f"backfill run {run_id} is still running (pid {run.pid} on {run.host}); "
@@ -162,29 +162,8 @@ def _plan_with_fallback(
         return plan, ctx
 
 
-def _context(
-    engine: Engine,
-    settings: Settings,
-    offline: bool,
-    provider: str = "bbref",
-    force: bool = False,
-) -> Any:
-    from nba_elt.extract.http import HttpClient
-    from nba_elt.sources import SourceContext
-
-    planned_with = "nba" if provider == "nba" else "bbref"  # auto starts with bbref
-    # --force re-fetches final pages from the site (offline, it replays the archive)
-    client = HttpClient(settings, offline=offline, force=force)
-    return SourceContext(engine, client, provider=planned_with)
-
-
-def _resolve_games(ctx: Any, request: BackfillRequest) -> BackfillRequest:
+def _resolve_games(ctx: SourceContext, request: BackfillRequest) -> BackfillRequest:
     """NBA game ids (0022200552) -> warehouse ids, before anything is written."""
-    from dataclasses import replace
-
-    from nba_elt.sources.nba.games import resolve_nba_game_id
-    from nba_elt.sources.nba.parse import is_nba_game_id
-
     if not any(is_nba_game_id(g) for g in request.game_ids):
         return request
     resolved: list[str] = []
@@ -210,9 +189,6 @@ def run_backfill(
     `progress`, when given, follows the units (a context manager is entered around the run).
     Raises BadInput for a bad request; unit failures are outcomes, not exceptions.
     """
-    from nba_elt.sources import SOURCES
-    from nba_elt.warehouse.db import get_engine
-
     settings = settings or get_settings()
     for note in request.notes:
         log.info(note)
@@ -222,21 +198,18 @@ def run_backfill(
         raise BadInput(
             f"there is no backfill run {request.resume}: the warehouse has no ledger yet"
         )
+    original = ledger.load_run(engine, request.resume) if request.resume else None
     if request.resume:
         # --offline / --force / --refresh / --predict of the run it resumes (sources and
         # dates come with its units): a resumed offline run never goes to the network
-        original = ledger.load_run(engine, request.resume)
         if original is None:
             raise BadInput(f"there is no backfill run {request.resume} in ops.backfill_runs")
         request = with_original_flags(request, dict(original.args or {}))
     # A dry run never touches the network: it reads only what is already archived.
-    ctx = _context(
-        engine,
-        settings,
-        request.offline or request.dry_run,
-        request.provider,
-        force=request.force and not request.dry_run,
-    )
+    # --force re-fetches final pages from the site (offline, it replays the archive).
+    offline, force = request.offline or request.dry_run, request.force and not request.dry_run
+    planned_with = "nba" if request.provider == "nba" else "bbref"  # auto starts with bbref
+    ctx = SourceContext(engine, HttpClient(settings, offline, force=force), provider=planned_with)
     if request.dry_run and not request.offline:
         ctx.client.offline_hint = "a dry run reads only the archive; the run fetches it"
     if not request.resume:
@@ -246,8 +219,8 @@ def run_backfill(
             log.info(note)
 
     already_done: set[tuple[str, str]] = set()
-    if request.resume:
-        plan, args, already_done = resume_plan(engine, ctx, request)
+    if original is not None:
+        plan, args, already_done = resume_plan(engine, ctx, request, original)
         if not plan.units:
             return BackfillResult(
                 EXIT_OK,

@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError
 
 from nba_elt.config import PROJECT_ROOT, current_user
 from nba_elt.errors import NbaEltError
+from nba_elt.sources.base import Unit
 
 log = logging.getLogger(__name__)
 
@@ -233,10 +234,7 @@ def mark_interrupted_runs(engine: Engine) -> list[int]:
                     "update ops.backfill_units set status = 'failed', finished_at = now(), "
                     "error = :e where run_id = :r and status = 'running'"
                 ),
-                {
-                    "r": run_id,
-                    "e": INTERRUPTED_WHILE_RUNNING,
-                },
+                {"r": run_id, "e": INTERRUPTED_WHILE_RUNNING},
             )
         if updated:
             log.warning("backfill run %s was %s", run_id, reason)
@@ -244,11 +242,28 @@ def mark_interrupted_runs(engine: Engine) -> list[int]:
     return swept
 
 
+def _run_row(args: dict[str, Any]) -> dict[str, Any]:
+    """Who started a run, from where, with what: the columns every run row fills."""
+    return {
+        "args": json.dumps(args, default=str, sort_keys=True),
+        "u": current_user(),
+        "sha": git_sha(),
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+    }
+
+
+_INSERT_UNITS = text(
+    "insert into ops.backfill_units (run_id, source, unit_key, game_date, provider, status) "
+    "values (:r, :s, :k, :d, :p, 'pending') on conflict do nothing"
+)
+
+
 def create_run(
     engine: Engine,
     run_id: int,
     args: dict[str, Any],
-    units: list[tuple],
+    units: list[Unit],
     resumed_from: int | None = None,
 ) -> None:
     """Insert the run row and every planned unit as 'pending', in one transaction."""
@@ -259,45 +274,24 @@ def create_run(
                 "(id, args, status, user_name, git_sha, resumed_from, pid, host) values "
                 "(:id, cast(:args as jsonb), 'running', :u, :sha, :rf, :pid, :host)"
             ),
-            {
-                "id": run_id,
-                "args": json.dumps(args, default=str, sort_keys=True),
-                "u": current_user(),
-                "sha": git_sha(),
-                "rf": resumed_from,
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-            },
+            {"id": run_id, "rf": resumed_from, **_run_row(args)},
         )
         if units:
-            conn.execute(
-                text(
-                    "insert into ops.backfill_units "
-                    "(run_id, source, unit_key, game_date, provider, status) "
-                    "values (:r, :s, :k, :d, :p, 'pending')"
-                ),
-                _unit_params(run_id, units),
-            )
+            conn.execute(_INSERT_UNITS, _unit_params(run_id, units))
 
 
-def _unit_params(run_id: int, units: list[tuple]) -> list[dict[str, Any]]:
-    """(source, unit_key, game_date[, provider]) rows as statement parameters."""
-    return [{"r": run_id, "s": u[0], "k": u[1], "d": u[2], "p": u[3]} for u in units]
+def _unit_params(run_id: int, units: list[Unit]) -> list[dict[str, Any]]:
+    return [
+        {"r": run_id, "s": u.source, "k": u.unit_key, "d": u.game_date, "p": u.provider}
+        for u in units
+    ]
 
 
-def add_units(engine: Engine, run_id: int, units: list[tuple]) -> None:
+def add_units(engine: Engine, run_id: int, units: list[Unit]) -> None:
     """Append units discovered while running (e.g. pbp games once the schedule is in)."""
-    if not units:
-        return
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "insert into ops.backfill_units "
-                "(run_id, source, unit_key, game_date, provider, status) "
-                "values (:r, :s, :k, :d, :p, 'pending') on conflict do nothing"
-            ),
-            _unit_params(run_id, units),
-        )
+    if units:
+        with engine.begin() as conn:
+            conn.execute(_INSERT_UNITS, _unit_params(run_id, units))
 
 
 @contextmanager
@@ -355,7 +349,10 @@ def record_unit_written(
     conn: Connection, run_id: int, source: str, unit_key: str, rows_written: int
 ) -> None:
     """Mark a unit succeeded on the unit's own connection: it commits with the unit's data."""
-    _finish_unit_on(conn, run_id, source, unit_key, "succeeded", rows_written, None)
+    conn.execute(
+        _FINISH_UNIT,
+        {"r": run_id, "s": source, "k": unit_key, "st": "succeeded", "n": rows_written, "e": None},
+    )
 
 
 def finish_unit(
@@ -367,25 +364,13 @@ def finish_unit(
     rows_written: int = 0,
     error: str | None = None,
 ) -> None:
-    with _writing(where) as conn:
-        _finish_unit_on(conn, run_id, source, unit_key, status, rows_written, error)
-
-
-def _finish_unit_on(
-    conn: Connection,
-    run_id: int,
-    source: str,
-    unit_key: str,
-    status: str,
-    rows_written: int,
-    error: str | None,
-) -> None:
     if status not in UNIT_OUTCOMES:
         raise ValueError(f"unknown unit outcome {status!r}")
-    conn.execute(
-        _FINISH_UNIT,
-        {"r": run_id, "s": source, "k": unit_key, "st": status, "n": rows_written, "e": error},
-    )
+    with _writing(where) as conn:
+        conn.execute(
+            _FINISH_UNIT,
+            {"r": run_id, "s": source, "k": unit_key, "st": status, "n": rows_written, "e": error},
+        )
 
 
 def finish_run(engine: Engine, run_id: int, status: str, message: str | None = None) -> None:
@@ -444,14 +429,7 @@ def record_external_write(
             "pid, host, message) values (cast(:args as jsonb), 'succeeded', now(), :u, :sha, "
             ":pid, :host, :m) returning id"
         ),
-        {
-            "args": json.dumps(args, default=str, sort_keys=True),
-            "u": current_user(),
-            "sha": git_sha(),
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "m": f"{rows_written} row(s) written by write_upsert",
-        },
+        {"m": f"{rows_written} row(s) written by write_upsert", **_run_row(args)},
     ).scalar_one()
     conn.execute(
         text(

@@ -47,10 +47,6 @@ def _parse(unit: Unit) -> ParsedPage:
     return parse_for_copy(unit, _client)
 
 
-def _key(unit: Unit) -> tuple[str, str]:
-    return unit.source, unit.unit_key
-
-
 def worker_count() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
@@ -100,7 +96,9 @@ class ParsedAhead:
         try:
             return future.result(timeout=PARSE_DEADLINE_SECONDS)
         except BrokenProcessPool:
-            log.warning("the parsing workers stopped; %s %s is parsed here", *_key(unit))
+            log.warning(
+                "the parsing workers stopped; %s %s is parsed here", unit.source, unit.unit_key
+            )
             return None
         except FuturesTimeout:
             future.cancel()

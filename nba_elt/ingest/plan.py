@@ -18,23 +18,22 @@ from urllib.parse import urlsplit
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from nba_elt.dates import season_of
+from nba_elt.errors import NbaEltError
 from nba_elt.ingest.request import BackfillRequest
+from nba_elt.sources import SOURCES, is_complete, planned_urls, units_for_dates, units_for_games
 from nba_elt.sources.base import SourceContext, Unit
+from nba_elt.sources.games import games_on
+from nba_elt.sources.schedule import month_name, month_path
+from nba_elt.sources.scoreboard import scoreboard_path
 
 log = logging.getLogger(__name__)
 
 DATE_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def source_order() -> tuple[str, ...]:
-    from nba_elt.sources import SOURCES
-
-    return tuple(SOURCES)
-
-
 def unit_sort_key(unit: Unit) -> tuple:
-    order = source_order()
-    rank = order.index(unit.source) if unit.source in order else len(order)
+    rank = SOURCES.index(unit.source) if unit.source in SOURCES else len(SOURCES)
     return (unit.game_date or dt.date.min, rank, unit.unit_key)
 
 
@@ -43,7 +42,7 @@ def enabled_sources(engine: Engine) -> tuple[str, ...]:
     from nba_elt.warehouse.queries import enabled_flags
 
     enabled = enabled_flags(engine)
-    return tuple(s for s in source_order() if s in enabled)
+    return tuple(s for s in SOURCES if s in enabled)
 
 
 @dataclass
@@ -54,9 +53,6 @@ class Plan:
     units: list[Unit]
     dates: tuple[dt.date, ...] = ()
     game_ids: tuple[str, ...] = ()
-    # Dates whose pbp games are not known yet (the schedule for that day is not loaded):
-    # they are discovered after the day's schedule unit has run.
-    pending_discovery: tuple[dt.date, ...] = ()
     # Dates for which neither nba_source.schedule nor the site lists any game: no pbp units.
     days_without_games: tuple[dt.date, ...] = ()
     notes: list[str] = field(default_factory=list)
@@ -97,9 +93,6 @@ def build_plan(
     are discovered after that day's schedule unit (no page is fetched to plan); otherwise
     `units_for_dates` reads the day's scoreboard page.
     """
-    from nba_elt.errors import NbaEltError
-    from nba_elt.sources import units_for_dates, units_for_games
-
     units: list[Unit] = []
     pending: list[dt.date] = []
     no_games: list[dt.date] = []
@@ -143,7 +136,6 @@ def build_plan(
         units=units,
         dates=request.dates,
         game_ids=request.game_ids,
-        pending_discovery=tuple(pending),
         days_without_games=tuple(no_games),
         notes=notes,
     )
@@ -196,10 +188,6 @@ def site_path(url: str) -> str:
 def listing_pages(unit: Unit, ctx: SourceContext, sources: Iterable[str]) -> list[str]:
     """What listing a day's pbp games may fetch: nothing when the run's own schedule unit
     provides them (nba_source.schedule), else the scoreboard page, then the month page."""
-    from nba_elt.dates import season_of
-    from nba_elt.sources.schedule import month_name, month_path
-    from nba_elt.sources.scoreboard import scoreboard_path
-
     day = unit.game_date
     if "schedule" in sources:
         return []
@@ -211,9 +199,6 @@ def listing_pages(unit: Unit, ctx: SourceContext, sources: Iterable[str]) -> lis
 
 def games_known_offline(day: dt.date, ctx: SourceContext) -> list[str] | None:
     """The day's game ids from nba_source.schedule or the archived pages; None if unknown."""
-    from nba_elt.errors import NbaEltError
-    from nba_elt.sources.games import games_on
-
     try:
         return games_on(day, ctx)
     except NbaEltError as exc:
@@ -226,8 +211,6 @@ def _with_listed_games(
 ) -> tuple[list[Unit], list[str]]:
     """The plan's units, each listing unit followed by the pbp units of the games it would
     find (as far as the database and the archive tell without the network)."""
-    from nba_elt.sources import Unit
-
     units: list[Unit] = []
     notes: list[str] = []
     planned = {(u.source, u.unit_key) for u in plan.units}
@@ -251,8 +234,6 @@ def describe_plan(
 ) -> dict[str, Any]:
     """What a dry-run prints: every unit (listing units and the games they would find
     included), every page it may fetch and whether the archive holds it, the dbt selection."""
-    from nba_elt.sources import is_complete, planned_urls
-
     rows = []
     pages: list[str] = []
     units, listing_notes = _with_listed_games(plan, ctx, schema_ready)

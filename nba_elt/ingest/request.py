@@ -121,21 +121,17 @@ def parse_game_ids(raw: str) -> tuple[str, ...]:
 
     ids: list[str] = []
     bad: list[str] = []
-    for part in str(raw).split(","):
-        if not part.strip():
-            continue
-        if NBA_GAME_ID_RE.match(part.strip()):
-            if part.strip() not in ids:
-                ids.append(part.strip())
+    for part in filter(None, (p.strip() for p in str(raw).split(","))):
+        if NBA_GAME_ID_RE.match(part):
+            ids.append(part)
             continue
         try:
             game_id = check_game_id(part.upper())
             parse_date(date_of_game(game_id).isoformat(), flag=f"game {game_id}")
         except BadInput as exc:
-            bad.append(f"{part.strip()} ({exc})")
+            bad.append(f"{part} ({exc})")
             continue
-        if game_id not in ids:
-            ids.append(game_id)
+        ids.append(game_id)
     if bad:
         raise BadInput(
             f"--games: not a game id: {', '.join(bad)}. A game id is YYYYMMDD0 + the home "
@@ -143,7 +139,7 @@ def parse_game_ids(raw: str) -> tuple[str, ...]:
         )
     if not ids:
         raise BadInput("--games is empty; give ids like 201901010DEN,201810160GSW")
-    return tuple(ids)
+    return tuple(dict.fromkeys(ids))  # without duplicates, in the order given
 
 
 def parse_resume(raw: Any) -> int:

@@ -3,8 +3,9 @@
 The unit's data is written by `nba_elt.sources.run_unit` in one transaction. Around it,
 the ledger moves the unit pending -> running -> outcome in short transactions of its
 own; a unit that writes rows is marked succeeded inside its data's transaction too, so the
-two commit together even if the process dies right after. An advisory lock on (source, unit_key), held on a separate connection, keeps a
-second backfill from writing the same unit at the same time.
+two commit together even if the process dies right after. An advisory lock on (source,
+unit_key), held on a separate connection, keeps a second backfill from writing the same
+unit at the same time.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from nba_elt.config import scrub
+from nba_elt.config import get_settings, scrub
 from nba_elt.errors import (
     EXIT_FAILED,
     EXIT_NOT_AVAILABLE,
@@ -41,8 +42,11 @@ from nba_elt.ingest.plan import (
     is_listing,
     unit_sort_key,
 )
+from nba_elt.ingest.request import resume_command
 from nba_elt.results import status_of
+from nba_elt.sources import is_complete, run_unit, units_for_dates
 from nba_elt.sources.base import SourceContext, Unit, settle_clients
+from nba_elt.warehouse.db_errors import database_error
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +61,6 @@ def _record_written(
     conn.exec_driver_sql("set local synchronous_commit = off")
     ledger.record_unit_written(conn, run_id, unit.source, unit.unit_key, rows)
     recorded.append(rows)
-
-
-def lock_wait_seconds() -> float:
-    """How long a unit waits for another backfill writing it (NBA_ELT_BACKFILL_LOCK_WAIT)."""
-    from nba_elt.config import get_settings
-
-    return get_settings().backfill_lock_wait
 
 
 SKIPPED_COMPLETE = (
@@ -104,8 +101,6 @@ class RunReport:
 
     @property
     def resume_command(self) -> str:
-        from nba_elt.ingest.request import resume_command
-
         return resume_command(self.run_id, self.args)
 
     @property
@@ -179,10 +174,6 @@ def _short(exc: BaseException) -> str:
     return text_ if len(text_) <= MAX_ERROR_CHARS else text_[: MAX_ERROR_CHARS - 3] + "..."
 
 
-def _as_row(unit: Unit) -> tuple[str, str, dt.date | None, str]:
-    return (unit.source, unit.unit_key, unit.game_date, unit.provider)
-
-
 class BackfillRunner:
     """Runs a plan's units under one ledger run.
 
@@ -205,7 +196,7 @@ class BackfillRunner:
         self.ctx = ctx
         self.force = force
         self.progress = progress or NoProgress()
-        self.lock_wait = lock_wait_seconds() if lock_wait is None else lock_wait
+        self.lock_wait = get_settings().backfill_lock_wait if lock_wait is None else lock_wait
         # Units a resumed run finished already: never planned again by discovery.
         self.already_done = already_done or set()
         self.stop_reason: str | None = None
@@ -225,7 +216,7 @@ class BackfillRunner:
                 self.engine,
                 run_id,
                 args,
-                [_as_row(u) for u in plan.units],
+                plan.units,
                 resumed_from=resumed_from,
             )
             log.info("backfill run %s: %d unit(s) planned", run_id, len(plan.units))
@@ -259,8 +250,6 @@ class BackfillRunner:
     def _database_lost(self, run_id: int, exc: BaseException) -> DatabaseLost:
         """One line for the operator; the run is marked interrupted if the database is
         back, else by the next backfill (its process is gone by then)."""
-        from nba_elt.warehouse.db_errors import database_error
-
         lost = exc if isinstance(exc, DatabaseLost) else database_error(exc, "backfill")
         where = self.current or "the ledger"
         with contextlib.suppress(SQLAlchemyError):
@@ -319,7 +308,7 @@ class BackfillRunner:
             new = [u for u in dedupe(found) if (u.source, u.unit_key) not in queued]
             if new:
                 log.info("%s: %d pbp game(s) to load", unit.game_date, len(new))
-                ledger.add_units(self.engine, guard.run_id, [_as_row(u) for u in new])
+                ledger.add_units(self.engine, guard.run_id, new)
                 self.progress.add_total(len(new))
                 queued |= {(u.source, u.unit_key) for u in new}
                 pending = deque(sorted([*pending, *new], key=unit_sort_key))
@@ -343,8 +332,6 @@ class BackfillRunner:
         (the requested games only, for --games), its own row marked skipped with where
         its games went. Returns the new remaining queue.
         """
-        from nba_elt.sources import units_for_dates
-
         report.fell_back = (
             f"basketball-reference stopped the run at {stopped_at.source} "
             f"{stopped_at.unit_key} ({self.stop_reason}); the remaining units were handed "
@@ -377,7 +364,7 @@ class BackfillRunner:
                 report.outcomes.append(
                     UnitOutcome(unit.source, unit.unit_key, unit.game_date, status, error=note)
                 )
-                ledger.add_units(self.engine, guard.run_id, [_as_row(g) for g in games])
+                ledger.add_units(self.engine, guard.run_id, games)
                 converted += games
             else:
                 converted.append(replace(unit, provider="nba"))
@@ -386,18 +373,23 @@ class BackfillRunner:
         return sorted(dedupe(converted), key=unit_sort_key)
 
     def _discover_pbp(self, day: dt.date) -> list[Unit]:
-        from nba_elt.sources import units_for_dates
-
         if day not in days_with_schedule(self.engine, [day]):
             return []  # no game that day: nothing to list, no page to fetch
         try:
-            found = units_for_dates("pbp", [day], self.ctx)
+            return self._pbp_units_of(day)
         except NbaEltError as exc:
-            settle_clients(self.ctx, False, f"listing the pbp games of {day}: {exc}")
             if exc.terminal:
                 self._stop_on(exc, f"listing the games of {day}")
             log.warning("could not list the pbp games of %s: %s", day, exc)
             return []
+
+    def _pbp_units_of(self, day: dt.date) -> list[Unit]:
+        """The day's pbp games; the pages read to list them are settled either way."""
+        try:
+            found = units_for_dates("pbp", [day], self.ctx)
+        except NbaEltError as exc:
+            settle_clients(self.ctx, False, f"listing the pbp games of {day}: {exc}")
+            raise
         settle_clients(self.ctx, True)
         return found
 
@@ -409,21 +401,7 @@ class BackfillRunner:
             self.stop_exit_code = exc.exit_code
             self.stop_error = exc
 
-    def _list_games(self, unit: Unit) -> int:
-        """A listing unit: find the day's games (schedule or scoreboard); 0 rows written."""
-        from nba_elt.sources import units_for_dates
-
-        try:
-            self.listed = units_for_dates("pbp", [unit.game_date], self.ctx)
-        except NbaEltError as exc:
-            settle_clients(self.ctx, False, f"listing the pbp games of {unit.game_date}: {exc}")
-            raise
-        settle_clients(self.ctx, True)
-        return 0
-
     def _run_one(self, unit: Unit, guard: ledger.RunGuard) -> UnitOutcome:
-        from nba_elt.sources import is_complete, run_unit
-
         run_id = guard.run_id
         started = time.monotonic()
         recorded: list[int] = []  # rows the unit's own transaction recorded in the ledger
@@ -433,8 +411,9 @@ class BackfillRunner:
         settle_clients(self.ctx, True)  # pages read while planning, parsed without error
         try:
             if is_listing(unit):
+                # a listing unit: find the day's games (schedule or scoreboard); 0 rows
                 ledger.mark_unit_running(self.engine, run_id, unit.source, unit.unit_key)
-                outcome.rows_written = self._list_games(unit)
+                self.listed = self._pbp_units_of(unit.game_date)
                 outcome.status = "succeeded"
             else:
                 with guard.unit_lock(unit.source, unit.unit_key, self.lock_wait):
@@ -462,8 +441,6 @@ class BackfillRunner:
             if exc.terminal:
                 self._stop_on(exc, f"{unit.source} {unit.unit_key}")
         except SQLAlchemyError as exc:
-            from nba_elt.warehouse.db_errors import database_error
-
             error = database_error(exc, f"{unit.source} {unit.unit_key}")
             if isinstance(error, DatabaseLost):
                 raise error from None

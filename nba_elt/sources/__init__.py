@@ -11,22 +11,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from nba_elt.errors import BadInput, DatabaseLost, DataNotAvailable, NbaEltError
 from nba_elt.sources import boxscores, pbp, schedule
 from nba_elt.sources.base import (
     DEFAULT_PROVIDER,
-    FINAL_AFTER_DAYS,
     PROVIDERS,
     Source,
     SourceContext,
     Unit,
     check_game_id,
-    final_since,
     forget_clients,
-    is_final_day,
     settle_clients,
 )
-from nba_elt.sources.games import games_on
 from nba_elt.sources.nba import sources as nba_sources
 from nba_elt.warehouse.db_errors import database_error
 
@@ -39,7 +37,6 @@ REGISTRY: dict[tuple[str, str], Source] = {
     (s.name, s.provider): s for group in _BY_PROVIDER.values() for s in group
 }
 SOURCES: tuple[str, ...] = tuple(s.name for s in _BY_PROVIDER[DEFAULT_PROVIDER])
-PROVIDER_CHOICES = (*PROVIDERS, "auto")  # auto: bbref, then the NBA for what remains
 
 
 def get_source(name: str, provider: str = DEFAULT_PROVIDER) -> Source:
@@ -92,8 +89,6 @@ def run_unit(unit: Unit, ctx: SourceContext) -> int:
         _quarantine(ctx, exc, unit)
         raise
     except Exception as exc:  # noqa: BLE001 - a database error mid-unit is a LoadError
-        from sqlalchemy.exc import SQLAlchemyError
-
         error = exc
         if isinstance(exc, SQLAlchemyError):
             error = database_error(exc, f"{unit.source} {unit.unit_key}")
@@ -117,26 +112,3 @@ def _quarantine(ctx: SourceContext, exc: NbaEltError, unit: Unit) -> None:
     location = settle_clients(ctx, False, reason)
     if location:
         exc.args = (f"{exc} (its page(s) are kept in the quarantine {location})",)
-
-
-__all__ = [
-    "DEFAULT_PROVIDER",
-    "FINAL_AFTER_DAYS",
-    "PROVIDERS",
-    "PROVIDER_CHOICES",
-    "REGISTRY",
-    "SOURCES",
-    "Source",
-    "SourceContext",
-    "Unit",
-    "check_game_id",
-    "final_since",
-    "games_on",
-    "get_source",
-    "is_complete",
-    "is_final_day",
-    "planned_urls",
-    "run_unit",
-    "units_for_dates",
-    "units_for_games",
-]

@@ -122,12 +122,6 @@ def record_written(ctx: SourceContext, conn: Connection, rows: int) -> int:
     return rows
 
 
-def date_units(
-    source: str, dates: Iterable[dt.date], provider: str = DEFAULT_PROVIDER
-) -> list[Unit]:
-    return [Unit(source, day.isoformat(), day, provider) for day in sorted(set(dates))]
-
-
 class DateKeyedSource:
     """The units of a source whose unit is one date (schedule, boxscores): the dates asked
     for, or the dates of the games asked for. Subclasses set ``name`` and ``provider``."""
@@ -136,10 +130,10 @@ class DateKeyedSource:
     provider: str = DEFAULT_PROVIDER
 
     def units_for_dates(self, dates: Iterable[dt.date], ctx: SourceContext) -> list[Unit]:
-        return date_units(self.name, dates, self.provider)
+        return [Unit(self.name, day.isoformat(), day, self.provider) for day in sorted(set(dates))]
 
     def units_for_games(self, game_ids: Iterable[str], ctx: SourceContext) -> list[Unit]:
-        return date_units(self.name, (date_of_game(g) for g in game_ids), self.provider)
+        return self.units_for_dates((date_of_game(g) for g in game_ids), ctx)
 
 
 def check_game_id(game_id: str) -> str:
@@ -179,18 +173,19 @@ def month_final_since(day: dt.date) -> dt.date | bool:
     return final_since(next_month - dt.timedelta(days=1))
 
 
+_SCHEDULED = ["game_id", "nba_game_id", "away_team", "home_team", "away_pts", "home_pts", "status"]
+
+
 def scheduled_games(conn: Connection, day: dt.date) -> pd.DataFrame:
     """The day's games as nba_source.schedule holds them (empty when not loaded)."""
     rows = conn.execute(
         sql(
-            "select game_id, away_team, home_team, away_pts, home_pts, status "
-            "from nba_source.schedule where game_date = :d order by game_id"
+            f"select {', '.join(_SCHEDULED)} from nba_source.schedule where game_date = :d "
+            "order by game_id"
         ),
         {"d": day},
     ).fetchall()
-    return pd.DataFrame(
-        rows, columns=["game_id", "away_team", "home_team", "away_pts", "home_pts", "status"]
-    )
+    return pd.DataFrame(rows, columns=_SCHEDULED)
 
 
 def playable(games: pd.DataFrame) -> list[str]:

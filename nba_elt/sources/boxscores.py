@@ -39,6 +39,7 @@ from nba_elt.extract.html import (
     to_int,
 )
 from nba_elt.extract.http import HttpClient
+from nba_elt.sources import scoreboard
 from nba_elt.sources.base import (
     DateKeyedSource,
     SourceContext,
@@ -263,16 +264,10 @@ def finals_of_day(
     request), so the team-sum check runs whatever else is loaded."""
     if not known.empty and (known["status"] != "scheduled").all():
         return known, "nba_source.schedule"
-    from nba_elt.sources import scoreboard
-
-    client = ctx.client
-    path = scoreboard.scoreboard_path(day)
-    html = scoreboard.fetch_scoreboard(client, day, final=final_since(day))
-    board = scoreboard.parse_scoreboard(html, day, page=client.url_for(path))
-    scoreboard.check_unit(html, board, page=client.url_for(path))
+    board = scoreboard.read_scoreboard(ctx.client, day)
     board["status"] = "scheduled"
     board.loc[board["away_pts"].notna() & board["home_pts"].notna(), "status"] = "final"
-    return board, client.url_for(path)
+    return board, ctx.client.url_for(scoreboard.scoreboard_path(day))
 
 
 class BoxscoresSource(DateKeyedSource):
@@ -302,20 +297,20 @@ class BoxscoresSource(DateKeyedSource):
                     f"boxscores {day}: the daily page is not published yet"
                 ) from exc
             raise
-        if not has_stats_table(html, client.url_for(path)):
+        page = client.url_for(path)
+        if not has_stats_table(html, page):
             html = client.refetch(path)  # an archived copy may predate publication
         with ctx.engine.connect() as conn:
             known = scheduled_games(conn, day)
-        if not has_stats_table(html, client.url_for(path)):
+        if not has_stats_table(html, page):
             expected = playable(known) if not known.empty else games_from_site(day, ctx)
             if expected or day >= today_eastern():
                 raise DataNotAvailable(
-                    f"boxscores {day}: {client.url_for(path)} has no player table yet although "
+                    f"boxscores {day}: {page} has no player table yet although "
                     f"{len(expected)} game(s) were scheduled; retry later"
                 )
             log.info("boxscores %s: no games that day", day)
             return 0
-        page = client.url_for(path)
         frame = parse_boxscores(html, day, page=page)
         whole = html.rstrip().lower().endswith("</html>")
         finals, finals_from = finals_of_day(day, ctx, known) if whole else (known, "")

@@ -7,13 +7,7 @@ import logging
 
 from nba_elt.errors import SourceError
 from nba_elt.sources import scoreboard
-from nba_elt.sources.base import (
-    SourceContext,
-    final_since,
-    month_final_since,
-    playable,
-    scheduled_games,
-)
+from nba_elt.sources.base import SourceContext, month_final_since, playable, scheduled_games
 from nba_elt.sources.schedule import fetch_schedule_for_date
 
 log = logging.getLogger(__name__)
@@ -24,9 +18,7 @@ def games_from_site(day: dt.date, ctx: SourceContext) -> list[str]:
     client = ctx.client
     path = scoreboard.scoreboard_path(day)
     try:
-        html = scoreboard.fetch_scoreboard(client, day, final=final_since(day))
-        board = scoreboard.parse_scoreboard(html, day, page=client.url_for(path))
-        scoreboard.check_unit(html, board, page=client.url_for(path))
+        board = scoreboard.read_scoreboard(client, day)
         client.settle(True, paths=[path])
         return board["game_id"].tolist()
     except SourceError as exc:

@@ -361,9 +361,7 @@ class PbpSource:
 
     def run(self, unit: Unit, ctx: SourceContext) -> int:
         game_id = check_game_id(unit.unit_key)
-        ahead: ParsedPage | None = None
-        if ctx.parsed_ahead is not None:
-            ahead = ctx.parsed_ahead(unit)
+        ahead = ctx.parsed_ahead(unit) if ctx.parsed_ahead is not None else None
         frame = ahead.frame if ahead is not None else fetch_and_parse(unit, ctx.client)
         rows_csv = ahead.rows_csv if ahead is not None else None
         with ctx.engine.begin() as conn:

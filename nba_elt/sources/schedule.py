@@ -69,11 +69,7 @@ def season_path(season: int) -> str:
 
 def month_links(html: str) -> list[str]:
     """The season's month page paths linked from a schedule page (in page order)."""
-    seen: list[str] = []
-    for match in MONTH_LINK.finditer(html):
-        if match.group(0) not in seen:
-            seen.append(match.group(0))
-    return seen
+    return list(dict.fromkeys(match.group(0) for match in MONTH_LINK.finditer(html)))
 
 
 def page_season(html: str) -> int | None:
@@ -132,13 +128,9 @@ def _season_for(page_season_: int | None, game_date: dt.date) -> int:
 
 
 def _overtimes(raw: str) -> int:
-    raw = raw.strip().upper()
-    if not raw:
-        return 0
-    match = re.match(r"^(\d*)\s*OT$", raw)
-    if not match:
-        return 0
-    return int(match.group(1) or 1)
+    """'OT' -> 1, '2OT' -> 2; anything else (blank) -> 0."""
+    match = re.match(r"^(\d*)\s*OT$", raw.strip().upper())
+    return int(match.group(1) or 1) if match else 0
 
 
 def _game_type(separator: str, current: str) -> str:
@@ -212,7 +204,13 @@ def parse_schedule(
                 "game_type": row_type,
             }
         )
-    frame = pd.DataFrame.from_records(records, columns=COLUMNS)
+    return schedule_frame(records)
+
+
+def schedule_frame(records: list[dict], columns: list[str] = COLUMNS) -> pd.DataFrame:
+    """Schedule rows (dicts of ``columns``) as the frame every provider loads: typed
+    columns, one row per game_id, the last kept."""
+    frame = pd.DataFrame.from_records(records, columns=columns)
     for column in ("season", "away_pts", "home_pts", "overtimes", "attendance"):
         frame[column] = frame[column].astype("Int64")
     frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
@@ -232,15 +230,17 @@ def _candidates_from_links(links: list[str], day: dt.date) -> list[str]:
     return found
 
 
-def _get_or_none(client: HttpClient, path: str, final, errors: list[SourceError]) -> str | None:
-    """The page, or None when the site has no such page (404). Any other failure (5xx
-    after the retries, the deadline, a block) is raised: the unit fails, no fallback."""
+def _get_or_none(
+    client: HttpClient, path: str, final, missing: dict[str, PageNotFound]
+) -> str | None:
+    """The page, or None when the site has no such page (404, kept in ``missing``). Any
+    other failure (5xx after the retries, the deadline, a block) is raised: the unit
+    fails, no fallback."""
     try:
         return client.get(path, final=final)
     except PageNotFound as exc:
         log.info("%s: not on the site", path)
-        exc.path = path
-        errors.append(exc)
+        missing[path] = exc
     return None
 
 
@@ -270,7 +270,7 @@ def fetch_schedule_for_date(
     """
     season = season_of(day)
     tried: set[str] = set()
-    errors: list[SourceError] = []
+    missing: dict[str, PageNotFound] = {}
     queue = [month_path(season, month_name(day))]
     fallbacks = [season_path(season)]
     if 7 <= day.month <= 10:
@@ -282,53 +282,36 @@ def fetch_schedule_for_date(
         if path in tried:
             continue
         tried.add(path)
-        html = _get_or_none(client, path, final, errors)
+        html = _get_or_none(client, path, final, missing)
         if html is None:
             continue
         page = client.url_for(path)
+        read_any = True
         if path.endswith("_games.html"):  # a season page: only its month links matter
             require_whole_page(html, page)
-            read_any = True
-            found = _candidates_from_links(month_links(html), day)
-            from_links.update(found)
-            queue += found
-            continue
-        frame = parse_schedule(html, page=page)
-        check_unit(html, frame, page=page)
-        read_any = True
-        on_day = frame[frame["game_date"] == day]
-        if not on_day.empty:
-            return on_day.reset_index(drop=True)
-        same_month = frame["game_date"].map(lambda d: (d.year, d.month) == (day.year, day.month))
-        if same_month.any():
-            return on_day.reset_index(drop=True)  # the right page; no game that day
+        else:
+            frame = parse_schedule(html, page=page)
+            check_unit(html, frame, page=page)
+            # the right page has the day's month (and, without the day, no game that day)
+            if any((d.year, d.month) == (day.year, day.month) for d in frame["game_date"]):
+                return frame[frame["game_date"] == day].reset_index(drop=True)
         found = _candidates_from_links(month_links(html), day)
         from_links.update(found)
         queue += found
-    failed = {getattr(e, "path", "") for e in errors}
-    listed_unreadable = [p for p in from_links if p in failed]
+    listed_unreadable = [p for p in from_links if p in missing]
     if listed_unreadable:
         raise SourceError(
             f"schedule {day}: the season lists {client.url_for(listed_unreadable[0])} but it "
-            f"cannot be read ({_error_of(errors, listed_unreadable[0])}); not loaded"
+            f"cannot be read ({missing[listed_unreadable[0]]}); not loaded"
         )
     if not read_any:
-        first = errors[0] if errors else SourceError(f"schedule {day}: no page could be read")
+        first = next(iter(missing.values()), None) or SourceError(
+            f"schedule {day}: no page could be read"
+        )
         raise SourceError(
             f"schedule {day}: no schedule page of season {season} could be read, so the "
             f"day's games are unknown ({first}); not loaded"
         )
-    return parse_schedule_empty()
-
-
-def _error_of(errors: list[SourceError], path: str) -> str:
-    for error in errors:
-        if getattr(error, "path", "") == path:
-            return str(error)
-    return "unreadable"
-
-
-def parse_schedule_empty() -> pd.DataFrame:
     return pd.DataFrame(columns=COLUMNS)
 
 
@@ -337,6 +320,7 @@ class ScheduleSource(DateKeyedSource):
 
     name = "schedule"
     provider = "bbref"
+    log_note = ""  # after "no games that day" in the log
 
     def planned_urls(self, unit: Unit, ctx: SourceContext) -> list[str]:
         day = unit.game_date
@@ -353,8 +337,12 @@ class ScheduleSource(DateKeyedSource):
         frame = fetch_schedule_for_date(
             ctx.client, unit.game_date, final=month_final_since(unit.game_date)
         )
+        return self.write(unit, ctx, frame)
+
+    def write(self, unit: Unit, ctx: SourceContext, frame: pd.DataFrame) -> int:
+        """The date's games upserted as this provider's; 0 when the day has none."""
         if frame.empty:
-            log.info("schedule %s: no games that day", unit.unit_key)
+            log.info("schedule %s: no games that day%s", unit.unit_key, self.log_note)
             return 0
         with ctx.engine.begin() as conn:
             return record_written(

@@ -21,6 +21,7 @@ from nba_elt.extract.html import (
     to_int,
 )
 from nba_elt.extract.http import HttpClient
+from nba_elt.sources.base import final_since
 
 COLUMNS = ["game_id", "game_date", "away_team", "home_team", "away_pts", "home_pts"]
 
@@ -29,8 +30,13 @@ def scoreboard_path(day: dt.date) -> str:
     return f"/boxscores/?month={day.month}&day={day.day}&year={day.year}"
 
 
-def fetch_scoreboard(client: HttpClient, day: dt.date, *, final: bool | dt.date = False) -> str:
-    return client.get(scoreboard_path(day), final=final)
+def read_scoreboard(client: HttpClient, day: dt.date) -> pd.DataFrame:
+    """The day's scoreboard page, fetched (final once the day is), parsed and checked."""
+    page = client.url_for(scoreboard_path(day))
+    html = client.get(scoreboard_path(day), final=final_since(day))
+    board = parse_scoreboard(html, day, page=page)
+    check_unit(html, board, page=page)
+    return board
 
 
 def parse_scoreboard(

@@ -18,7 +18,7 @@ from sqlalchemy import text as sql
 from nba_elt.dates import season_of, today_eastern
 from nba_elt.errors import BadInput, PageNotFound, SiteBlocked, SourceError
 from nba_elt.extract.html import date_of_game
-from nba_elt.sources.base import SourceContext, final_since
+from nba_elt.sources.base import SourceContext, final_since, playable, scheduled_games
 from nba_elt.sources.nba import hosts, parse
 
 log = logging.getLogger(__name__)
@@ -76,21 +76,9 @@ def games_of_day(ctx: SourceContext, day: dt.date) -> pd.DataFrame:
     return on_day.reset_index(drop=True)
 
 
-_SCHEDULED = sql(
-    "select game_id, nba_game_id, away_team, home_team, away_pts, home_pts, status "
-    "from nba_source.schedule where game_date = :d order by game_id"
-)
-
-
 def warehouse_games(ctx: SourceContext, day: dt.date) -> pd.DataFrame:
     with ctx.engine.connect() as conn:
-        rows = conn.execute(_SCHEDULED, {"d": day}).fetchall()
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "game_id", "nba_game_id", "away_team", "home_team", "away_pts", "home_pts", "status",
-        ],
-    )  # fmt: skip
+        return scheduled_games(conn, day)
 
 
 def game_ids_on(ctx: SourceContext, day: dt.date) -> list[str]:
@@ -98,7 +86,7 @@ def game_ids_on(ctx: SourceContext, day: dt.date) -> list[str]:
     known = warehouse_games(ctx, day)
     if known.empty:
         known = games_of_day(ctx, day)
-    return known.loc[known["status"] != "postponed", "game_id"].tolist()
+    return playable(known)
 
 
 def game_of(ctx: SourceContext, game_id: str) -> dict:

@@ -79,25 +79,18 @@ def scoreboard_path(day: dt.date) -> str:
 
 
 def _client(ctx: SourceContext, which: str) -> HttpClient:
-    client = ctx.clients.get(which)
-    if client is None:
-        base = ctx.client
-        settings = base.settings
-        url, headers = (
-            (settings.nba_cdn_url, CDN_HEADERS)
-            if which == "cdn"
-            else (settings.nba_stats_url, STATS_HEADERS)
-        )
-        client = HttpClient(
-            settings,
+    """The run's client of one NBA host, made on first use like the site's own."""
+    if which not in ctx.clients:
+        base, cdn = ctx.client, which == "cdn"
+        ctx.clients[which] = HttpClient(
+            base.settings,
             base.offline,
             archive=base.archive,
             sleep=base._sleep,
-            base_url=url,
-            headers=headers,
+            base_url=base.settings.nba_cdn_url if cdn else base.settings.nba_stats_url,
+            headers=CDN_HEADERS if cdn else STATS_HEADERS,
         )
-        ctx.clients[which] = client
-    return client
+    return ctx.clients[which]
 
 
 def cdn(ctx: SourceContext) -> HttpClient:

@@ -18,10 +18,11 @@ import pandas as pd
 
 from nba_elt import teams
 from nba_elt.errors import SchemaDrift
-from nba_elt.players import PLAYER_PREFIX, normalised_name  # noqa: F401 - re-exported
+from nba_elt.players import nba_player_id, normalised_name  # noqa: F401 - re-exported
 from nba_elt.sources.boxscores import boxscore_frame
 from nba_elt.sources.pbp import COLUMNS as PBP_COLUMNS
 from nba_elt.sources.schedule import COLUMNS as SCHEDULE_COLUMNS
+from nba_elt.sources.schedule import schedule_frame
 
 NBA_GAME_ID = re.compile(r"^00(?P<kind>[1-6])(?P<yy>\d{2})(?P<number>\d{5})$")
 GAME_TYPES = {"2": "regular", "4": "playoffs", "5": "playin"}
@@ -107,12 +108,30 @@ def _result_set(payload: dict, name: str, page: str) -> pd.DataFrame:
     raise SchemaDrift(f"{page}: the result set {name!r} is missing")
 
 
+def _schedule_row(
+    nba_id: str, day: dt.date, away: str, home: str, score: tuple[int, int] | None, overtimes: int
+) -> dict:
+    """One game's schedule row; ``score`` (away, home) of a final game, else None."""
+    return {
+        "game_id": warehouse_game_id(day, home),
+        "game_date": day,
+        "season": season_of_game(nba_id),
+        "start_time": None,
+        "away_team": away,
+        "home_team": home,
+        "away_pts": score[0] if score else None,
+        "home_pts": score[1] if score else None,
+        "overtimes": overtimes,
+        "status": "final" if score else "scheduled",
+        "attendance": None,
+        "arena": None,
+        "game_type": game_type_of(nba_id),
+        "nba_game_id": nba_id,
+    }
+
+
 def _typed_schedule(records: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(records, columns=[*SCHEDULE_COLUMNS, "nba_game_id"])
-    for column in ("season", "away_pts", "home_pts", "overtimes", "attendance"):
-        frame[column] = frame[column].astype("Int64")
-    frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
-    return frame.drop_duplicates("game_id", keep="last").reset_index(drop=True)
+    return schedule_frame(records, [*SCHEDULE_COLUMNS, "nba_game_id"])
 
 
 # ---------------------------------------------------------------- schedule
@@ -156,24 +175,8 @@ def parse_league_game_log(payload: dict, *, page: str = "leaguegamelog") -> pd.D
         overtimes = (
             max(0, round((float(played) - TEAM_MINUTES_REGULATION) / 25)) if pd.notna(played) else 0
         )
-        records.append(
-            {
-                "game_id": warehouse_game_id(day, home),
-                "game_date": day,
-                "season": season_of_game(nba_id),
-                "start_time": None,
-                "away_team": away,
-                "home_team": home,
-                "away_pts": int(away_pts) if final else None,
-                "home_pts": int(home_pts) if final else None,
-                "overtimes": overtimes,
-                "status": "final" if final else "scheduled",
-                "attendance": None,
-                "arena": None,
-                "game_type": game_type_of(nba_id),
-                "nba_game_id": nba_id,
-            }
-        )
+        score = (int(away_pts), int(home_pts)) if final else None
+        records.append(_schedule_row(nba_id, day, away, home, score, overtimes))
     return _typed_schedule(records)
 
 
@@ -195,48 +198,22 @@ def parse_scoreboard_v3(payload: dict, *, page: str = "scoreboardv3") -> pd.Data
             else ("postponed" if "ppd" in text_ or "postponed" in text_ else "scheduled")
         )
         start = re.search(r"T(\d{2}:\d{2})", str(game.get("gameEt") or ""))
-        period = int(game.get("period") or 0)
-        records.append(
-            {
-                "game_id": warehouse_game_id(day, home),
-                "game_date": day,
-                "season": season_of_game(nba_id),
-                "start_time": start.group(1) if start else None,
-                "away_team": away,
-                "home_team": home,
-                "away_pts": int(game["awayTeam"]["score"]) if final else None,
-                "home_pts": int(game["homeTeam"]["score"]) if final else None,
-                "overtimes": max(0, period - 4) if final else 0,
-                "status": status,
-                "attendance": None,
-                "arena": None,
-                "game_type": game_type_of(nba_id),
-                "nba_game_id": nba_id,
-            }
-        )
+        score = (int(game["awayTeam"]["score"]), int(game["homeTeam"]["score"])) if final else None
+        overtimes = max(0, int(game.get("period") or 0) - 4) if final else 0
+        row = _schedule_row(nba_id, day, away, home, score, overtimes)
+        records.append(row | {"status": status, "start_time": start.group(1) if start else None})
     return _typed_schedule(records)
 
 
 def schedule_from_live(info: dict, totals: dict[str, int]) -> pd.DataFrame:
     """The schedule row of one game from its liveData box score (parse_live_boxscore)."""
+    away, home = info["away"], info["home"]
     final = info["status"] == 3
-    record = {
-        "game_id": info["game_id"],
-        "game_date": info["game_date"],
-        "season": season_of_game(info["nba_game_id"]),
-        "start_time": None,
-        "away_team": info["away"],
-        "home_team": info["home"],
-        "away_pts": totals[info["away"]] if final else None,
-        "home_pts": totals[info["home"]] if final else None,
-        "overtimes": max(0, info["period"] - 4) if final else 0,
-        "status": "final" if final else "scheduled",
-        "attendance": None,
-        "arena": None,
-        "game_type": game_type_of(info["nba_game_id"]),
-        "nba_game_id": info["nba_game_id"],
-    }
-    return _typed_schedule([record])
+    score = (totals[away], totals[home]) if final else None
+    overtimes = max(0, info["period"] - 4) if final else 0
+    return _typed_schedule(
+        [_schedule_row(info["nba_game_id"], info["game_date"], away, home, score, overtimes)]
+    )
 
 
 # ---------------------------------------------------------------- box scores
@@ -256,7 +233,7 @@ def _player_record(
         return None
     record = {
         "game_id": game_id,
-        "player_id": f"{PLAYER_PREFIX}{player['personId']}",
+        "player_id": nba_player_id(player["personId"]),
         "game_date": game_date,
         "player": name,
         "team": team,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 
@@ -26,7 +26,6 @@ from nba_elt.errors import (
 )
 from nba_elt.extract.html import date_of_game
 from nba_elt.sources.base import (
-    DateKeyedSource,
     SourceContext,
     Unit,
     final_since,
@@ -39,7 +38,7 @@ from nba_elt.sources.nba import games, hosts, parse
 from nba_elt.sources.pbp import PbpSource, final_score
 from nba_elt.sources.schedule import ScheduleSource
 from nba_elt.warehouse.crosswalk import write_boxscores
-from nba_elt.warehouse.load import replace_game_events, upsert
+from nba_elt.warehouse.load import replace_game_events
 
 log = logging.getLogger(__name__)
 PROVIDER = "nba"
@@ -56,11 +55,11 @@ def _not_final_yet(unit: Unit, what: str) -> DataNotAvailable:
     return DataNotAvailable(f"{unit.source} {unit.unit_key}: {what}; retry later")
 
 
-class NbaScheduleSource(DateKeyedSource):
+class NbaScheduleSource(ScheduleSource):
     """A date's games and final scores: the league game log, or scoreboardv3 near today."""
 
-    name = "schedule"
     provider = PROVIDER
+    log_note = " (NBA)"
 
     def planned_urls(self, unit: Unit, ctx: SourceContext) -> list[str]:
         day = unit.game_date
@@ -68,9 +67,6 @@ class NbaScheduleSource(DateKeyedSource):
         if games.uses_scoreboard(day):
             return [client.url_for(hosts.scoreboard_path(day))]
         return [client.url_for(hosts.game_log_path(parse.season_label(season_of(day))))]
-
-    def is_complete(self, unit: Unit, ctx: SourceContext) -> bool:
-        return ScheduleSource().is_complete(unit, ctx)
 
     def run(self, unit: Unit, ctx: SourceContext) -> int:
         try:
@@ -90,13 +86,7 @@ class NbaScheduleSource(DateKeyedSource):
                 exc,
                 len(frame),
             )
-        if frame.empty:
-            log.info("schedule %s: no games that day (NBA)", unit.unit_key)
-            return 0
-        with ctx.engine.begin() as conn:
-            return record_written(
-                ctx, conn, upsert(conn, "schedule", frame.assign(provider=self.provider))
-            )
+        return self.write(unit, ctx, frame)
 
 
 class _NbaGameSource:
@@ -115,8 +105,9 @@ class _NbaGameSource:
     def units_for_games(self, game_ids: Iterable[str], ctx: SourceContext) -> list[Unit]:
         return [Unit(self.name, g, date_of_game(g), self.provider) for g in game_ids]
 
-    def _paths(self, nba_game_id: str) -> list[tuple[str, str]]:
-        raise NotImplementedError
+    # The game's file on the CDN (liveData), then on stats.nba.com: NBA game id -> path
+    cdn_path: Callable[[str], str]
+    stats_path: Callable[[str], str]
 
     def planned_urls(self, unit: Unit, ctx: SourceContext) -> list[str]:
         known = games.warehouse_games(ctx, unit.game_date)
@@ -124,13 +115,12 @@ class _NbaGameSource:
         if row.empty or pd.isna(row.iloc[0]["nba_game_id"]):
             season = parse.season_label(season_of(unit.game_date))
             return [hosts.stats(ctx).url_for(hosts.game_log_path(season))]
-        nba_id = str(row.iloc[0]["nba_game_id"])
-        return [hosts.cdn(ctx).url_for(self._paths(nba_id)[0][1])]
+        return [hosts.cdn(ctx).url_for(self.cdn_path(str(row.iloc[0]["nba_game_id"])))]
 
     def _fetch(self, unit: Unit, ctx: SourceContext, nba_game_id: str):
         attempts = [
-            (hosts.cdn(ctx) if which == "cdn" else hosts.stats(ctx), path)
-            for which, path in self._paths(nba_game_id)
+            (hosts.cdn(ctx), self.cdn_path(nba_game_id)),
+            (hosts.stats(ctx), self.stats_path(nba_game_id)),
         ]
         try:
             return hosts.first_available(attempts, final=final_since(unit.game_date))
@@ -144,12 +134,8 @@ class NbaBoxscoresSource(_NbaGameSource):
     """Every player's box score of one game: liveData, else boxscoretraditionalv3."""
 
     name = "boxscores"
-
-    def _paths(self, nba_game_id: str) -> list[tuple[str, str]]:
-        return [
-            ("cdn", hosts.cdn_boxscore_path(nba_game_id)),
-            ("stats", hosts.stats_boxscore_path(nba_game_id)),
-        ]
+    cdn_path = staticmethod(hosts.cdn_boxscore_path)
+    stats_path = staticmethod(hosts.stats_boxscore_path)
 
     def is_complete(self, unit: Unit, ctx: SourceContext) -> bool:
         if not is_final_day(unit.game_date):
@@ -207,12 +193,8 @@ class NbaPbpSource(_NbaGameSource):
     """Every action of one game: liveData play-by-play, else playbyplayv3."""
 
     name = "pbp"
-
-    def _paths(self, nba_game_id: str) -> list[tuple[str, str]]:
-        return [
-            ("cdn", hosts.cdn_pbp_path(nba_game_id)),
-            ("stats", hosts.stats_pbp_path(nba_game_id)),
-        ]
+    cdn_path = staticmethod(hosts.cdn_pbp_path)
+    stats_path = staticmethod(hosts.stats_pbp_path)
 
     def is_complete(self, unit: Unit, ctx: SourceContext) -> bool:
         return PbpSource().is_complete(unit, ctx)
