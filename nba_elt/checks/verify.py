@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from nba_elt.config import Settings
@@ -70,8 +70,12 @@ def _fail(name: str, detail: str, **numbers: Any) -> Check:
     return Check(name, "fail", detail, numbers)
 
 
+def _query(conn: Connection, sql: str, **params: Any) -> CursorResult:
+    return conn.execute(text(sql), params)
+
+
 def _exists(conn: Connection, relation: str) -> bool:
-    return conn.execute(text("select to_regclass(:r) is not null"), {"r": relation}).scalar()
+    return _query(conn, "select to_regclass(:r) is not null", r=relation).scalar()
 
 
 def _not_built(relations: list[str]) -> str:
@@ -88,17 +92,16 @@ def _schedule_never_loaded(conn: Connection, dates: list[dt.date]) -> list[dt.da
     """The dates whose schedule nothing ever loaded: no row in nba_source.schedule and no
     successful schedule unit in the backfill ledger (a day without games leaves only the
     ledger's unit, with 0 rows)."""
-    loaded = conn.execute(
-        text(
-            """
-            select game_date from nba_source.schedule where game_date = any(:dates)
-            union
-            select game_date from ops.backfill_units
-            where source = 'schedule' and status in ('succeeded', 'skipped')
-              and game_date = any(:dates)
-            """
-        ),
-        {"dates": dates},
+    loaded = _query(
+        conn,
+        """
+        select game_date from nba_source.schedule where game_date = any(:dates)
+        union
+        select game_date from ops.backfill_units
+        where source = 'schedule' and status in ('succeeded', 'skipped')
+          and game_date = any(:dates)
+        """,
+        dates=dates,
     ).scalars()
     return sorted(set(dates) - set(loaded))
 
@@ -117,34 +120,32 @@ def check_completeness(conn: Connection, dates: list[dt.date]) -> Check:
 
     name = "completeness"
     enabled = enabled_flags(conn)
-    games = conn.execute(
-        text(
-            """
-            select s.game_id, s.status, s.game_date,
-                   (select count(distinct b.team) from nba_source.boxscores b
-                     where b.game_id = s.game_id and b.team in (s.home_team, s.away_team))
-                       as box_teams,
-                   (select count(*) from nba_source.pbp p where p.game_id = s.game_id)
-                       as pbp_events
-            from nba_source.schedule s
-            where s.game_date = any(:dates)
-            order by s.game_id
-            """
-        ),
-        {"dates": dates},
+    games = _query(
+        conn,
+        """
+        select s.game_id, s.status, s.game_date,
+               (select count(distinct b.team) from nba_source.boxscores b
+                 where b.game_id = s.game_id and b.team in (s.home_team, s.away_team))
+                   as box_teams,
+               (select count(*) from nba_source.pbp p where p.game_id = s.game_id)
+                   as pbp_events
+        from nba_source.schedule s
+        where s.game_date = any(:dates)
+        order by s.game_id
+        """,
+        dates=dates,
     ).all()
     orphans = [
         row.game_id
-        for row in conn.execute(
-            text(
-                """
-                select distinct b.game_id from nba_source.boxscores b
-                where b.game_date = any(:dates)
-                  and not exists (select 1 from nba_source.schedule s where s.game_id = b.game_id)
-                order by 1
-                """
-            ),
-            {"dates": dates},
+        for row in _query(
+            conn,
+            """
+            select distinct b.game_id from nba_source.boxscores b
+            where b.game_date = any(:dates)
+              and not exists (select 1 from nba_source.schedule s where s.game_id = b.game_id)
+            order by 1
+            """,
+            dates=dates,
         )
     ]
     final = [g for g in games if g.status == "final"]
@@ -185,44 +186,39 @@ def check_completeness(conn: Connection, dates: list[dt.date]) -> Check:
         return _fail(name, "; ".join(problems), **numbers)
     skipped = [s for s in ("boxscores", "pbp") if s not in enabled]
     note = f" ({', '.join(skipped)} disabled in nba_source.feature_flags: not required)"
-    return _pass(
-        name,
-        f"{len(final)} final games complete" + (note if skipped else ""),
-        **numbers,
-    )
+    return _pass(name, f"{len(final)} final games complete" + (note if skipped else ""), **numbers)
 
 
 def check_consistency(conn: Connection, dates: list[dt.date]) -> Check:
     name = "consistency"
-    rows = conn.execute(
-        text(
-            """
-            with box as (
-                select b.game_id,
-                       sum(b.pts) filter (where b.team = s.home_team) as home_box,
-                       sum(b.pts) filter (where b.team = s.away_team) as away_box
-                from nba_source.boxscores b
-                inner join nba_source.schedule s on s.game_id = b.game_id
-                where b.game_date = any(:dates)
-                group by b.game_id
-            ),
-            last_event as (
-                select distinct on (game_id) game_id, home_score, away_score
-                from nba_source.pbp
-                where game_date = any(:dates)
-                order by game_id, event_idx desc
-            )
-            select s.game_id, s.home_team, s.away_team, s.home_pts, s.away_pts,
-                   box.home_box, box.away_box,
-                   last_event.home_score as pbp_home, last_event.away_score as pbp_away
-            from nba_source.schedule s
-            left join box on box.game_id = s.game_id
-            left join last_event on last_event.game_id = s.game_id
-            where s.game_date = any(:dates) and s.status = 'final'
-            order by s.game_id
-            """
+    rows = _query(
+        conn,
+        """
+        with box as (
+            select b.game_id,
+                   sum(b.pts) filter (where b.team = s.home_team) as home_box,
+                   sum(b.pts) filter (where b.team = s.away_team) as away_box
+            from nba_source.boxscores b
+            inner join nba_source.schedule s on s.game_id = b.game_id
+            where b.game_date = any(:dates)
+            group by b.game_id
         ),
-        {"dates": dates},
+        last_event as (
+            select distinct on (game_id) game_id, home_score, away_score
+            from nba_source.pbp
+            where game_date = any(:dates)
+            order by game_id, event_idx desc
+        )
+        select s.game_id, s.home_team, s.away_team, s.home_pts, s.away_pts,
+               box.home_box, box.away_box,
+               last_event.home_score as pbp_home, last_event.away_score as pbp_away
+        from nba_source.schedule s
+        left join box on box.game_id = s.game_id
+        left join last_event on last_event.game_id = s.game_id
+        where s.game_date = any(:dates) and s.status = 'final'
+        order by s.game_id
+        """,
+        dates=dates,
     ).all()
     games = [FinalGame(r.game_id, r.away_team, r.home_team, (r.away_pts, r.home_pts)) for r in rows]
     players = {
@@ -262,12 +258,11 @@ def check_consistency(conn: Connection, dates: list[dt.date]) -> Check:
 
 
 def _rows_and_newest_load(conn: Connection, relation: str, dates: list[dt.date]) -> Any:
-    return conn.execute(
-        text(
-            f"select count(*) as n, max(_loaded_at) as newest from {relation} "
-            "where game_date = any(:dates)"
-        ),
-        {"dates": dates},
+    return _query(
+        conn,
+        f"select count(*) as n, max(_loaded_at) as newest from {relation} "
+        "where game_date = any(:dates)",
+        dates=dates,
     ).one()
 
 
@@ -278,7 +273,7 @@ def check_freshness(conn: Connection, dates: list[dt.date]) -> Check:
     missing: list[str] = []
     loads = []  # the newest load of each source table for the date(s)
     for source, (fact, _) in TABLES.items():
-        newest = conn.execute(text(f"select max(_loaded_at) from nba_source.{source}")).scalar()
+        newest = _query(conn, f"select max(_loaded_at) from nba_source.{source}").scalar()
         numbers[f"{source}_newest_load"] = newest.isoformat(timespec="seconds") if newest else None
         src = _rows_and_newest_load(conn, f"nba_source.{source}", dates)
         numbers[f"{source}_rows"] = src.n
@@ -310,8 +305,8 @@ def _refresh_after_last_load(
     must have started after `newest`, the newest load of the date(s)."""
     if not _exists(conn, "ops.refresh_runs"):
         return []
-    last = conn.execute(
-        text("select max(started_at) from ops.refresh_runs where status = 'succeeded'")
+    last = _query(
+        conn, "select max(started_at) from ops.refresh_runs where status = 'succeeded'"
     ).scalar()
     numbers["last_refresh_started"] = last.isoformat(timespec="seconds") if last else None
     if last is None or newest is None or newest <= last:
@@ -337,18 +332,17 @@ def check_keys(conn: Connection, dates: list[dt.date]) -> Check:
             continue
         key_list = ", ".join(keys)
         null_test = " or ".join(f"{k} is null" for k in keys)
-        counts = conn.execute(
-            text(
-                f"""
-                select
-                    (select count(*) from (
-                        select {key_list} from {relation} where game_date = any(:dates)
-                        group by {key_list} having count(*) > 1) as dup) as duplicates,
-                    (select count(*) from {relation}
-                        where game_date = any(:dates) and ({null_test})) as null_keys
-                """
-            ),
-            {"dates": dates},
+        counts = _query(
+            conn,
+            f"""
+            select
+                (select count(*) from (
+                    select {key_list} from {relation} where game_date = any(:dates)
+                    group by {key_list} having count(*) > 1) as dup) as duplicates,
+                (select count(*) from {relation}
+                    where game_date = any(:dates) and ({null_test})) as null_keys
+            """,
+            dates=dates,
         ).one()
         numbers[f"{relation}_duplicates"] = counts.duplicates
         if counts.duplicates or counts.null_keys:
@@ -383,23 +377,22 @@ def check_predictions(
             )
     built_for = [
         r[0].isoformat()
-        for r in conn.execute(
-            text("select distinct game_date from ml_models.ml_tonights_games order by 1")
+        for r in _query(
+            conn, "select distinct game_date from ml_models.ml_tonights_games order by 1"
         )
     ]
-    scheduled = conn.execute(
-        text(
-            """
-            select s.game_id, t.game_id as featured, p.game_id as predicted,
-                   p.home_win_prob, p.away_win_prob
-            from nba_source.schedule s
-            left join ml_models.ml_tonights_games t on t.game_id = s.game_id
-            left join ml_models.ml_game_predictions p on p.game_id = s.game_id
-            where s.game_date = :day and s.status <> 'postponed'
-            order by s.game_id
-            """
-        ),
-        {"day": day},
+    scheduled = _query(
+        conn,
+        """
+        select s.game_id, t.game_id as featured, p.game_id as predicted,
+               p.home_win_prob, p.away_win_prob
+        from nba_source.schedule s
+        left join ml_models.ml_tonights_games t on t.game_id = s.game_id
+        left join ml_models.ml_game_predictions p on p.game_id = s.game_id
+        where s.game_date = :day and s.status <> 'postponed'
+        order by s.game_id
+        """,
+        day=day,
     ).all()
     schedule_unknown = bool(_schedule_never_loaded(conn, [day]))
     other_dates = [d for d in built_for if d != day.isoformat()]
@@ -460,7 +453,7 @@ def check_seed_query(conn: Connection, dates: list[dt.date]) -> Check:
     name = "seed_query"
     if not _exists(conn, "ml_models.ml_tonights_games"):
         return _fail(name, _not_built(["ml_models.ml_tonights_games"]))
-    rows = conn.execute(text(SEED_QUERY)).all()
+    rows = _query(conn, SEED_QUERY).all()
     return _pass(name, f"{SEED_QUERY!r} returned {len(rows)} rows", rows=len(rows))
 
 

@@ -270,18 +270,14 @@ def daily(
         "steps": [s.as_dict() for s in steps],
         "alert": alert.as_dict(),
     }
-    done = {"date": day, "steps": steps, "results": results}
     if exit_code == EXIT_OK:
         skipped = " (dashboard not rebooted: --no-reboot)" if no_reboot else ""
-        names = ", ".join(s.name for s in steps)
-        return DailyReport(exit_code, f"{day}: {names} succeeded{skipped}", summary, **done)
-    if exit_code == EXIT_NOT_AVAILABLE:
-        return DailyReport(
-            exit_code,
+        message = f"{day}: {', '.join(s.name for s in steps)} succeeded{skipped}"
+    elif exit_code == EXIT_NOT_AVAILABLE:
+        message = (
             f"the data of {day} is not available yet; nothing failed. Run later: "
-            f"invoke backfill --date {day} --refresh --predict (or invoke daily --date {day})",
-            summary,
-            **done,
+            f"invoke backfill --date {day} --refresh --predict (or invoke daily --date {day})"
         )
-    last = steps[-1]
-    return DailyReport(exit_code, f"{day}: stopped at {last.name}: {last.message}", summary, **done)
+    else:
+        message = f"{day}: stopped at {steps[-1].name}: {steps[-1].message}"
+    return DailyReport(exit_code, message, summary, date=day, steps=steps, results=results)
