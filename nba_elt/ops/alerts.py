@@ -44,15 +44,24 @@ def _retry_after_seconds(response: requests.Response, attempt: int) -> float:
         return float(2**attempt)
 
 
+def build_payload(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The Slack incoming-webhook JSON: `text` is always set (the notification fallback)."""
+    payload: dict[str, Any] = {"text": text}
+    if blocks:
+        payload["blocks"] = blocks
+    return payload
+
+
 def send_alert(
     settings: Settings,
     text: str,
     *,
+    blocks: list[dict[str, Any]] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
 ) -> AlertResult:
-    """Post `text` to the webhook; never raises.
+    """Post `text` (and optional Slack blocks) to the webhook; never raises.
 
     A 429 is retried after its Retry-After (at most `max_retry_after` seconds, at most
     `max_attempts` posts); 5xx and connection errors are retried the same way. Any other
@@ -63,10 +72,11 @@ def send_alert(
     if not url:
         log.warning("alert (NBA_ELT_SLACK_WEBHOOK_URL unset, logged only): %s", text)
         return AlertResult(sent=False, detail="no webhook configured; logged only")
+    payload = build_payload(text, blocks)
     detail = ""
     for attempt in range(1, max_attempts + 1):
         try:
-            response = requests.post(url, json={"text": text}, timeout=timeout)
+            response = requests.post(url, json=payload, timeout=timeout)
         except requests.RequestException as exc:
             # The exception text contains the URL: report only its type.
             detail = f"could not reach the Slack webhook ({type(exc).__name__})"
