@@ -256,22 +256,16 @@ def gaps(
     )
     report = scan()
     summary: dict[str, Any] = report.as_dict()
-    if report.final_games == 0:
-        return GapsResult(
-            EXIT_OK,
-            f"no final games in nba_source.schedule for {scope}: nothing to check "
-            f"({_schedule_first(season_value, first, last)})",
-            summary,
-            report=report,
-        )
     missing = report.missing_units()
-    if not missing:
-        return GapsResult(
-            EXIT_OK,
-            f"{scope}: all {report.final_games} final games are complete",
-            summary,
-            report=report,
-        )
+    if not missing:  # no final game at all, or every one complete
+        if report.final_games == 0:
+            message = (
+                f"no final games in nba_source.schedule for {scope}: nothing to check "
+                f"({_schedule_first(season_value, first, last)})"
+            )
+        else:
+            message = f"{scope}: all {report.final_games} final games are complete"
+        return GapsResult(EXIT_OK, message, summary, report=report)
     entire = sum(1 for d in report.days if d.missing_entirely)
     found = (
         f"{scope}: {len(summary['missing_boxscores'])} game(s) without boxscores, "

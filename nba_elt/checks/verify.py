@@ -355,19 +355,13 @@ def check_keys(conn: Connection, dates: list[dt.date]) -> Check:
     return _pass(name, "no duplicate or null keys", **numbers)
 
 
-def predictions_date(run_date: dt.date | None = None) -> dt.date:
-    """The date whose predictions verify checks: given, else today (US Eastern), the date
-    the morning run predicts."""
-    return run_date or today_eastern()
-
-
 def check_predictions(
     conn: Connection, dates: list[dt.date], run_date: dt.date | None = None
 ) -> Check:
     """ml_tonights_games was built for the run date and every game nba_source.schedule has
     that day (not postponed) has a valid prediction."""
     name = "predictions"
-    day = predictions_date(run_date)
+    day = run_date or today_eastern()  # the date the morning run predicts
     for relation in ("ml_models.ml_tonights_games", "ml_models.ml_game_predictions"):
         if not _exists(conn, relation):
             return _fail(
@@ -547,14 +541,13 @@ def verify(
     dates, predicted_day = list(request.dates), request.run_date
     from nba_elt.warehouse.db import get_engine
 
-    engine = get_engine(settings)
     label = dates[0].isoformat() if len(dates) == 1 else f"{dates[0]}..{dates[-1]}"
-    results = run_checks(engine, dates, predicted_day)
+    results = run_checks(get_engine(settings), dates, predicted_day)
     failed = [c.name for c in results if not c.passed]
     summary = {
         "status": "failed" if failed else "succeeded",
         "dates": [d.isoformat() for d in dates],
-        "run_date": predictions_date(predicted_day).isoformat(),
+        "run_date": (predicted_day or today_eastern()).isoformat(),
         "failed": failed,
         "checks": [asdict(c) for c in results],
     }
