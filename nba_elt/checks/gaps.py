@@ -9,8 +9,8 @@ each day with a game lacking box scores, the pbp unit of each game lacking event
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,13 +79,6 @@ class GapReport:
         }
 
 
-def enabled_checked_sources(engine: Engine) -> tuple[str, ...]:
-    from nba_elt.warehouse.queries import enabled_flags
-
-    enabled = enabled_flags(engine)
-    return tuple(s for s in CHECKED_SOURCES if s in enabled)
-
-
 def find_gaps(
     engine: Engine,
     *,
@@ -112,13 +105,10 @@ def find_gaps(
         where {where}
         order by s.game_date, s.game_id
     """
-    days: dict[dt.date, DayGaps] = defaultdict(lambda: DayGaps(dt.date.min))
-    total = 0
+    days: dict[dt.date, DayGaps] = {}
     with engine.connect() as conn:
         for game_id, game_date, has_box, has_pbp in conn.execute(text(sql), params):
-            total += 1
-            day = days[game_date]
-            day.day = game_date
+            day = days.setdefault(game_date, DayGaps(game_date))
             day.games += 1
             if ("boxscores" in sources and has_box) or ("pbp" in sources and has_pbp):
                 day.games_with_data += 1
@@ -129,7 +119,7 @@ def find_gaps(
     return GapReport(
         scope=scope,
         checked=sources,
-        final_games=total,
+        final_games=sum(d.games for d in days.values()),
         days=sorted(days.values(), key=lambda d: d.day),
     )
 
@@ -250,35 +240,32 @@ def gaps(
 ) -> GapsResult:
     """List final games missing box scores or pbp; with fix, backfill exactly those units."""
     from nba_elt.warehouse.db import get_engine
+    from nba_elt.warehouse.queries import enabled_flags
 
     scope, season_value, first, last = request.scope, request.season, request.first, request.last
     settings = settings or get_settings()
     engine = get_engine(settings)
-    sources = enabled_checked_sources(engine)
+    enabled = enabled_flags(engine)
+    sources = tuple(s for s in CHECKED_SOURCES if s in enabled)
     if not sources:
         raise BadInput(
             "neither boxscores nor pbp is enabled in nba_source.feature_flags: nothing to check"
         )
-    report = find_gaps(
-        engine, season=season_value, first=first, last=last, sources=sources, scope=scope
+    scan = functools.partial(
+        find_gaps, engine, season=season_value, first=first, last=last, sources=sources, scope=scope
     )
+    report = scan()
     summary: dict[str, Any] = report.as_dict()
-    if report.final_games == 0:
-        return GapsResult(
-            EXIT_OK,
-            f"no final games in nba_source.schedule for {scope}: nothing to check "
-            f"({_schedule_first(season_value, first, last)})",
-            summary,
-            report=report,
-        )
     missing = report.missing_units()
-    if not missing:
-        return GapsResult(
-            EXIT_OK,
-            f"{scope}: all {report.final_games} final games are complete",
-            summary,
-            report=report,
-        )
+    if not missing:  # no final game at all, or every one complete
+        if report.final_games == 0:
+            message = (
+                f"no final games in nba_source.schedule for {scope}: nothing to check "
+                f"({_schedule_first(season_value, first, last)})"
+            )
+        else:
+            message = f"{scope}: all {report.final_games} final games are complete"
+        return GapsResult(EXIT_OK, message, summary, report=report)
     entire = sum(1 for d in report.days if d.missing_entirely)
     found = (
         f"{scope}: {len(summary['missing_boxscores'])} game(s) without boxscores, "
@@ -294,9 +281,7 @@ def gaps(
             report=report,
         )
     run = _fix(engine, report, request.offline, settings, progress, request.provider)
-    after = find_gaps(
-        engine, season=season_value, first=first, last=last, sources=sources, scope=scope
-    )
+    after = scan()
     summary["fix"] = {
         "run_id": run.run_id,
         "counts": run.counts(),

@@ -72,7 +72,8 @@ def _raise(error: DashboardError) -> Callable[[str], Any]:
 
 
 def _aws_call(what: str, target: Target, call, **kwargs) -> dict:
-    """One ECS call; AWS failures become a DashboardError with a plain sentence."""
+    """One ECS call on the target's cluster; AWS failures become a DashboardError with a
+    plain sentence."""
     from nba_elt.extract.aws import aws_call
 
     cluster_missing = DashboardError(
@@ -94,20 +95,16 @@ def _aws_call(what: str, target: Target, call, **kwargs) -> dict:
             "ServiceNotFoundException": _raise(service_missing),
             "ServiceNotActiveException": _raise(service_missing),
         },
+        cluster=target.cluster,
         **kwargs,
     )
 
 
 def _describe_service(client: Any, target: Target) -> dict:
     answer = _aws_call(
-        "ecs:DescribeServices",
-        target,
-        client.describe_services,
-        cluster=target.cluster,
-        services=[target.service],
+        "ecs:DescribeServices", target, client.describe_services, services=[target.service]
     )
-    services = answer.get("services") or []
-    active = [s for s in services if s.get("status") == "ACTIVE"]
+    active = [s for s in answer.get("services") or [] if s.get("status") == "ACTIVE"]
     if not active:
         raise DashboardError(
             f"ECS service {target.service!r} not found (or not active) on cluster "
@@ -117,11 +114,8 @@ def _describe_service(client: Any, target: Target) -> dict:
 
 
 def _primary_deployment(service: dict) -> dict:
-    for deployment in service.get("deployments") or []:
-        if deployment.get("status") == "PRIMARY":
-            return deployment
     deployments = service.get("deployments") or [{}]
-    return deployments[0]
+    return next((d for d in deployments if d.get("status") == "PRIMARY"), deployments[0])
 
 
 def is_stable(service: dict) -> bool:
@@ -131,62 +125,49 @@ def is_stable(service: dict) -> bool:
 
 
 def _force_deployment(client: Any, target: Target, timeout: float) -> RebootResult:
-    before = _describe_service(client, target)
-    old_id = _primary_deployment(before).get("id")
+    old_id = _primary_deployment(_describe_service(client, target)).get("id")
     answer = _aws_call(
         "ecs:UpdateService",
         target,
         client.update_service,
-        cluster=target.cluster,
         service=target.service,
         forceNewDeployment=True,
     )
     new_id = _primary_deployment(answer.get("service") or {}).get("id")
     log.info("new deployment %s started (previous %s); waiting until stable", new_id, old_id)
-    deadline = time.monotonic() + timeout
     started = time.monotonic()
-    service = answer.get("service") or before
     while True:
         service = _describe_service(client, target)
         running, desired = service.get("runningCount"), service.get("desiredCount")
         stable = is_stable(service)
-        elapsed = time.monotonic() - started
         log.info(
             "  %5.0fs  deployments=%d running=%s/%s %s",
-            elapsed,
+            time.monotonic() - started,
             len(service.get("deployments") or []),
             running,
             desired,
             "stable" if stable else "rolling",
         )
-        if stable:
+        if stable or time.monotonic() + POLL_SECONDS > started + timeout:
             break
-        if time.monotonic() + POLL_SECONDS > deadline:
-            summary = {
-                "status": "timeout",
-                "mode": "force-deployment",
-                "deployment_id": new_id,
-                "running_count": running,
-                "desired_count": desired,
-                **_target_summary(target),
-            }
-            return RebootResult(
-                1,
-                f"deployment {new_id} of {target.describe()} did not become stable within "
-                f"{timeout:g}s (running {running}/{desired}); check the service's events in "
-                "the ECS console, or re-run with a larger --timeout",
-                summary,
-            )
         time.sleep(POLL_SECONDS)
     summary = {
-        "status": "succeeded",
+        "status": "succeeded" if stable else "timeout",
         "mode": "force-deployment",
         "deployment_id": new_id,
-        "previous_deployment_id": old_id,
+        **({"previous_deployment_id": old_id} if stable else {}),
         "running_count": running,
         "desired_count": desired,
         **_target_summary(target),
     }
+    if not stable:
+        return RebootResult(
+            1,
+            f"deployment {new_id} of {target.describe()} did not become stable within "
+            f"{timeout:g}s (running {running}/{desired}); check the service's events in "
+            "the ECS console, or re-run with a larger --timeout",
+            summary,
+        )
     return RebootResult(
         0,
         f"new deployment {new_id} of {target.describe()} is stable: {running}/{desired} running",
@@ -200,7 +181,6 @@ def _stop_task(client: Any, target: Target) -> RebootResult:
         "ecs:ListTasks",
         target,
         client.list_tasks,
-        cluster=target.cluster,
         serviceName=target.service,
         desiredStatus="RUNNING",
     )
@@ -211,12 +191,7 @@ def _stop_task(client: Any, target: Target) -> RebootResult:
             "use --mode force-deployment to start the service's tasks again"
         )
     stopped = _aws_call(
-        "ecs:StopTask",
-        target,
-        client.stop_task,
-        cluster=target.cluster,
-        task=task_arns[0],
-        reason=STOP_REASON,
+        "ecs:StopTask", target, client.stop_task, task=task_arns[0], reason=STOP_REASON
     ).get("task", {})
     summary = {
         "status": "succeeded",
@@ -250,17 +225,16 @@ def _target_summary(target: Target) -> dict[str, Any]:
 
 
 def _dry_run(mode: str, target: Target) -> RebootResult:
+    calls = [f"ecs.describe_services(cluster={target.cluster!r}, services=[{target.service!r}])"]
     if mode == "force-deployment":
-        calls = [
-            f"ecs.describe_services(cluster={target.cluster!r}, services=[{target.service!r}])",
+        calls += [
             f"ecs.update_service(cluster={target.cluster!r}, service={target.service!r}, "
             "forceNewDeployment=True)",
             "ecs.describe_services(...) every "
             f"{POLL_SECONDS:g}s until stable (one deployment, running = desired)",
         ]
     else:
-        calls = [
-            f"ecs.describe_services(cluster={target.cluster!r}, services=[{target.service!r}])",
+        calls += [
             f"ecs.list_tasks(cluster={target.cluster!r}, serviceName={target.service!r}, "
             "desiredStatus='RUNNING')",
             f"ecs.stop_task(cluster={target.cluster!r}, task=<first task>, reason={STOP_REASON!r})",

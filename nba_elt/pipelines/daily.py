@@ -1,23 +1,12 @@
 """`invoke daily`: the morning pipeline in one command (the scheduler runs it at 12:00 UTC).
 
-For date D (default: yesterday, US Eastern):
-
-1. backfill D with the sources enabled in nba_source.feature_flags;
-2. schedule: backfill the schedule of D + 1 (the games to predict), whatever the flags say;
-3. refresh: a dbt build of what changed (the sources the backfill wrote, plus whatever the
-   refresh ledger says was written since the last successful refresh), and of
-   ml_tonights_games for D + 1;
-4. predict the games of D + 1; when the schedule lists games on D + 1 and not all of them
-   were predicted, the step fails and says which;
-5. verify D, and the predictions of D + 1;
-6. reboot the dashboard (unless --no-reboot);
-7. one Slack summary.
-
-It stops at the first step that does not succeed and says which. When the site has not
-published D yet the backfill ends with 75: daily ends with 75 too, and the alert names
-the `invoke backfill` command to run later. The steps' own alerts (a backfill alerts on
-its own when run alone) are folded into this one summary: while daily runs them, they
-log their alert instead of posting it (they get settings without the webhook).
+For date D (default: yesterday, US Eastern): backfill D (the sources enabled in
+nba_source.feature_flags), backfill the schedule of D + 1 (the games to predict), refresh,
+predict D + 1, verify D and the predictions of D + 1, reboot the dashboard (unless
+--no-reboot), one Slack summary; docs/operations.md has the details. It stops at the first
+step that does not succeed. When the site has not published D yet the backfill ends with
+75, and so does daily. The steps' own alerts are folded into the one summary: they get
+settings without the webhook, so they log their alert instead of posting it.
 
 `daily()` never prints: a `StepObserver` (nba_elt.cli.commands has the rich one) is told when
 each step starts and ends, with the step's result.
@@ -38,7 +27,7 @@ from nba_elt.config import Settings, get_settings
 from nba_elt.dates import parse_date, today_eastern, yesterday_eastern
 from nba_elt.errors import EXIT_FAILED, EXIT_NOT_AVAILABLE, EXIT_OK, NbaEltError
 from nba_elt.ingest.request import BackfillRequest, parse_provider
-from nba_elt.results import Result, status_of
+from nba_elt.results import Result, error_result, status_of
 
 log = logging.getLogger(__name__)
 
@@ -91,24 +80,26 @@ def without_alerts(settings: Settings) -> Settings:
     return dataclasses.replace(settings, slack_webhook_url=None)
 
 
-def run_step(
-    name: str,
-    body: Callable[[], Result],
-    *,
-    label: str = "daily",
-    observer: StepObserver | None = None,
-) -> tuple[StepOutcome, Result]:
-    """Run one step: named errors become its exit code; the observer sees it start and end."""
-    observer = observer or LogObserver()
-    observer.step_started(label, name)
-    started = time.monotonic()
-    try:
-        result = body()
-    except NbaEltError as exc:
-        result = Result(exc.exit_code, f"{type(exc).__name__}: {exc}", {"status": "error"})
-    outcome = StepOutcome(name, result.exit_code, result.message, time.monotonic() - started)
-    observer.step_finished(outcome, result)
-    return outcome, result
+def run_steps(
+    plan: list[tuple[str, Callable[[], Result]]], *, label: str, observer: StepObserver
+) -> tuple[list[StepOutcome], list[Result]]:
+    """Run the steps in order up to the first that does not succeed: named errors become
+    its exit code; the observer sees each start and end."""
+    outcomes, results = [], []
+    for name, body in plan:
+        observer.step_started(label, name)
+        started = time.monotonic()
+        try:
+            result = body()
+        except NbaEltError as exc:
+            result = error_result(exc, status="error")
+        outcome = StepOutcome(name, result.exit_code, result.message, time.monotonic() - started)
+        observer.step_finished(outcome, result)
+        outcomes.append(outcome)
+        results.append(result)
+        if not result.ok:
+            break
+    return outcomes, results
 
 
 def summary_text(day: dt.date, steps: list[StepOutcome], exit_code: int) -> str:
@@ -123,8 +114,7 @@ def summary_text(day: dt.date, steps: list[StepOutcome], exit_code: int) -> str:
             f"(or invoke daily --date {day})"
         )
     else:
-        failed = steps[-1].name if steps else "?"
-        head = f":x: nba-elt daily {day} on {host}: stopped at {failed}"
+        head = f":x: nba-elt daily {day} on {host}: stopped at {steps[-1].name}"
     lines = [head]
     for step in steps:
         mark = {EXIT_OK: "ok", EXIT_NOT_AVAILABLE: "not available"}.get(step.exit_code, "FAILED")
@@ -243,50 +233,32 @@ def daily(
     from nba_elt.transform.dbt import RefreshRequest
 
     quiet = without_alerts(settings)
-    steps: list[StepOutcome] = []
-    results: list[Result] = []
-    exit_code = EXIT_OK
-
-    def step(name: str, body: Callable[[], Result]) -> Result:
-        outcome, result = run_step(name, body, observer=observer)
-        steps.append(outcome)
-        results.append(result)
-        return result
-
-    backfilled = step(
-        "backfill",
-        lambda: backfill(
-            BackfillRequest((day,), offline=offline, provider=request.provider),
-            settings=quiet,
-            progress=observer.backfill_progress(),
+    plan: list[tuple[str, Callable[[], Result]]] = [
+        (
+            "backfill",
+            lambda: backfill(
+                BackfillRequest((day,), offline=offline, provider=request.provider),
+                settings=quiet,
+                progress=observer.backfill_progress(),
+            ),
         ),
-    )
-    exit_code = backfilled.exit_code
-    if exit_code == EXIT_OK:
+        (
+            "schedule",
+            lambda: schedule_step(day_after, offline, quiet, observer.backfill_progress()),
+        ),
         # refresh builds what the ledger says changed, and always tonight's features
-        plan: list[tuple[str, Callable[[], Result]]] = [
-            (
-                "schedule",
-                lambda: schedule_step(day_after, offline, quiet, observer.backfill_progress()),
-            ),
-            ("refresh", lambda: refresh(RefreshRequest(run_date=day_after), settings=quiet)),
-            ("predict", lambda: predict_step(day_after, quiet)),
-            (
-                "verify",
-                lambda: verify(VerifyRequest((day,), run_date=day_after), settings=quiet),
-            ),
-        ]
-        if not no_reboot:
-            reboot = RebootRequest.from_flags(quiet)
-            plan.append(("reboot-dashboard", lambda: reboot_dashboard(reboot, settings=quiet)))
-        for name, body in plan:
-            result = step(name, body)
-            if result.exit_code != EXIT_OK:
-                # 75 from a later step is not "data not available": it did not succeed
-                exit_code = (
-                    EXIT_FAILED if result.exit_code == EXIT_NOT_AVAILABLE else result.exit_code
-                )
-                break
+        ("refresh", lambda: refresh(RefreshRequest(run_date=day_after), settings=quiet)),
+        ("predict", lambda: predict_step(day_after, quiet)),
+        ("verify", lambda: verify(VerifyRequest((day,), run_date=day_after), settings=quiet)),
+    ]
+    if not no_reboot:
+        reboot = RebootRequest.from_flags(quiet)
+        plan.append(("reboot-dashboard", lambda: reboot_dashboard(reboot, settings=quiet)))
+    steps, results = run_steps(plan, label="daily", observer=observer)
+    exit_code = steps[-1].exit_code
+    if exit_code == EXIT_NOT_AVAILABLE and len(steps) > 1:
+        # 75 from a later step is not "data not available": it did not succeed
+        exit_code = EXIT_FAILED
 
     from nba_elt.ops.alerts import send_alert
 
@@ -298,18 +270,14 @@ def daily(
         "steps": [s.as_dict() for s in steps],
         "alert": alert.as_dict(),
     }
-    done = {"date": day, "steps": steps, "results": results}
     if exit_code == EXIT_OK:
         skipped = " (dashboard not rebooted: --no-reboot)" if no_reboot else ""
-        names = ", ".join(s.name for s in steps)
-        return DailyReport(exit_code, f"{day}: {names} succeeded{skipped}", summary, **done)
-    if exit_code == EXIT_NOT_AVAILABLE:
-        return DailyReport(
-            exit_code,
+        message = f"{day}: {', '.join(s.name for s in steps)} succeeded{skipped}"
+    elif exit_code == EXIT_NOT_AVAILABLE:
+        message = (
             f"the data of {day} is not available yet; nothing failed. Run later: "
-            f"invoke backfill --date {day} --refresh --predict (or invoke daily --date {day})",
-            summary,
-            **done,
+            f"invoke backfill --date {day} --refresh --predict (or invoke daily --date {day})"
         )
-    last = steps[-1]
-    return DailyReport(exit_code, f"{day}: stopped at {last.name}: {last.message}", summary, **done)
+    else:
+        message = f"{day}: stopped at {steps[-1].name}: {steps[-1].message}"
+    return DailyReport(exit_code, message, summary, date=day, steps=steps, results=results)

@@ -1,19 +1,13 @@
 """`invoke demo`: the whole loop, offline, on recorded real pages and the embedded Postgres.
 
-What it does (and only this; it says so when it runs):
-
-1. seeds a raw archive (``<NBA_ELT_LOCALDB_DIR>/demo-archive``, by default ``.nba_elt/localdb/demo-archive``)
-   with the real basketball-reference pages that ship with the tests (tests/fixtures/bbref);
-2. creates a fresh database ``nba_elt_demo`` on the embedded local Postgres (started when
-   needed). It never writes to NBA_ELT_DATABASE_URL nor to the local ``nba_elt`` database;
-3. backfill --offline: schedule + box scores of 2018-01-01 (4 games: the January 2018
-   schedule page and the daily leaders page), then play-by-play of the three recorded
-   games 201810160GSW, 201810270MIL, 201901010DEN (by game id);
-4. refresh: a dbt build of everything, ml_tonights_games for 2018-01-01;
-5. predict the 4 games of 2018-01-01;
-6. verify 2018-01-01. The recorded pages hold no play-by-play of that night, so the demo
-   turns the pbp flag off in its own database: completeness is checked for the schedule
-   and box scores, as a daily run without pbp would.
+It seeds a raw archive (``<NBA_ELT_LOCALDB_DIR>/demo-archive``) with the real
+basketball-reference pages of tests/fixtures/bbref, creates a fresh database
+``nba_elt_demo`` on the embedded local Postgres (it never writes to NBA_ELT_DATABASE_URL
+nor to the local ``nba_elt`` database), then runs backfill --offline, refresh, predict and
+verify of 2018-01-01, plus the pbp of three recorded games (docs/operations.md). The
+recorded pages hold no play-by-play of 2018-01-01, so the demo turns the pbp flag off in
+its own database: completeness is checked for the schedule and box scores, as a daily run
+without pbp would.
 """
 
 from __future__ import annotations
@@ -30,7 +24,7 @@ from sqlalchemy import create_engine, text
 
 from nba_elt.config import PROJECT_ROOT, Settings, get_settings
 from nba_elt.errors import EXIT_OK, ConfigError
-from nba_elt.pipelines.daily import LogObserver, StepObserver, run_step
+from nba_elt.pipelines.daily import LogObserver, StepObserver, run_steps
 from nba_elt.results import Result
 from nba_elt.warehouse.db import display_url
 
@@ -175,17 +169,14 @@ def demo(*, settings: Settings | None = None, observer: StepObserver | None = No
             lambda: verify(VerifyRequest((DEMO_DATE,), DEMO_DATE), settings=demo_env),
         ),
     ]  # fmt: skip
-    outcomes = []
-    for name, body in steps:
-        outcome, result = run_step(name, body, label="demo", observer=observer)
-        outcomes.append(outcome)
-        if result.exit_code != EXIT_OK:
-            return DemoResult(
-                result.exit_code,
-                f"the demo stopped at {name}: {result.message}",
-                {"status": "failed", "steps": [o.as_dict() for o in outcomes]},
-                database_url=database_url,
-            )
+    outcomes, results = run_steps(steps, label="demo", observer=observer)
+    if not results[-1].ok:
+        return DemoResult(
+            results[-1].exit_code,
+            f"the demo stopped at {outcomes[-1].name}: {results[-1].message}",
+            {"status": "failed", "steps": [o.as_dict() for o in outcomes]},
+            database_url=database_url,
+        )
     summary = {
         "status": "succeeded",
         "database": DEMO_DATABASE,
