@@ -31,23 +31,19 @@ if TYPE_CHECKING:  # scikit-learn is needed to train, not to predict
 
 log = logging.getLogger(__name__)
 
-MODELS_DIR = Path(__file__).parent / "models"
 # The model that ships with the package (trained on 2022-23 + 2023-24, docs/ml.md).
-DEFAULT_MODEL_PATH = MODELS_DIR / "current.json"
-TRAINED_MODEL_NAME = "current.json"
+DEFAULT_MODEL_PATH = Path(__file__).parent / "models" / "current.json"
 
 
-def trained_model_path(settings: Settings | None = None) -> Path:
-    """Where `invoke train` writes the operator's model: NBA_ELT_MODEL_DIR/current.json."""
+def model_dir(settings: Settings | None = None) -> Path:
     from nba_elt.config import get_settings
 
-    return Path((settings or get_settings()).model_dir) / TRAINED_MODEL_NAME
+    return Path((settings or get_settings()).model_dir)
 
 
-def current_model_path(settings: Settings | None = None) -> Path:
-    """The model predict uses: the operator's trained one if any, else the shipped default."""
-    trained = trained_model_path(settings)
-    return trained if trained.is_file() else DEFAULT_MODEL_PATH
+def active_path(settings: Settings | None = None) -> Path:
+    """The operator's active model (absent: predict uses the shipped one)."""
+    return model_dir(settings) / "current.json"
 
 
 FORMAT = "nba-elt-logreg/1"
@@ -184,7 +180,9 @@ class ModelArtifact:
 
 def load_model(path: str | Path | None = None, settings: Settings | None = None) -> ModelArtifact:
     """Read an artifact; BadInput when missing or not an artifact of this format."""
-    path = Path(path) if path else current_model_path(settings)
+    if not path:
+        path = active_path(settings) if active_path(settings).is_file() else DEFAULT_MODEL_PATH
+    path = Path(path)
     if not path.is_file():
         raise BadInput(f"no model at {path}: train one with `invoke train`")
     try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml.model import DEFAULT_MODEL_PATH, TRAINED_MODEL_NAME, ModelArtifact, load_model
+from ml.model import DEFAULT_MODEL_PATH, ModelArtifact, active_path, load_model, model_dir
 from nba_elt.errors import BadInput
 
 if TYPE_CHECKING:
@@ -30,16 +30,6 @@ CANDIDATE_NAME = "candidate.json"
 HISTORY_DIR = "history"
 SHIPPED = "shipped"
 CANDIDATE = "candidate"
-
-
-def model_dir(settings: Settings | None = None) -> Path:
-    from nba_elt.config import get_settings
-
-    return Path((settings or get_settings()).model_dir)
-
-
-def active_path(settings: Settings | None = None) -> Path:
-    return model_dir(settings) / TRAINED_MODEL_NAME
 
 
 def candidate_path(settings: Settings | None = None) -> Path:
