@@ -233,20 +233,8 @@ class LocalDb:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._own(self.data_dir)
         os.chmod(self.data_dir, 0o700)
-        self._run(
-            [
-                str(bin_dir / "initdb"),
-                "-D",
-                str(self.data_dir),
-                "-U",
-                SUPERUSER,
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--no-locale",
-            ]
-        )
+        initdb = [str(bin_dir / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER]
+        self._run([*initdb, "-A", "trust", "-E", "UTF8", "--no-locale"])
         settings = [
             "listen_addresses = '127.0.0.1'",
             f"port = {self.port}",
@@ -321,20 +309,9 @@ class LocalDb:
                 self._clear_stale_pid()
                 self.log_file.touch(exist_ok=True)
                 self._own(self.log_file)
+                pg_ctl = [str(bin_dir / "pg_ctl"), "start", "-D", str(self.data_dir)]
                 self._run(
-                    [
-                        str(bin_dir / "pg_ctl"),
-                        "start",
-                        "-D",
-                        str(self.data_dir),
-                        "-l",
-                        str(self.log_file),
-                        "-w",
-                        "-t",
-                        "60",
-                        "-o",
-                        f"-p {self.port}",
-                    ]
+                    [*pg_ctl, "-l", str(self.log_file), "-w", "-t", "60", "-o", f"-p {self.port}"]
                 )
             else:
                 self._refuse_another_port()
