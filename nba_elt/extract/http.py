@@ -115,16 +115,6 @@ def unreachable_reason(exc: BaseException) -> str | None:
     return None
 
 
-def decode_page(raw: bytes, url: str) -> str:
-    """The page as text: UTF-8 always (the site's encoding, whatever a header claims)."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadEncoding(
-            f"{url}: the page is not valid UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 4]!r})"
-        ) from None
-
-
 @dataclass
 class PendingPage:
     """A fetched page not yet archived: its unit has not passed its checks yet."""
@@ -243,7 +233,12 @@ class HttpClient:
         url = self.url_for(path)
         raw, status = self._fetch(url)
         self.pending[path] = PendingPage(path, url, status, raw)
-        body = decode_page(raw, url)
+        try:  # UTF-8 always: the site's encoding, whatever a header claims
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadEncoding(
+                f"{url}: the page is not valid UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 4]!r})"
+            ) from None
         self._remember(path, body)
         return body
 
