@@ -72,13 +72,17 @@ def _season_is_scheduled(conn: Connection, day: dt.date) -> bool:
     )
 
 
+def _not_built(table: str, day: dt.date) -> FeaturesNotReady:
+    return FeaturesNotReady(
+        f"{SCHEMA}.{table} does not exist: build the features with "
+        f"`invoke refresh --run-date {day}` first"
+    )
+
+
 def _past_games_behind(conn: Connection, day: dt.date) -> int:
     """Final games before the day that nba_source.schedule has and ml_past_games lacks."""
     if not table_columns(conn, PAST_TABLE):
-        raise FeaturesNotReady(
-            f"{SCHEMA}.{PAST_TABLE} does not exist: build the features with "
-            f"`invoke refresh --run-date {day}` first"
-        )
+        raise _not_built(PAST_TABLE, day)
     if not _has_schedule(conn):
         return 0
     in_schedule = conn.execute(
@@ -123,10 +127,7 @@ def read_tonight(engine: Engine, day: dt.date, model: ModelArtifact) -> pd.DataF
             )
         columns = table_columns(conn, TONIGHT_TABLE)
         if not columns:
-            raise FeaturesNotReady(
-                f"{SCHEMA}.{TONIGHT_TABLE} does not exist: build the features with "
-                f"`invoke refresh --run-date {day}` first"
-            )
+            raise _not_built(TONIGHT_TABLE, day)
         model.check_table_columns(feature_columns_of(columns), f"{SCHEMA}.{TONIGHT_TABLE}")
         games = read_games_on(conn, day)
         absent = sorted(set(scheduled) - set(games["game_id"]))
