@@ -143,13 +143,13 @@ def resolve(name: str) -> Path:
         if not candidate_path().is_file():
             raise BadInput("there is no candidate model: train one with `invoke train`")
         return candidate_path()
-    matches = [m for m in list_models() if m.version == name] or [
-        m for m in list_models() if m.version.startswith(name)
-    ]
+    models = list_models()
+    matches = [m for m in models if m.version == name]
+    matches = matches or [m for m in models if m.version.startswith(name)]
     versions = sorted({m.version for m in matches})
     if len(versions) == 1:
         return Path(matches[0].path)
-    known = ", ".join(sorted({m.version for m in list_models()})) or "none"
+    known = ", ".join(sorted({m.version for m in models})) or "none"
     if not versions:
         raise BadInput(f"no model {name!r}; choose shipped, candidate or a version ({known})")
     raise BadInput(f"{name!r} matches several models ({', '.join(versions)}); give more of it")
