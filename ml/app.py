@@ -285,10 +285,7 @@ class PredictRequest:
 
 
 def run_predict(
-    request: PredictRequest,
-    *,
-    build_features: bool = True,
-    settings: Settings | None = None,
+    request: PredictRequest, *, build_features: bool = True, settings: Settings | None = None
 ) -> PredictResult:
     """`invoke predict`: predict the request's date's games (default today, US Eastern).
 
@@ -309,32 +306,21 @@ def run_predict(
         "features_built": built.as_dict() if built else None,
     }
     first = f"features for {day} built first ({built.reason}); " if built else ""
-    if games.empty:
-        return PredictResult(
-            0,
-            f"{first}no games on {day}; nothing to predict",
-            summary | {"games": 0},
-            date=day,
-            features_built=built,
-        )
-    predictions = predict_games(games, read_past_games(engine), model)
-    written = write_predictions(engine, day, predictions)
-    summary |= {
-        "games": written,
-        "predictions": [
+    message = f"{first}no games on {day}; nothing to predict"
+    predictions = pd.DataFrame()
+    summary["games"] = 0
+    if not games.empty:
+        predictions = predict_games(games, read_past_games(engine), model).reset_index(drop=True)
+        summary["games"] = write_predictions(engine, day, predictions)
+        summary["predictions"] = [
             {
                 "game_id": r.game_id,
                 "matchup": f"{r.away_team} @ {r.home_team}",
                 "home_win_prob": round(float(r.home_win_prob), 3),
             }
             for r in predictions.itertuples(index=False)
-        ],
-    }
+        ]
+        message = f"{first}{summary['games']} game(s) on {day} predicted with model {model.version}"
     return PredictResult(
-        0,
-        f"{first}{written} game(s) on {day} predicted with model {model.version}",
-        summary,
-        date=day,
-        predictions=predictions.reset_index(drop=True),
-        features_built=built,
+        0, message, summary, date=day, predictions=predictions, features_built=built
     )
