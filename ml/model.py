@@ -60,10 +60,7 @@ def build_pipeline(c: float = 1.0) -> Pipeline:
     from sklearn.preprocessing import StandardScaler
 
     return Pipeline(
-        [
-            ("scale", StandardScaler()),
-            ("logreg", LogisticRegression(C=c, max_iter=1000)),
-        ]
+        [("scale", StandardScaler()), ("logreg", LogisticRegression(C=c, max_iter=1000))]
     )
 
 
@@ -154,25 +151,19 @@ class ModelArtifact:
         missing = [c for c in self.table_columns if c not in columns]
         extra = [c for c in columns if c not in self.table_columns]
         if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing from the table: {missing}")
-            if extra:
-                parts.append(f"not known to the model: {extra}")
+            parts = [f"missing from the table: {missing}"] if missing else []
+            parts += [f"not known to the model: {extra}"] if extra else []
             raise ModelMismatch(
                 f"model {self.version} was trained on other feature columns than {table} has "
                 f"({'; '.join(parts)}). Retrain with `invoke train`, or rebuild the features "
                 "with the dbt models the model was trained on."
             )
 
-    def to_json(self) -> str:
-        return json.dumps(self.__dict__, indent=2, sort_keys=False) + "\n"
-
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(self.to_json())
+        tmp.write_text(json.dumps(self.__dict__, indent=2) + "\n")
         tmp.replace(path)
         log.info("model %s written to %s", self.version, path)
         return path
