@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from nba_elt.dates import season_of
 from nba_elt.errors import BadInput, NbaEltError
 from nba_elt.teams import bbref_code, nba_code
 
@@ -65,7 +66,7 @@ def season_of_game_id(nba_game_id: str, game_date: pd.Timestamp) -> int:
     digits = str(nba_game_id).zfill(10)
     if digits[3:5].isdigit():
         return 2000 + int(digits[3:5]) + 1
-    return game_date.year + 1 if game_date.month >= 8 else game_date.year
+    return season_of(game_date)
 
 
 GAME_TYPES = {"002": "regular", "004": "playoffs", "005": "playin"}
