@@ -148,9 +148,7 @@ class HttpClient:
         self.force = force
         self.base_url = (base_url or settings.bbref_url).rstrip("/")
         self.host = urlsplit(self.base_url).hostname or self.base_url
-        self.archive = (
-            archive if archive is not None else open_archive(settings.archive_dir, settings)
-        )
+        self.archive = archive or open_archive(settings.archive_dir, settings)
         self.budget = RequestBudget(settings.state_dir)
         self._sleep = sleep
         self.max_attempts = max_attempts

@@ -62,12 +62,11 @@ def find_pg_bin(user: pwd.struct_passwd | None = None) -> Path:
     pgserver's (copied where `user`, the server's OS user when we are root, can run it)."""
     explicit = os.environ.get("NBA_ELT_PG_BIN")
     candidates: list[Path] = [Path(explicit)] if explicit else []
-    debian = sorted(
+    candidates += sorted(  # Debian's, the newest major first
         SYSTEM_PG_ROOT.glob("*/bin"),
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
         reverse=True,
     )
-    candidates += debian
     on_path = shutil.which("initdb")
     if on_path:
         candidates.append(Path(on_path).parent)
@@ -185,12 +184,7 @@ class LocalDb:
                 os.setuid(user.pw_uid)
 
         proc = subprocess.run(
-            args,
-            cwd=self.home,
-            env=env,
-            preexec_fn=preexec,
-            capture_output=True,
-            text=True,
+            args, cwd=self.home, env=env, preexec_fn=preexec, capture_output=True, text=True
         )
         if check and proc.returncode != 0:
             detail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
