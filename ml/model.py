@@ -172,7 +172,8 @@ class ModelArtifact:
 def load_model(path: str | Path | None = None, settings: Settings | None = None) -> ModelArtifact:
     """Read an artifact; BadInput when missing or not an artifact of this format."""
     if not path:
-        path = active_path(settings) if active_path(settings).is_file() else DEFAULT_MODEL_PATH
+        active = active_path(settings)
+        path = active if active.is_file() else DEFAULT_MODEL_PATH
     path = Path(path)
     if not path.is_file():
         raise BadInput(f"no model at {path}: train one with `invoke train`")
