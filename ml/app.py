@@ -72,13 +72,17 @@ def _season_is_scheduled(conn: Connection, day: dt.date) -> bool:
     )
 
 
+def _not_built(table: str, day: dt.date) -> FeaturesNotReady:
+    return FeaturesNotReady(
+        f"{SCHEMA}.{table} does not exist: build the features with "
+        f"`invoke refresh --run-date {day}` first"
+    )
+
+
 def _past_games_behind(conn: Connection, day: dt.date) -> int:
     """Final games before the day that nba_source.schedule has and ml_past_games lacks."""
     if not table_columns(conn, PAST_TABLE):
-        raise FeaturesNotReady(
-            f"{SCHEMA}.{PAST_TABLE} does not exist: build the features with "
-            f"`invoke refresh --run-date {day}` first"
-        )
+        raise _not_built(PAST_TABLE, day)
     if not _has_schedule(conn):
         return 0
     in_schedule = conn.execute(
@@ -123,10 +127,7 @@ def read_tonight(engine: Engine, day: dt.date, model: ModelArtifact) -> pd.DataF
             )
         columns = table_columns(conn, TONIGHT_TABLE)
         if not columns:
-            raise FeaturesNotReady(
-                f"{SCHEMA}.{TONIGHT_TABLE} does not exist: build the features with "
-                f"`invoke refresh --run-date {day}` first"
-            )
+            raise _not_built(TONIGHT_TABLE, day)
         model.check_table_columns(feature_columns_of(columns), f"{SCHEMA}.{TONIGHT_TABLE}")
         games = read_games_on(conn, day)
         absent = sorted(set(scheduled) - set(games["game_id"]))
@@ -284,10 +285,7 @@ class PredictRequest:
 
 
 def run_predict(
-    request: PredictRequest,
-    *,
-    build_features: bool = True,
-    settings: Settings | None = None,
+    request: PredictRequest, *, build_features: bool = True, settings: Settings | None = None
 ) -> PredictResult:
     """`invoke predict`: predict the request's date's games (default today, US Eastern).
 
@@ -308,32 +306,21 @@ def run_predict(
         "features_built": built.as_dict() if built else None,
     }
     first = f"features for {day} built first ({built.reason}); " if built else ""
-    if games.empty:
-        return PredictResult(
-            0,
-            f"{first}no games on {day}; nothing to predict",
-            summary | {"games": 0},
-            date=day,
-            features_built=built,
-        )
-    predictions = predict_games(games, read_past_games(engine), model)
-    written = write_predictions(engine, day, predictions)
-    summary |= {
-        "games": written,
-        "predictions": [
+    message = f"{first}no games on {day}; nothing to predict"
+    predictions = pd.DataFrame()
+    summary["games"] = 0
+    if not games.empty:
+        predictions = predict_games(games, read_past_games(engine), model).reset_index(drop=True)
+        summary["games"] = write_predictions(engine, day, predictions)
+        summary["predictions"] = [
             {
                 "game_id": r.game_id,
                 "matchup": f"{r.away_team} @ {r.home_team}",
                 "home_win_prob": round(float(r.home_win_prob), 3),
             }
             for r in predictions.itertuples(index=False)
-        ],
-    }
+        ]
+        message = f"{first}{summary['games']} game(s) on {day} predicted with model {model.version}"
     return PredictResult(
-        0,
-        f"{first}{written} game(s) on {day} predicted with model {model.version}",
-        summary,
-        date=day,
-        predictions=predictions.reset_index(drop=True),
-        features_built=built,
+        0, message, summary, date=day, predictions=predictions, features_built=built
     )

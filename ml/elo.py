@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import pandas as pd
 
 ELO_COLUMNS = ["home_elo_pre", "away_elo_pre", "elo_diff", "elo_home_prob"]
@@ -32,8 +31,8 @@ class EloParams:
         return asdict(self)
 
 
-def expected_home(home_elo: float, away_elo: float, params: EloParams) -> float:
-    """Probability that the home team wins, from the two ratings."""
+def expected_home(home_elo, away_elo, params: EloParams):
+    """Probability that the home team wins, from the two ratings (numbers or Series)."""
     diff = home_elo + params.home_advantage - away_elo
     return 1.0 / (1.0 + 10.0 ** (-diff / 400.0))
 
@@ -132,7 +131,6 @@ def elo_before(
 
 
 def _derive(pre: pd.DataFrame, params: EloParams) -> pd.DataFrame:
-    diff = pre["home_elo_pre"] + params.home_advantage - pre["away_elo_pre"]
-    pre["elo_diff"] = diff
-    pre["elo_home_prob"] = 1.0 / (1.0 + np.power(10.0, -diff / 400.0))
+    pre["elo_diff"] = pre["home_elo_pre"] + params.home_advantage - pre["away_elo_pre"]
+    pre["elo_home_prob"] = expected_home(pre["home_elo_pre"], pre["away_elo_pre"], params)
     return pre

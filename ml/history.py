@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
+from nba_elt.dates import season_of
 from nba_elt.errors import BadInput, NbaEltError
 from nba_elt.teams import bbref_code, nba_code
 
@@ -66,7 +66,7 @@ def season_of_game_id(nba_game_id: str, game_date: pd.Timestamp) -> int:
     digits = str(nba_game_id).zfill(10)
     if digits[3:5].isdigit():
         return 2000 + int(digits[3:5]) + 1
-    return game_date.year + 1 if game_date.month >= 8 else game_date.year
+    return season_of(game_date)
 
 
 GAME_TYPES = {"002": "regular", "004": "playoffs", "005": "playin"}
@@ -141,30 +141,12 @@ def read_team_games(path: str | Path) -> pd.DataFrame:
     return parse_team_games(frame, source=path.name)
 
 
-def _upsert_sql(conn: Connection, frame: pd.DataFrame) -> int:
-    """Plain INSERT ... ON CONFLICT, used when nba_elt.warehouse.load.upsert is not available."""
-    cols = SCHEDULE_COLUMNS
-    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "game_id")
-    stmt = text(
-        f"insert into nba_source.schedule ({', '.join(cols)}, _loaded_at) "
-        f"values ({', '.join(':' + c for c in cols)}, now()) "
-        f"on conflict (game_id) do update set {updates}, _loaded_at = now()"
-    )
-    records = frame[cols].astype(object).where(frame[cols].notna(), None).to_dict("records")
-    conn.execute(stmt, records)
-    return len(records)
-
-
 def load_schedule(engine: Engine, frame: pd.DataFrame) -> int:
     """Upsert schedule rows into nba_source.schedule in one transaction; rows written."""
-    try:
-        from nba_elt.warehouse.load import upsert
-    except ImportError:
-        upsert = None
+    from nba_elt.warehouse.load import upsert
+
     with engine.begin() as conn:
-        if upsert is not None:
-            return int(upsert(conn, "nba_source.schedule", frame))
-        return _upsert_sql(conn, frame)
+        return int(upsert(conn, "nba_source.schedule", frame))
 
 
 def load_files(engine: Engine, paths: Iterable[str | Path]) -> dict[str, int]:

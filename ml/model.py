@@ -31,23 +31,19 @@ if TYPE_CHECKING:  # scikit-learn is needed to train, not to predict
 
 log = logging.getLogger(__name__)
 
-MODELS_DIR = Path(__file__).parent / "models"
 # The model that ships with the package (trained on 2022-23 + 2023-24, docs/ml.md).
-DEFAULT_MODEL_PATH = MODELS_DIR / "current.json"
-TRAINED_MODEL_NAME = "current.json"
+DEFAULT_MODEL_PATH = Path(__file__).parent / "models" / "current.json"
 
 
-def trained_model_path(settings: Settings | None = None) -> Path:
-    """Where `invoke train` writes the operator's model: NBA_ELT_MODEL_DIR/current.json."""
+def model_dir(settings: Settings | None = None) -> Path:
     from nba_elt.config import get_settings
 
-    return Path((settings or get_settings()).model_dir) / TRAINED_MODEL_NAME
+    return Path((settings or get_settings()).model_dir)
 
 
-def current_model_path(settings: Settings | None = None) -> Path:
-    """The model predict uses: the operator's trained one if any, else the shipped default."""
-    trained = trained_model_path(settings)
-    return trained if trained.is_file() else DEFAULT_MODEL_PATH
+def active_path(settings: Settings | None = None) -> Path:
+    """The operator's active model (absent: predict uses the shipped one)."""
+    return model_dir(settings) / "current.json"
 
 
 FORMAT = "nba-elt-logreg/1"
@@ -64,10 +60,7 @@ def build_pipeline(c: float = 1.0) -> Pipeline:
     from sklearn.preprocessing import StandardScaler
 
     return Pipeline(
-        [
-            ("scale", StandardScaler()),
-            ("logreg", LogisticRegression(C=c, max_iter=1000)),
-        ]
+        [("scale", StandardScaler()), ("logreg", LogisticRegression(C=c, max_iter=1000))]
     )
 
 
@@ -158,25 +151,19 @@ class ModelArtifact:
         missing = [c for c in self.table_columns if c not in columns]
         extra = [c for c in columns if c not in self.table_columns]
         if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing from the table: {missing}")
-            if extra:
-                parts.append(f"not known to the model: {extra}")
+            parts = [f"missing from the table: {missing}"] if missing else []
+            parts += [f"not known to the model: {extra}"] if extra else []
             raise ModelMismatch(
                 f"model {self.version} was trained on other feature columns than {table} has "
                 f"({'; '.join(parts)}). Retrain with `invoke train`, or rebuild the features "
                 "with the dbt models the model was trained on."
             )
 
-    def to_json(self) -> str:
-        return json.dumps(self.__dict__, indent=2, sort_keys=False) + "\n"
-
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(self.to_json())
+        tmp.write_text(json.dumps(self.__dict__, indent=2) + "\n")
         tmp.replace(path)
         log.info("model %s written to %s", self.version, path)
         return path
@@ -184,7 +171,10 @@ class ModelArtifact:
 
 def load_model(path: str | Path | None = None, settings: Settings | None = None) -> ModelArtifact:
     """Read an artifact; BadInput when missing or not an artifact of this format."""
-    path = Path(path) if path else current_model_path(settings)
+    if not path:
+        active = active_path(settings)
+        path = active if active.is_file() else DEFAULT_MODEL_PATH
+    path = Path(path)
     if not path.is_file():
         raise BadInput(f"no model at {path}: train one with `invoke train`")
     try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml.model import DEFAULT_MODEL_PATH, TRAINED_MODEL_NAME, ModelArtifact, load_model
+from ml.model import DEFAULT_MODEL_PATH, ModelArtifact, active_path, load_model, model_dir
 from nba_elt.errors import BadInput
 
 if TYPE_CHECKING:
@@ -30,16 +30,6 @@ CANDIDATE_NAME = "candidate.json"
 HISTORY_DIR = "history"
 SHIPPED = "shipped"
 CANDIDATE = "candidate"
-
-
-def model_dir(settings: Settings | None = None) -> Path:
-    from nba_elt.config import get_settings
-
-    return Path((settings or get_settings()).model_dir)
-
-
-def active_path(settings: Settings | None = None) -> Path:
-    return model_dir(settings) / TRAINED_MODEL_NAME
 
 
 def candidate_path(settings: Settings | None = None) -> Path:
@@ -153,13 +143,13 @@ def resolve(name: str) -> Path:
         if not candidate_path().is_file():
             raise BadInput("there is no candidate model: train one with `invoke train`")
         return candidate_path()
-    matches = [m for m in list_models() if m.version == name] or [
-        m for m in list_models() if m.version.startswith(name)
-    ]
+    models = list_models()
+    matches = [m for m in models if m.version == name]
+    matches = matches or [m for m in models if m.version.startswith(name)]
     versions = sorted({m.version for m in matches})
     if len(versions) == 1:
         return Path(matches[0].path)
-    known = ", ".join(sorted({m.version for m in list_models()})) or "none"
+    known = ", ".join(sorted({m.version for m in models})) or "none"
     if not versions:
         raise BadInput(f"no model {name!r}; choose shipped, candidate or a version ({known})")
     raise BadInput(f"{name!r} matches several models ({', '.join(versions)}); give more of it")

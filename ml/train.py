@@ -25,9 +25,7 @@ import pandas as pd
 
 from ml.elo import EloParams
 from ml.features import (
-    ID_COLUMNS,
     MODEL_FEATURES,
-    OUTCOME_COLUMNS,
     PAST_TABLE,
     feature_columns_of,
     model_matrix,
@@ -127,9 +125,7 @@ def fit(
         evaluation = evaluate(train_rows, test_rows, prob)
         metrics["test_season"] = test_season
         metrics["test"] = evaluation
-    table_columns = feature_columns_of(
-        [c for c in past.columns if c not in ID_COLUMNS + OUTCOME_COLUMNS]
-    )
+    table_columns = feature_columns_of(list(past.columns))
     artifact = ModelArtifact.from_pipeline(
         pipeline,
         features=MODEL_FEATURES,

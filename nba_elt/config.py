@@ -122,12 +122,7 @@ def split_userinfo(url: str) -> tuple[str, str | None, str | None, str]:
     scheme, sep, rest = url.partition("://")
     if not sep:
         return "", None, None, url
-    path_at = len(rest)
-    for mark in ("?", "#"):
-        found = rest.find(mark)
-        if found != -1:
-            path_at = min(path_at, found)
-    at = rest.rfind("@", 0, path_at)
+    at = rest.rfind("@", 0, len(re.split(r"[?#]", rest, maxsplit=1)[0]))
     if at == -1:
         return scheme + sep, None, None, rest
     userinfo, tail = rest[:at], rest[at + 1 :]

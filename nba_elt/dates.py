@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 from nba_elt.errors import BadInput
@@ -31,30 +30,17 @@ def parse_date(value: str, *, flag: str = "--date", allow_future: bool = False) 
         day = dt.date.fromisoformat(str(value).strip())
     except ValueError:
         raise BadInput(f"{flag} must be a date as YYYY-MM-DD, got {value!r}") from None
-    check_covered(day, flag=flag)
+    if day < FIRST_DATE:
+        raise BadInput(
+            f"{flag} {day} is before the first NBA season ({FIRST_SEASON - 1}-"
+            f"{FIRST_SEASON % 100:02d}, from {FIRST_DATE}): no source has games that early"
+        )
     if not allow_future and day > today_eastern():
         raise BadInput(
             f"{flag} {day} is in the future (today is {today_eastern()} US Eastern); "
             "there is nothing to ingest yet"
         )
     return day
-
-
-def check_covered(day: dt.date, *, flag: str = "--date") -> None:
-    """BadInput for a date before the first season the sources cover."""
-    if day < FIRST_DATE:
-        raise BadInput(
-            f"{flag} {day} is before the first NBA season ({FIRST_SEASON - 1}-"
-            f"{FIRST_SEASON % 100:02d}, from {FIRST_DATE}): no source has games that early"
-        )
-
-
-def date_range(start: dt.date, end: dt.date) -> Iterator[dt.date]:
-    """Every date from start to end, both included."""
-    day = start
-    while day <= end:
-        yield day
-        day += dt.timedelta(days=1)
 
 
 def resolve_dates(
@@ -77,7 +63,7 @@ def resolve_dates(
         last = parse_date(end, flag="--end", allow_future=allow_future)
         if last < first:
             raise BadInput(f"--end {last} is before --start {first}")
-        return list(date_range(first, last))
+        return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
     if default is None:
         raise BadInput("give --date or --start/--end")
     return [default]

@@ -54,7 +54,6 @@ TEAMS: tuple[Team, ...] = (
 )
 
 BY_CODE = {t.code: t for t in TEAMS}
-BY_BBREF = {t.bbref_code: t for t in TEAMS}
 
 # Earlier names and codes of today's franchises, as basketball-reference prints them.
 _HISTORICAL_NAMES = {

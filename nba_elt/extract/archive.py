@@ -34,7 +34,6 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import urlsplit
 
 from nba_elt.config import Settings
@@ -79,20 +78,6 @@ class DamagedEntry(SourceError):
     """An archive entry whose meta or body cannot be read: it counts as missing."""
 
 
-def _meta(
-    path: str, status: int, url: str | None, fetched_at: str | None, reason: str | None = None
-) -> dict:
-    """The sidecar kept beside each page: where it came from, its status, when."""
-    meta = {"url": url or path, "path": path, "status": status, "fetched_at": fetched_at or _now()}
-    if reason:
-        meta["quarantined_because"] = reason
-    return meta
-
-
-def _as_bytes(body: str | bytes) -> bytes:
-    return body if isinstance(body, bytes) else body.encode("utf-8")
-
-
 def _page_from(path: str, where: str, meta_raw: bytes | None, body_raw: bytes) -> ArchivedPage:
     """An ArchivedPage from the stored bytes; DamagedEntry when they cannot be trusted."""
     if meta_raw is None:
@@ -122,39 +107,19 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-class PageArchive(Protocol):
+class PageArchive:
+    """What a folder and a bucket share: a page's body at its key, its meta beside it.
+
+    Each kind gives ``_key(path)``, ``_write(key, body, meta)``, ``_read(key, entry)`` (the
+    bytes, None when absent; ``entry`` names the page in an error), ``_exists(key)`` and
+    ``quarantine()``.
+    """
+
     location: str
 
-    def put(
-        self,
-        path: str,
-        body: str | bytes,
-        status: int,
-        *,
-        url: str | None = None,
-        fetched_at: str | None = None,
-        reason: str | None = None,
-    ) -> None: ...
-
-    def get(self, path: str) -> ArchivedPage | None: ...
-
-    def has(self, path: str) -> bool: ...
-
-    def quarantine(self) -> PageArchive: ...
-
-
-class LocalArchive:
-    """The archive in a local folder."""
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-        self.location = str(self.root)
-
-    def _file(self, path: str) -> Path:
-        return self.root / key_for(path)
-
-    def quarantine(self) -> LocalArchive:
-        return LocalArchive(self.root.with_name(self.root.name + QUARANTINE_SUFFIX))
+    def _name(self, key: str) -> str:
+        """How an entry is named in a message."""
+        return key
 
     def put(
         self,
@@ -166,37 +131,66 @@ class LocalArchive:
         fetched_at: str | None = None,
         reason: str | None = None,
     ) -> None:
-        target = self._file(path)
-        meta_file = target.with_name(target.name + META_SUFFIX)
-        meta = json.dumps(_meta(path, status, url, fetched_at, reason), indent=1)
+        # the sidecar kept beside each page: where it came from, its status, when
+        meta = {
+            "url": url or path,
+            "path": path,
+            "status": status,
+            "fetched_at": fetched_at or _now(),
+        }
+        if reason:
+            meta["quarantined_because"] = reason
+        data = body if isinstance(body, bytes) else body.encode("utf-8")
+        self._write(self._key(path), data, meta)
+
+    def get(self, path: str) -> ArchivedPage | None:
+        key = self._key(path)
+        entry = self._name(key)
+        body = self._read(key, entry)
+        if body is None:
+            return None
+        return _page_from(path, entry, self._read(key + META_SUFFIX, entry), body)
+
+    def has(self, path: str) -> bool:
+        key = self._key(path)
+        return self._exists(key) and self._exists(key + META_SUFFIX)
+
+
+class LocalArchive(PageArchive):
+    """The archive in a local folder."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.location = str(self.root)
+
+    def _key(self, path: str) -> str:
+        return str(self.root / key_for(path))
+
+    def quarantine(self) -> LocalArchive:
+        return LocalArchive(self.root.with_name(self.root.name + QUARANTINE_SUFFIX))
+
+    def _write(self, key: str, body: bytes, meta: dict) -> None:
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(target, _as_bytes(body))
-            _write_atomically(meta_file, meta.encode("utf-8"))
+            Path(key).parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(Path(key), body)
+            _write_atomically(Path(key + META_SUFFIX), json.dumps(meta, indent=1).encode("utf-8"))
         except OSError as exc:
             raise ArchiveError(
-                f"raw archive {self.location}: cannot write {target} "
+                f"raw archive {self.location}: cannot write {key} "
                 f"({exc.strerror or type(exc).__name__}); check that NBA_ELT_ARCHIVE_DIR is a "
                 "writable folder with free space"
             ) from None
 
-    def get(self, path: str) -> ArchivedPage | None:
-        target = self._file(path)
-        meta_file = target.with_name(target.name + META_SUFFIX)
+    def _read(self, key: str, entry: str) -> bytes | None:
         try:
-            if not target.is_file():
-                return None
-            body = target.read_bytes()
-            meta = meta_file.read_bytes() if meta_file.is_file() else None
+            return Path(key).read_bytes() if Path(key).is_file() else None
         except OSError as exc:
             raise DamagedEntry(
-                f"raw archive entry {target} cannot be read ({exc.strerror or exc})"
+                f"raw archive entry {entry} cannot be read ({exc.strerror or exc})"
             ) from None
-        return _page_from(path, str(target), meta, body)
 
-    def has(self, path: str) -> bool:
-        target = self._file(path)
-        return target.is_file() and target.with_name(target.name + META_SUFFIX).is_file()
+    def _exists(self, key: str) -> bool:
+        return Path(key).is_file()
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
@@ -213,7 +207,7 @@ def _write_atomically(target: Path, data: bytes) -> None:
         raise
 
 
-class S3Archive:
+class S3Archive(PageArchive):
     """The archive under s3://bucket/prefix."""
 
     def __init__(self, location: str, settings: Settings) -> None:
@@ -236,6 +230,9 @@ class S3Archive:
         key = key_for(path)
         return f"{self.prefix}/{key}" if self.prefix else key
 
+    def _name(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
     def quarantine(self) -> S3Archive:
         twin = object.__new__(S3Archive)
         twin.bucket, twin._s3 = self.bucket, self._s3
@@ -257,57 +254,28 @@ class S3Archive:
             **kwargs,
         )
 
-    def put(
-        self,
-        path: str,
-        body: str | bytes,
-        status: int,
-        *,
-        url: str | None = None,
-        fetched_at: str | None = None,
-        reason: str | None = None,
-    ) -> None:
+    def _write(self, key: str, body: bytes, meta: dict) -> None:
         # One PUT is atomic on S3: a reader sees the whole old or the whole new object.
-        key = self._key(path)
-        meta = _meta(path, status, url, fetched_at, reason)
-        self._call(
-            f"writing {key}",
-            self._s3.put_object,
-            Bucket=self.bucket,
-            Key=key,
-            Body=_as_bytes(body),
-            ContentType="text/html; charset=utf-8",
-        )
-        self._call(
-            f"writing {key}{META_SUFFIX}",
-            self._s3.put_object,
-            Bucket=self.bucket,
-            Key=key + META_SUFFIX,
-            Body=json.dumps(meta).encode("utf-8"),
-            ContentType="application/json",
-        )
+        for name, data, kind in (
+            (key, body, "text/html; charset=utf-8"),
+            (key + META_SUFFIX, json.dumps(meta).encode("utf-8"), "application/json"),
+        ):
+            self._call(
+                f"writing {name}",
+                self._s3.put_object,
+                Bucket=self.bucket,
+                Key=name,
+                Body=data,
+                ContentType=kind,
+            )
 
-    def get(self, path: str) -> ArchivedPage | None:
-        key = self._key(path)
+    def _read(self, key: str, entry: str) -> bytes | None:
         obj = self._call(f"reading {key}", self._s3.get_object, Bucket=self.bucket, Key=key)
-        if obj is None:
-            return None
-        body = obj["Body"].read()
-        meta_obj = self._call(
-            f"reading {key}{META_SUFFIX}",
-            self._s3.get_object,
-            Bucket=self.bucket,
-            Key=key + META_SUFFIX,
-        )
-        meta = meta_obj["Body"].read() if meta_obj is not None else None
-        return _page_from(path, f"s3://{self.bucket}/{key}", meta, body)
+        return None if obj is None else obj["Body"].read()
 
-    def has(self, path: str) -> bool:
-        key = self._key(path)
-        return all(
-            self._call(f"checking {k}", self._s3.head_object, Bucket=self.bucket, Key=k) is not None
-            for k in (key, key + META_SUFFIX)
-        )
+    def _exists(self, key: str) -> bool:
+        found = self._call(f"checking {key}", self._s3.head_object, Bucket=self.bucket, Key=key)
+        return found is not None
 
 
 def open_archive(location: str, settings: Settings) -> LocalArchive | S3Archive:

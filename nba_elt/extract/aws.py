@@ -28,12 +28,6 @@ NO_CREDENTIALS = (
 )
 
 
-def error_code(exc: Exception) -> tuple[str, str]:
-    """(code, message) of a botocore ClientError."""
-    error = getattr(exc, "response", {}).get("Error", {})
-    return str(error.get("Code", "")), str(error.get("Message", ""))
-
-
 def aws_call(
     what: str,
     call: Callable[..., Any],
@@ -56,7 +50,8 @@ def aws_call(
     except NoCredentialsError:
         raise error(NO_CREDENTIALS) from None
     except ClientError as exc:
-        code, message = error_code(exc)
+        error_info = exc.response.get("Error", {})
+        code, message = str(error_info.get("Code", "")), str(error_info.get("Message", ""))
         if on_code and code in on_code:
             return on_code[code](message)
         if code in CREDENTIAL_CODES:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from lxml import html as lxml_html
 from lxml.etree import ParserError
 
-from nba_elt.errors import SchemaDrift
+from nba_elt.errors import ConsistencyError, SchemaDrift
 
 GAME_ID = re.compile(r"^(\d{4})(\d{2})(\d{2})\d([A-Z]{3})$")
 GAME_LINK = re.compile(r"/boxscores/(?:pbp/)?(\d{8}\d[A-Z]{3})\.html")
@@ -128,8 +128,6 @@ def require_whole_page(html: str, page: str) -> None:
     """A page cut short (a dropped connection, a proxy's limit) still parses: lxml closes
     what is open. The site's pages end with </html>; one that does not is truncated."""
     if not html.rstrip().lower().endswith("</html>"):
-        from nba_elt.errors import ConsistencyError
-
         raise ConsistencyError(
             f"{page}: the page is truncated (it ends before </html>, after "
             f"{len(html.encode('utf-8'))} bytes); not loaded"

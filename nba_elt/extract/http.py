@@ -105,26 +105,14 @@ def unreachable_reason(exc: BaseException) -> str | None:
             return "name resolution failed"
         if isinstance(current, ConnectionRefusedError):
             return "connection refused"
-        if isinstance(current, OSError) and current.errno in (
-            101,
-            113,
-        ):  # ENETUNREACH, EHOSTUNREACH
+        # ENETUNREACH, EHOSTUNREACH
+        if isinstance(current, OSError) and current.errno in (101, 113):
             return "network unreachable"
         for nested in (current.__cause__, current.__context__, getattr(current, "reason", None)):
             if isinstance(nested, BaseException):
                 todo.append(nested)
         todo += [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
     return None
-
-
-def decode_page(raw: bytes, url: str) -> str:
-    """The page as text: UTF-8 always (the site's encoding, whatever a header claims)."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadEncoding(
-            f"{url}: the page is not valid UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 4]!r})"
-        ) from None
 
 
 @dataclass
@@ -160,9 +148,7 @@ class HttpClient:
         self.force = force
         self.base_url = (base_url or settings.bbref_url).rstrip("/")
         self.host = urlsplit(self.base_url).hostname or self.base_url
-        self.archive = (
-            archive if archive is not None else open_archive(settings.archive_dir, settings)
-        )
+        self.archive = archive or open_archive(settings.archive_dir, settings)
         self.budget = RequestBudget(settings.state_dir)
         self._sleep = sleep
         self.max_attempts = max_attempts
@@ -245,7 +231,12 @@ class HttpClient:
         url = self.url_for(path)
         raw, status = self._fetch(url)
         self.pending[path] = PendingPage(path, url, status, raw)
-        body = decode_page(raw, url)
+        try:  # UTF-8 always: the site's encoding, whatever a header claims
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadEncoding(
+                f"{url}: the page is not valid UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 4]!r})"
+            ) from None
         self._remember(path, body)
         return body
 
@@ -302,12 +293,6 @@ class HttpClient:
         self.stopped = error
         return error
 
-    def _before_retry(self, url: str, problem: str, attempt: int, wait: float) -> None:
-        """Log a failed attempt and wait before the next one (none after the last)."""
-        log.warning("GET %s: %s (attempt %d/%d)", url, problem, attempt, self.max_attempts)
-        if attempt < self.max_attempts:
-            self.sleep(wait)
-
     def _fetch(self, url: str) -> tuple[bytes, int]:
         if self.stopped is not None:
             raise self.stopped
@@ -332,45 +317,44 @@ class HttpClient:
                     unreachable.stop_summary = f"cannot reach {self.host}: {reason}"
                     raise self._stop(unreachable) from None
                 last_problem = f"connection failed ({type(exc).__name__})"
-                self._before_retry(url, last_problem, attempt, backoff)
-                continue
             except requests.Timeout:
                 last_problem = "no answer in time"
-                self._before_retry(url, last_problem, attempt, backoff)
-                continue
-            with response:
-                status = response.status_code
-                log.info("GET %s -> %d", url, status)
-                if status != 429:
-                    self._429_in_a_row = 0
-                if 200 <= status < 300:
-                    try:
-                        return self._read_body(response, url, deadline), status
-                    except _CutBody as exc:
-                        last_problem = str(exc)
-                        self._before_retry(url, last_problem, attempt, backoff)
-                        continue
-                if status == 403:
-                    raise self._stop(
-                        SiteBlocked(
-                            f"{url} answered 403: basketball-reference is blocking this client. "
-                            "Stop, wait (the site's jail lasts up to a day) and lower "
-                            "NBA_ELT_REQUESTS_PER_MINUTE before retrying"
+            else:
+                with response:
+                    status = response.status_code
+                    log.info("GET %s -> %d", url, status)
+                    if status != 429:
+                        self._429_in_a_row = 0
+                    if 200 <= status < 300:
+                        try:
+                            return self._read_body(response, url, deadline), status
+                        except _CutBody as exc:
+                            last_problem = str(exc)
+                    elif status == 403:
+                        raise self._stop(
+                            SiteBlocked(
+                                f"{url} answered 403: basketball-reference is blocking this "
+                                "client. Stop, wait (the site's jail lasts up to a day) and lower "
+                                "NBA_ELT_REQUESTS_PER_MINUTE before retrying"
+                            )
                         )
-                    )
-                if status == 404:
-                    raise PageNotFound(
-                        f"{url} answered 404: the site has no such page; check the date or game id"
-                    )
-                if status == 429:
-                    self._on_429(url, response.headers.get("Retry-After"), backoff)
-                    last_problem = "429 Too Many Requests"
-                    continue
-                if status >= 500:
-                    last_problem = f"HTTP {status}"
-                    self._before_retry(url, last_problem, attempt, backoff)
-                    continue
-                raise SourceError(f"{url} answered HTTP {status}; not retried")
+                    elif status == 404:
+                        raise PageNotFound(
+                            f"{url} answered 404: the site has no such page; check the date or "
+                            "game id"
+                        )
+                    elif status == 429:
+                        self._on_429(url, response.headers.get("Retry-After"), backoff)
+                        last_problem = "429 Too Many Requests"
+                        continue  # waited as asked: no backoff on top
+                    elif status >= 500:
+                        last_problem = f"HTTP {status}"
+                    else:
+                        raise SourceError(f"{url} answered HTTP {status}; not retried")
+            # a failed attempt: log it and back off before the next one (none after the last)
+            log.warning("GET %s: %s (attempt %d/%d)", url, last_problem, attempt, self.max_attempts)
+            if attempt < self.max_attempts:
+                self.sleep(backoff)
         raise TransientSourceError(
             f"{url} failed after {self.max_attempts} attempts ({last_problem}); "
             "the site is failing: retry later"

@@ -66,10 +66,7 @@ class RefreshRequest:
 
 
 def refresh(
-    request: RefreshRequest,
-    *,
-    in_process: bool = False,
-    settings: Settings | None = None,
+    request: RefreshRequest, *, in_process: bool = False, settings: Settings | None = None
 ) -> RefreshResult:
     """`invoke refresh`: dbt build of what changed (or of --sources / --select / --full).
 

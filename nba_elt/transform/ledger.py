@@ -23,18 +23,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The start of the last successful refresh that covered a source (all of them, or by name).
+_LAST_COVERED = """
+    select max(started_at) from ops.refresh_runs
+    where status = 'succeeded' and (selection is null or :source = any(sources))
+"""
+_LAST_COVERED_SQL = text(_LAST_COVERED)
 _CHANGED_SQL = text(
-    """
+    f"""
     select exists (
-        select 1
-        from ops.backfill_units
-        where source = :source
-          and status = 'succeeded'
-          and rows_written > 0
-          and finished_at > coalesce(
-              (select max(started_at) from ops.refresh_runs
-               where status = 'succeeded' and (selection is null or :source = any(sources))),
-              '-infinity'::timestamptz)
+        select 1 from ops.backfill_units
+        where source = :source and status = 'succeeded' and rows_written > 0
+          and finished_at > coalesce(({_LAST_COVERED}), '-infinity'::timestamptz)
     )
     """
 )
@@ -63,14 +63,6 @@ def changed_sources(engine: Engine) -> list[str] | None:
             for source in SOURCE_SELECTORS
             if conn.execute(_CHANGED_SQL, {"source": source}).scalar()
         ]
-
-
-_LAST_COVERED_SQL = text(
-    """
-    select max(started_at) from ops.refresh_runs
-    where status = 'succeeded' and (selection is null or :source = any(sources))
-    """
-)
 
 
 def tested_since(engine: Engine) -> dt.datetime | None:

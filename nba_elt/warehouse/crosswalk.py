@@ -38,6 +38,10 @@ _LEARN = sql(
         team = excluded.team, learned_from = excluded.learned_from, _loaded_at = now()
     """
 )
+_KNOWN = sql(
+    "select nba_person_id, bbref_player_id from nba_source.player_crosswalk "
+    "where nba_person_id = any(:ids)"
+)
 # Rows loaded before the pair was known take the bbref id (and a new stamp, so the
 # incremental dbt facts rebuild their games).
 _RESTAMP = sql(
@@ -98,21 +102,12 @@ def learn_pairs(conn: Connection, new: pd.DataFrame, provider: str) -> int:
     return len(pairs)
 
 
-def known_bbref_ids(conn: Connection, person_ids: list[str]) -> dict[str, str]:
-    rows = conn.execute(
-        sql(
-            "select nba_person_id, bbref_player_id from nba_source.player_crosswalk "
-            "where nba_person_id = any(:ids)"
-        ),
-        {"ids": person_ids},
-    ).fetchall()
-    return {r[0]: r[1] for r in rows}
-
-
 def with_known_ids(conn: Connection, frame: pd.DataFrame) -> pd.DataFrame:
     """NBA rows: ``nba:<personId>`` -> the basketball-reference id where the crosswalk has it."""
-    nba_ids = [p for p in frame["player_id"] if p.startswith(PLAYER_PREFIX)]
-    known = known_bbref_ids(conn, [p.removeprefix(PLAYER_PREFIX) for p in nba_ids])
+    person_ids = [
+        p.removeprefix(PLAYER_PREFIX) for p in frame["player_id"] if p.startswith(PLAYER_PREFIX)
+    ]
+    known = dict(conn.execute(_KNOWN, {"ids": person_ids}).all())
     if not known:
         return frame
     mapped = frame["player_id"].map(

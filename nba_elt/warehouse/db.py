@@ -32,20 +32,16 @@ def display_url(url: str | URL) -> str:
         return mask_url(str(url)) or ""
 
 
-def _quote_password(raw: str) -> str:
-    """The URL with its password percent-encoded, so that an unescaped '@', ':' or '/' in
-    it is read as part of the password (a percent-encoded one stays as it is)."""
-    head, user, password, tail = split_userinfo(raw)
-    if user is None or password is None:
-        return raw
-    return f"{head}{user}:{quote(unquote(password), safe='')}@{tail}"
-
-
 def parse_database_url(raw: str) -> URL:
     """NBA_ELT_DATABASE_URL as a SQLAlchemy URL; ConfigError (exit 2) naming what is wrong,
-    never showing the password."""
+    never showing the password. The password is percent-encoded first, so that an unescaped
+    '@', ':' or '/' in it is read as part of it (a percent-encoded one stays as it is)."""
+    head, user, password, tail = split_userinfo(raw)
+    quoted = raw
+    if user is not None and password is not None:
+        quoted = f"{head}{user}:{quote(unquote(password), safe='')}@{tail}"
     try:
-        url = make_url(_quote_password(raw))
+        url = make_url(quoted)
         url.port  # noqa: B018 - a non-numeric port raises here
     except ArgumentError:
         raise ConfigError("NBA_ELT_DATABASE_URL is not a valid SQLAlchemy URL") from None

@@ -62,13 +62,12 @@ def set_flags(
     changed = sorted(name for name, value in wanted.items() if known[name] != value)
     if changed:
         with engine.begin() as conn:
-            for name in changed:
-                conn.execute(
-                    text(
-                        "update nba_source.feature_flags set is_enabled = :e, _loaded_at = now() "
-                        "where flag = :f"
-                    ),
-                    {"e": wanted[name], "f": name},
-                )
+            conn.execute(
+                text(
+                    "update nba_source.feature_flags set is_enabled = :e, _loaded_at = now() "
+                    "where flag = :f"
+                ),
+                [{"e": wanted[name], "f": name} for name in changed],
+            )
         log.info("feature flags changed: %s", ", ".join(f"{n}={wanted[n]}" for n in changed))
     return changed

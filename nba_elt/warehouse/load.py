@@ -34,25 +34,6 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _table_shape(cursor, schema: str, name: str) -> tuple[dict[str, str], list[str]]:
-    cursor.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = %s and table_name = %s",
-        (schema, name),
-    )
-    types = dict(cursor.fetchall())
-    if not types:
-        raise LoadError(f"table {schema}.{name} does not exist; run the migrations (db.up)")
-    cursor.execute(
-        "select a.attname from pg_index i "
-        "join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey) "
-        "where i.indrelid = %s::regclass and i.indisprimary",
-        (f"{_quote(schema)}.{_quote(name)}",),
-    )
-    pk = [row[0] for row in cursor.fetchall()]
-    return types, pk
-
-
 def copy_buffer(frame: pd.DataFrame, types: dict[str, str] | None = None) -> io.BytesIO:
     """The frame as CSV for ``COPY ... (format csv)``: NULL unquoted-empty, '' quoted.
 
@@ -87,10 +68,33 @@ def forget_table_shapes() -> None:
 def _cached_shape(cursor, schema: str, name: str) -> tuple[dict[str, str], list[str]]:
     dsn = cursor.connection.get_dsn_parameters()
     key = (f"{dsn.get('host')}:{dsn.get('port')}/{dsn.get('dbname')}", schema, name)
-    shape = _SHAPES.get(key)
-    if shape is None:
-        shape = _SHAPES[key] = _table_shape(cursor, schema, name)
-    return shape
+    if key in _SHAPES:
+        return _SHAPES[key]
+    cursor.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = %s and table_name = %s",
+        (schema, name),
+    )
+    types = dict(cursor.fetchall())
+    if not types:
+        raise LoadError(f"table {schema}.{name} does not exist; run the migrations (db.up)")
+    cursor.execute(
+        "select a.attname from pg_index i "
+        "join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey) "
+        "where i.indrelid = %s::regclass and i.indisprimary",
+        (f"{_quote(schema)}.{_quote(name)}",),
+    )
+    _SHAPES[key] = types, [row[0] for row in cursor.fetchall()]
+    return _SHAPES[key]
+
+
+def _check_columns(types: dict[str, str], schema: str, name: str, frame, key: list[str]) -> None:
+    unknown = [c for c in frame.columns if c not in types]
+    if unknown:
+        raise LoadError(f"{schema}.{name} has no column(s) {', '.join(unknown)}")
+    missing_key = [c for c in key if c not in frame.columns]
+    if missing_key:
+        raise LoadError(f"rows for {schema}.{name} lack key column(s) {missing_key}")
 
 
 def _checked_shape(cursor, schema: str, name: str, frame: pd.DataFrame, key=None):
@@ -112,12 +116,7 @@ def _checked_shape(cursor, schema: str, name: str, frame: pd.DataFrame, key=None
             f"{schema}.{name} has no primary key: say which columns identify a row "
             "(primary_keys=[...])"
         )
-    unknown = [c for c in frame.columns if c not in types]
-    if unknown:
-        raise LoadError(f"{schema}.{name} has no column(s) {', '.join(unknown)}")
-    missing_key = [c for c in pk if c not in frame.columns]
-    if missing_key:
-        raise LoadError(f"rows for {schema}.{name} lack key column(s) {missing_key}")
+    _check_columns(types, schema, name, frame, pk)
     if frame[pk].isna().any().any():
         raise LoadError(f"rows for {schema}.{name} have an empty key ({', '.join(pk)})")
     duplicated = frame.duplicated(pk, keep=False)
@@ -222,11 +221,7 @@ def _checked_game_events(cursor, game_id: str, frame: pd.DataFrame) -> dict[str,
     """`_checked_shape` for one game's events, without pandas' general key checks: the key
     is (game_id, event_idx) and game_id is one value, so event_idx must be whole and unique."""
     types, _ = _cached_shape(cursor, SCHEMA, "pbp")
-    unknown = [c for c in frame.columns if c not in types]
-    if unknown:
-        raise LoadError(f"{SCHEMA}.pbp has no column(s) {', '.join(unknown)}")
-    if "event_idx" not in frame.columns:
-        raise LoadError(f"rows for {SCHEMA}.pbp lack key column(s) ['event_idx']")
+    _check_columns(types, SCHEMA, "pbp", frame, ["event_idx"])
     events = frame["event_idx"]
     if events.isna().any() or not events.is_unique:
         raise LoadError(f"pbp rows for {game_id} have an empty or repeated event_idx")

@@ -62,12 +62,11 @@ def find_pg_bin(user: pwd.struct_passwd | None = None) -> Path:
     pgserver's (copied where `user`, the server's OS user when we are root, can run it)."""
     explicit = os.environ.get("NBA_ELT_PG_BIN")
     candidates: list[Path] = [Path(explicit)] if explicit else []
-    debian = sorted(
+    candidates += sorted(  # Debian's, the newest major first
         SYSTEM_PG_ROOT.glob("*/bin"),
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
         reverse=True,
     )
-    candidates += debian
     on_path = shutil.which("initdb")
     if on_path:
         candidates.append(Path(on_path).parent)
@@ -185,12 +184,7 @@ class LocalDb:
                 os.setuid(user.pw_uid)
 
         proc = subprocess.run(
-            args,
-            cwd=self.home,
-            env=env,
-            preexec_fn=preexec,
-            capture_output=True,
-            text=True,
+            args, cwd=self.home, env=env, preexec_fn=preexec, capture_output=True, text=True
         )
         if check and proc.returncode != 0:
             detail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
@@ -233,20 +227,8 @@ class LocalDb:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._own(self.data_dir)
         os.chmod(self.data_dir, 0o700)
-        self._run(
-            [
-                str(bin_dir / "initdb"),
-                "-D",
-                str(self.data_dir),
-                "-U",
-                SUPERUSER,
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--no-locale",
-            ]
-        )
+        initdb = [str(bin_dir / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER]
+        self._run([*initdb, "-A", "trust", "-E", "UTF8", "--no-locale"])
         settings = [
             "listen_addresses = '127.0.0.1'",
             f"port = {self.port}",
@@ -321,20 +303,9 @@ class LocalDb:
                 self._clear_stale_pid()
                 self.log_file.touch(exist_ok=True)
                 self._own(self.log_file)
+                pg_ctl = [str(bin_dir / "pg_ctl"), "start", "-D", str(self.data_dir)]
                 self._run(
-                    [
-                        str(bin_dir / "pg_ctl"),
-                        "start",
-                        "-D",
-                        str(self.data_dir),
-                        "-l",
-                        str(self.log_file),
-                        "-w",
-                        "-t",
-                        "60",
-                        "-o",
-                        f"-p {self.port}",
-                    ]
+                    [*pg_ctl, "-l", str(self.log_file), "-w", "-t", "60", "-o", f"-p {self.port}"]
                 )
             else:
                 self._refuse_another_port()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +37,14 @@ def available_migrations() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
-def applied_versions(engine: Engine) -> set[int]:
-    with engine.connect() as conn:
-        exists = conn.execute(text("select to_regclass('ops.schema_migrations')")).scalar()
-        if exists is None:
-            return set()
-        return set(conn.execute(text("select version from ops.schema_migrations")).scalars())
+def applied_versions(bind: Connection | Engine) -> set[int]:
+    """The migrations recorded in ops.schema_migrations (none before the first one ran)."""
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return applied_versions(conn)
+    if bind.execute(text("select to_regclass('ops.schema_migrations')")).scalar() is None:
+        return set()
+    return set(bind.execute(text("select version from ops.schema_migrations")).scalars())
 
 
 def migrate(engine: Engine) -> list[Migration]:

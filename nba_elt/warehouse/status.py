@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from nba_elt.warehouse.schema import available_migrations
+from nba_elt.warehouse.schema import applied_versions, available_migrations
 
 CONNECT_TIMEOUT_SECONDS = 10
 
@@ -51,12 +51,7 @@ def probe(url: str) -> WarehouseStatus:
         with engine.connect() as conn:
             version = conn.execute(text("show server_version")).scalar()
             database, user = conn.execute(text("select current_database(), current_user")).one()
-            has_ledger = conn.execute(text("select to_regclass('ops.schema_migrations')")).scalar()
-            applied = (
-                set(conn.execute(text("select version from ops.schema_migrations")).scalars())
-                if has_ledger
-                else set()
-            )
+            applied = applied_versions(conn)
     except OperationalError as exc:
         raise cannot_connect(exc, shown) from None
     finally:
