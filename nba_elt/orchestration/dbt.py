@@ -32,12 +32,11 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from nba_elt.config import PROJECT_ROOT, Settings, get_settings
 from nba_elt.orchestration.dev import dagster_home
+from nba_elt.orchestration.partitions import DBT_POOL
 
 DBT_DIR = PROJECT_ROOT / "dbt"
 PREDICTIONS_SOURCE = ("ml_models", "ml_game_predictions")
 AFTER_PREDICTIONS = "stg_ml__game_predictions+"
-# dbt builds of one warehouse one at a time (delete+insert on the same facts)
-DBT_POOL = "dbt"
 
 
 @contextlib.contextmanager

@@ -45,3 +45,6 @@ def day_of(partition_key: str) -> dt.date:
 # One request stream per site: the Dagster concurrency pool of every asset that fetches.
 # Limit 1 by default (instance config `concurrency: pools: default_limit: 1`).
 POOL_OF_PROVIDER = {"bbref": "bbref", "auto": "bbref", "nba": "nba"}
+# One dbt build of the warehouse at a time (delete+insert on the same facts).
+DBT_POOL = "dbt"
+POOLS = ("bbref", "nba", DBT_POOL)

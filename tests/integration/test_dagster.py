@@ -48,6 +48,22 @@ def dagster_home(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
+def postgres_storage(request, engine, pg_cluster, dagster_home) -> Path:
+    """DAGSTER_HOME as `invoke dagster` writes it, its storage in Postgres as in production."""
+    from nba_elt.orchestration.dev import INSTANCE_YAML
+    from tests.conftest import _admin_sql
+
+    storage = f"{engine.url.database}_dagster_storage"
+    _admin_sql(pg_cluster, f'create database "{storage}"')
+    request.addfinalizer(
+        lambda: _admin_sql(pg_cluster, f'drop database if exists "{storage}" with (force)')
+    )
+    postgres = f"storage:\n  postgres:\n    postgres_url: {pg_cluster.url(storage)}\n"
+    (dagster_home / "dagster.yaml").write_text(INSTANCE_YAML + postgres)
+    return dagster_home
+
+
+@pytest.fixture
 def instance(dagster_home):
     import dagster as dg
 
@@ -375,6 +391,30 @@ def test_a_day_through_the_cli_backfill_and_through_dagster_gives_identical_tabl
         _admin_sql(pg_cluster, f'drop database if exists "{other_db}" with (force)')
 
 
+@needs_dagster
+def test_the_pools_get_their_rows_before_any_run_and_a_limit_set_by_hand_stays(postgres_storage):
+    import dagster as dg
+
+    from nba_elt.orchestration.dev import initialize_pools
+
+    def limits(instance) -> dict[str, tuple[int, bool]]:
+        return {p.name: (p.limit, p.from_default) for p in instance.event_log_storage.get_pool_limits()}
+
+    with dg.DagsterInstance.get() as instance:
+        assert initialize_pools(instance) == ["bbref", "nba", "dbt"]
+        assert limits(instance) == {name: (1, True) for name in ("bbref", "nba", "dbt")}
+        assert initialize_pools(instance) == []  # safe to repeat
+        instance.event_log_storage.set_concurrency_slots("dbt", 3)  # the operator's, in the UI
+
+    # the operator raises the default in dagster.yaml: Dagster's own re-initialization in a
+    # run would fail on Postgres; these rows are made again here, the hand-set one is kept
+    config = postgres_storage / "dagster.yaml"
+    config.write_text(config.read_text().replace("default_limit: 1", "default_limit: 2"))
+    with dg.DagsterInstance.get() as instance:
+        assert initialize_pools(instance) == ["bbref", "nba"]
+        assert limits(instance) == {"bbref": (2, True), "nba": (2, True), "dbt": (3, False)}
+
+
 def _windows(instance, run_id: str, start, end) -> dict[str, tuple[float, float]]:
     """step key (or the run) -> (start, end) wall-clock timestamps from the run's event log."""
     began, ended = {}, {}
@@ -389,30 +429,25 @@ def _windows(instance, run_id: str, start, end) -> dict[str, tuple[float, float]
 @pytest.mark.slow  # a `dbt parse`, then two `dagster` processes loading the definitions
 @pytest.mark.parametrize("pools", ["limited", "unlimited"])
 def test_two_runs_of_different_days_started_together_keep_the_request_rate(
-    pools, request, bbref_site, db_url, engine, pg_cluster, dagster_home, tmp_path, monkeypatch
+    pools, request, bbref_site, db_url, engine, dagster_home, tmp_path, monkeypatch
 ):
     import dagster as dg
 
     from nba_elt.orchestration.dbt import prepared_project
-    from nba_elt.orchestration.dev import INSTANCE_YAML
-    from tests.conftest import _admin_sql
+    from nba_elt.orchestration.dev import initialize_pools
 
     if pools == "limited":
         # the pools `invoke dagster` writes, on the production storage (docs/orchestration.md):
         # Postgres locks the slot row; SQLite's claim is not atomic, and two steps claiming in
         # the same instant can both get the one slot. Else no pool limits anything.
-        storage = f"{engine.url.database}_dagster_storage"
-        _admin_sql(pg_cluster, f'create database "{storage}"')
-        request.addfinalizer(
-            lambda: _admin_sql(pg_cluster, f'drop database if exists "{storage}" with (force)')
-        )
-        postgres = f"storage:\n  postgres:\n    postgres_url: {pg_cluster.url(storage)}\n"
-        (dagster_home / "dagster.yaml").write_text(INSTANCE_YAML + postgres)
+        request.getfixturevalue("postgres_storage")
     spacing = 0.5
     monkeypatch.setenv("NBA_ELT_REQUESTS_PER_MINUTE", str(60 / spacing))
     prepared_project()  # the one dbt parse, so that the two processes start together
-    with dg.DagsterInstance.get():
-        pass  # creates its SQLite storage, as `invoke dagster` does (two at once would race)
+    with dg.DagsterInstance.get() as instance:
+        # as `invoke dagster` does before its UI: the storage made (two runs at once would
+        # race to create a SQLite one) and the pools' rows (two runs would race to insert them)
+        assert initialize_pools(instance) == (["bbref", "nba", "dbt"] if pools == "limited" else [])
     dagster = Path(sys.executable).parent / "dagster"
     # 2018-01-01: 4 games, its schedule then its box scores; 2018-04-12: no game, its schedule
     runs = {"2018-01-01": SCHEDULE_AND_BOXSCORES, "2018-04-12": "nba_source/schedule"}
