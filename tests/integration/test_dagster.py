@@ -398,7 +398,9 @@ def test_the_pools_get_their_rows_before_any_run_and_a_limit_set_by_hand_stays(p
     from nba_elt.orchestration.dev import initialize_pools
 
     def limits(instance) -> dict[str, tuple[int, bool]]:
-        return {p.name: (p.limit, p.from_default) for p in instance.event_log_storage.get_pool_limits()}
+        return {
+            p.name: (p.limit, p.from_default) for p in instance.event_log_storage.get_pool_limits()
+        }
 
     with dg.DagsterInstance.get() as instance:
         assert initialize_pools(instance) == ["bbref", "nba", "dbt"]
