@@ -40,7 +40,10 @@ def _dbt_build(url: str, run_date: dt.date) -> None:
     """`dbt build --full-refresh` (what `invoke refresh --full` runs) for run_date, against url."""
     from nba_elt.transform.build import run_build
 
-    with tempfile.TemporaryDirectory(prefix="ml_dbt_") as scratch, pytest.MonkeyPatch.context() as mp:
+    with (
+        tempfile.TemporaryDirectory(prefix="ml_dbt_") as scratch,
+        pytest.MonkeyPatch.context() as mp,
+    ):
         mp.setenv("NBA_ELT_DATABASE_URL", url)
         mp.setenv("NBA_ELT_DBT_TARGET_PATH", f"{scratch}/target")
         summary = run_build(full_refresh=True, vars={"run_date": str(run_date)})
