@@ -38,15 +38,6 @@ def serve(port: int = 3000, host: str = "127.0.0.1") -> int:
             "invoke dagster: Dagster is not installed: pip install -e '.[dagster]'", file=sys.stderr
         )
         return EXIT_BAD_INPUT
-    home = dagster_home()
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text(INSTANCE_YAML)
-    os.environ["DAGSTER_HOME"] = str(home)
-    import dagster as dg
-
-    with dg.DagsterInstance.get() as instance:
-        initialize_pools(instance)
     try:
         settings = get_settings()
         if settings.uses_local_db:  # start the embedded Postgres, migrate it, before the UI
@@ -56,6 +47,17 @@ def serve(port: int = 3000, host: str = "127.0.0.1") -> int:
     except NbaEltError as exc:
         print(f"invoke dagster: {type(exc).__name__}: {exc}", file=sys.stderr)
         return exc.exit_code
+    home = dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    import dagster as dg
+
+    # Dagster's storage made, and the pools' rows, before any run: two runs doing either
+    # at once collide (docs/orchestration.md)
+    with dg.DagsterInstance.get() as instance:
+        initialize_pools(instance)
     beside = Path(sys.executable).parent / "dagster"
     command = [str(beside) if beside.exists() else "dagster", "dev", "-m", MODULE]
     command += ["--host", host, "--port", str(port)]

@@ -392,6 +392,23 @@ def test_a_day_through_the_cli_backfill_and_through_dagster_gives_identical_tabl
 
 
 @needs_dagster
+def test_invoke_dagster_refuses_a_bad_setting_plainly_before_writing_anything(tmp_path):
+    home = tmp_path / "dagster_home"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "NBA_ELT_REQUESTS_PER_MINUTE": "fast"}
+    invoke = Path(sys.executable).parent / "invoke"
+    done = subprocess.run(
+        [str(invoke), "dagster"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stderr
+    assert (
+        "invoke dagster: ConfigError" in done.stderr
+        and "NBA_ELT_REQUESTS_PER_MINUTE" in done.stderr
+    )
+    assert "Traceback" not in done.stderr
+    assert not home.exists()
+
+
+@needs_dagster
 def test_the_pools_get_their_rows_before_any_run_and_a_limit_set_by_hand_stays(postgres_storage):
     import dagster as dg
 
