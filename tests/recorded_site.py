@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from werkzeug.wrappers import Request, Response
@@ -68,6 +69,7 @@ class RecordedSite:
         self.user_agents: list[str] = []
         self.headers: dict[str, dict[str, str]] = {}  # the last request's headers, by path
         self.sleeps: list[float] = []
+        self._hold: tuple[Callable[[], bool], float] | None = None
         httpserver.expect_request(re.compile(".*")).respond_with_handler(self._handle)
 
     @property
@@ -80,6 +82,10 @@ class RecordedSite:
 
     def add_page(self, path: str, file_or_html: Path | str) -> None:
         self.pages[path] = file_or_html
+
+    def hold_first_request(self, until: Callable[[], bool], deadline: float) -> None:
+        """Answer the next request only once until() is true, or after deadline seconds."""
+        self._hold = (until, deadline)
 
     def override(self, path: str, *responses) -> None:
         self.overrides[path] = list(responses)
@@ -101,6 +107,11 @@ class RecordedSite:
         self.arrivals.append((time.monotonic(), path))
         self.user_agents.append(request.headers.get("User-Agent", ""))
         self.headers[path] = dict(request.headers)
+        if self._hold:
+            (until, deadline), self._hold = self._hold, None
+            stop = time.monotonic() + deadline
+            while not until() and time.monotonic() < stop:
+                time.sleep(0.2)
         queue = self.overrides.get(path)
         if not queue:
             return self._page(path)

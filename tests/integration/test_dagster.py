@@ -467,6 +467,13 @@ def test_two_runs_of_different_days_started_together_keep_the_request_rate(
         # as `invoke dagster` does before its UI: the storage made (two runs at once would
         # race to create a SQLite one) and the pools' rows (two runs would race to insert them)
         assert initialize_pools(instance) == (["bbref", "nba", "dbt"] if pools == "limited" else [])
+    if pools == "limited":
+        # the runs must overlap for the pool to matter: the site answers its first request
+        # (a source step holding the pool) once both runs have started, however slowly
+        # either process starts on a loaded machine
+        watcher = request.getfixturevalue("instance")
+        started = dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])
+        bbref_site.hold_first_request(lambda: len(watcher.get_runs(started)) == 2, deadline=120)
     dagster = Path(sys.executable).parent / "dagster"
     # 2018-01-01: 4 games, its schedule then its box scores; 2018-04-12: no game, its schedule
     runs = {"2018-01-01": SCHEDULE_AND_BOXSCORES, "2018-04-12": "nba_source/schedule"}
