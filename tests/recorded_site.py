@@ -84,7 +84,7 @@ class RecordedSite:
         self.pages[path] = file_or_html
 
     def hold_first_request(self, until: Callable[[], bool], deadline: float) -> None:
-        """Answer the next request only once until() is true, or after deadline seconds."""
+        """Answer the first request from now on only once until() is true, or after deadline s."""
         self._hold = (until, deadline)
 
     def override(self, path: str, *responses) -> None:
